@@ -1,0 +1,94 @@
+"""The `accessctl` command line. Click lives in this package only; each command module parses its
+options, calls one core function and returns an exit code. Errors are mapped here, once."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import AccessctlError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes, Terraform's convention.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130
+
+
+class AccessctlGroup(click.Group):
+    """Turns known errors into a message and exit 1, bugs into a short note and a saved trace."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AccessctlError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug: never show a user a traceback
+            path = _save_traceback()
+            click.echo(
+                f"Error: unexpected error ({type(exc).__name__}). This is a bug in accessctl; "
+                f"the full traceback was written to {path}",
+                err=True,
+            )
+            ctx.exit(EXIT_ERROR)
+
+
+def _save_traceback() -> str:
+    fd, path = tempfile.mkstemp(prefix="accessctl-traceback-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(traceback.format_exc())
+    return path
+
+
+@click.group(cls=AccessctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="accessctl")
+def cli() -> None:
+    """Access as code: keep users, roles, store grants, allowed IP ranges and the
+    technical-support-access switch in YAML, and make the platform match it.
+
+    \b
+    The loop:
+      accessctl validate access/        check the YAML, no network
+      accessctl plan access/ -o p.json  see what would change
+      accessctl apply p.json            make it so (refuses a stale plan)
+      accessctl export -o acme.yaml     adopt: write the live state as YAML
+
+    Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
+    """
+
+
+def _register() -> None:
+    """Import each command module; each adds its command(s) to `cli`."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_register()
+
+
+def main() -> None:
+    cli.main(prog_name="accessctl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,64 @@
+"""One base error, and the families under it. The CLI maps each to a message and exit code 1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AccessctlError(Exception):
+    """A problem a user can act on. The message is shown as is, without a traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AccessctlError):
+    """Command-line arguments that do not fit together."""
+
+
+class ConfigError(AccessctlError):
+    """The desired-state YAML has errors (details are in the diagnostics)."""
+
+
+@dataclass(frozen=True)
+class ApiProblem:
+    """An `application/problem+json` answer from the access API."""
+
+    status: int
+    code: str
+    title: str
+    detail: str
+    errors: tuple[tuple[str, str], ...] = ()
+
+
+class ApiError(AccessctlError):
+    """The access API answered with an error, or could not be reached."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        problem: ApiProblem | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
+        self.problem = problem
+
+
+class UnsafePlanError(AccessctlError):
+    """The plan breaks a safety rule; nothing was sent."""
+
+
+class StalePlanError(AccessctlError):
+    """A saved plan no longer matches the live state it was computed from."""

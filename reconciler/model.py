@@ -1,0 +1,246 @@
+"""The vocabulary shared by the whole pipeline: desired state (from YAML) and live state (from the
+API). Pydantic models with `extra="forbid"`; the JSON Schema in `schemas/` is generated from the
+desired-state models.
+
+Normalisation that cannot change meaning happens here (email case, CIDR spacing); rules that need
+context (dates, other files, live state) live in `reconciler.config.rules` and `reconciler.safety`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Role(StrEnum):
+    """Access roles, spelled exactly as on the wire."""
+
+    SUPER_ADMIN = "Super Admin"
+    ADMIN = "Admin"
+    USER = "User"
+    SETTLEMENT = "Settlement"
+    DISPUTES = "Disputes"
+    TERMINATED = "Terminated"
+    READ_ONLY = "Read Only"
+    EXTERNAL_USER = "External User"
+
+
+ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in Role)
+MAX_IP_RANGES = 50
+UserType = Literal["internal", "external"]
+UnmanagedPolicy = Literal["report", "remove", "ignore"]
+MAX_REMOVALS_PATTERN = r"^\d+(\.\d+)?%$"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a declaration was written: `file:line:column` (1-based)."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def normalise_email(value: str) -> str:
+    """Emails compare case-insensitively and without surrounding space."""
+    return value.strip().casefold()
+
+
+def normalise_cidr(value: str) -> str:
+    """Remove spacing users add around the slash; the rule checks keep host bits an error."""
+    return re.sub(r"\s+", "", value)
+
+
+def canonical_cidr(value: str) -> str:
+    """The network in canonical form (`10.0.0.0/24`); raises ValueError when not a network."""
+    return str(ipaddress.ip_network(normalise_cidr(value), strict=True))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Desired state
+
+
+class ApiConfig(_Strict):
+    """Where the access API is and which environment variable holds the token."""
+
+    url: str | None = Field(default=None, description="Base URL, e.g. https://host/api/v1")
+    token_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the API token. Never the token.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
+
+
+class Settings(_Strict):
+    technical_support_access: bool | None = Field(
+        default=None,
+        description="Let the platform's support team log in to help. Unset: left as it is.",
+    )
+
+
+class Policy(_Strict):
+    unmanaged_users: UnmanagedPolicy = Field(
+        default="report",
+        description="Live users not declared here: report them, remove them, or ignore them.",
+    )
+    max_removals: int | Annotated[str, Field(pattern=MAX_REMOVALS_PATTERN)] = Field(
+        default="10%",
+        description=(
+            "Refuse a plan that removes more users and ranges than this (a count, or a "
+            "percentage of the live ones), unless forced."
+        ),
+    )
+    protected: list[str] = Field(
+        default_factory=list,
+        description="Emails the reconciler never removes or demotes.",
+    )
+
+    @field_validator("protected")
+    @classmethod
+    def _fold_protected(cls, value: list[str]) -> list[str]:
+        return [normalise_email(v) for v in value]
+
+    def removal_limit(self, live_count: int) -> int:
+        """The largest number of removals allowed, given how many objects are live."""
+        if isinstance(self.max_removals, int):
+            return self.max_removals
+        percent = float(self.max_removals.rstrip("%"))
+        return int(live_count * percent / 100)
+
+
+class IpRange(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    cidr: str = Field(description="A network in CIDR notation, e.g. 203.0.113.0/24")
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("cidr")
+    @classmethod
+    def _strip_cidr(cls, value: str) -> str:
+        return normalise_cidr(value)
+
+
+class User(_Strict):
+    email: str = Field(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")
+    role: Role | None = Field(
+        default=None,
+        description="Required for internal users; external users are always `External User`.",
+    )
+    type: UserType = "internal"
+    expires: date | None = Field(default=None, description="Required for external users.")
+    stores: list[str] | Literal["all"] = Field(
+        default_factory=list, description="Store ids (MIDs) this user may see, or `all`."
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _fold_email(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @property
+    def effective_role(self) -> Role | None:
+        if self.role is None and self.type == "external":
+            return Role.EXTERNAL_USER
+        return self.role
+
+
+class OrgConfig(_Strict):
+    """One organization's desired access state, as written in YAML (after merging files)."""
+
+    organization: str = Field(
+        min_length=1, description="Must match the live organization's name (guards the token)."
+    )
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    settings: Settings = Field(default_factory=Settings)
+    policy: Policy = Field(default_factory=Policy)
+    stores: dict[str, str] = Field(
+        default_factory=dict,
+        description="Store id -> label: the stores this organization is expected to have.",
+    )
+    ip_ranges: list[IpRange] = Field(default_factory=list)
+    users: list[User] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DesiredOrg:
+    """A validated organization config plus where each of its declarations was written."""
+
+    config: OrgConfig
+    files: tuple[str, ...]
+    user_sources: dict[str, Source]  # case-folded email -> source of its declaration
+    range_sources: dict[str, Source]  # range name -> source of its declaration
+    settings_source: Source | None = None
+    organization_source: Source | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Live state (what the access API answers); unknown fields from other implementations are ignored
+
+
+class _Live(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Me(_Live):
+    email: str
+    role: str
+    organization_id: str
+    ip: str
+
+
+class LiveOrganization(_Live):
+    id: str
+    name: str
+    plan: Literal["standard", "ultimate"]
+    technical_support_access: bool
+    etag: str = ""
+
+
+class LiveStore(_Live):
+    id: str
+    name: str = ""
+
+
+class LiveUser(_Live):
+    id: str
+    email: str
+    type: UserType
+    role: str
+    stores: list[str] = Field(default_factory=list)
+    expires_at: date | None = None
+    status: Literal["invited", "active", "expired"] = "active"
+    etag: str = ""
+
+
+class LiveRange(_Live):
+    id: str
+    name: str
+    cidr: str
+    etag: str = ""
+
+
+class LiveState(_Live):
+    """Everything a plan is computed from. `ip_ranges` is None on a standard plan."""
+
+    me: Me
+    organization: LiveOrganization
+    stores: list[LiveStore]
+    users: list[LiveUser]
+    ip_ranges: list[LiveRange] | None
+    caller_ip: str | None = None
