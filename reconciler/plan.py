@@ -1,0 +1,274 @@
+"""Plans as data: `Change` values grouped per organization, with the fingerprint of the live state
+they were computed from. Every renderer, the plan file and the executor read these values; the
+JSON Schema in `schemas/plan.schema.json` is generated from them.
+
+A change's `before`/`after` use the access API's field names (users: email, type, role, stores,
+expires_at; ranges: name, cidr; settings: technical_support_access), so the executor builds a
+request body from `after` (create) or from `after` restricted to `fields` (update).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import uuid
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler import __version__
+from reconciler.errors import AccessctlError
+from reconciler.model import LiveState, Role, Source
+
+FORMAT_VERSION: Literal["1"] = "1"
+
+Action = Literal["create", "update", "delete", "replace"]
+Kind = Literal["settings", "ip_ranges", "users"]
+Severity = Literal["error", "warning", "info"]
+
+# Higher means more power; a role change to a lower rank (or a lateral one) is a demotion.
+ROLE_RANK: dict[str, int] = {
+    Role.SUPER_ADMIN.value: 70,
+    Role.ADMIN.value: 60,
+    Role.USER.value: 50,
+    Role.EXTERNAL_USER.value: 40,
+    Role.SETTLEMENT.value: 30,
+    Role.DISPUTES.value: 30,
+    Role.READ_ONLY.value: 20,
+    Role.TERMINATED.value: 0,
+}
+
+
+class Phase(IntEnum):
+    """Execution order that never strands anyone (SPEC §5, issue 5). Lower runs first; changes
+    within a phase may run concurrently."""
+
+    WIDEN = 1  # support access; range additions, renames and widenings
+    GRANT = 2  # invites, promotions, store grant additions, expiry changes
+    REVOKE = 3  # demotions and store grant removals
+    REMOVE = 4  # user removals and replacements (type change: remove, then re-invite)
+    NARROW = 5  # range deletions and narrowings
+
+
+class SourceRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    line: int
+
+    @classmethod
+    def of(cls, source: Source | None) -> SourceRef | None:
+        return None if source is None else cls(file=source.file, line=source.line)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Change(BaseModel):
+    """One difference between desired and live state, and the single API call that removes it
+    (two for `replace`: DELETE then POST)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str = Field(description="users/<email>, ip_ranges/<name> or settings/<name>")
+    kind: Kind
+    action: Action
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    fields: list[str] = Field(default_factory=list, description="Fields that change")
+    source: SourceRef | None = Field(default=None, description="Declaration that caused it")
+    id: str | None = Field(default=None, description="Live object id (update, delete)")
+    etag: str | None = Field(default=None, description="Live etag the change was computed on")
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of(self)
+
+
+class Finding(BaseModel):
+    """A safety violation (error), or something a reviewer should know (warning, info)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    severity: Severity
+    code: str
+    message: str
+    address: str | None = None
+    source: SourceRef | None = None
+
+
+class Caller(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: str
+    role: str
+    ip: str
+
+
+class OrgPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organization: str
+    api_url: str | None = None
+    token_env: str | None = None
+    live_fingerprint: str
+    caller: Caller
+    changes: list[Change] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def ordered_changes(self) -> list[Change]:
+        """Changes in execution order: by phase, then by address for a stable output."""
+        return sorted(self.changes, key=lambda c: (c.phase, c.kind, c.address, c.action))
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: Literal["1"] = FORMAT_VERSION
+    plan_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    tool_version: str = __version__
+    config_digest: str
+    orgs: list[OrgPlan]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for org in self.orgs for c in org.changes]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(org.changes for org in self.orgs)
+
+    @property
+    def is_safe(self) -> bool:
+        return not any(org.violations for org in self.orgs)
+
+
+# --------------------------------------------------------------------------------------------
+# Ordering
+
+
+def _rank(role: Any) -> int:
+    return ROLE_RANK.get(str(role), 0)
+
+
+def _is_widening(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    old = ipaddress.ip_network(str(before["cidr"]), strict=False)
+    new = ipaddress.ip_network(str(after["cidr"]), strict=False)
+    return old.version == new.version and old.subnet_of(new)  # type: ignore[arg-type]
+
+
+def phase_of(change: Change) -> Phase:
+    if change.kind == "settings":
+        return Phase.WIDEN
+    if change.kind == "ip_ranges":
+        if change.action == "create":
+            return Phase.WIDEN
+        if (
+            change.action == "update"
+            and change.before
+            and change.after
+            and ("cidr" not in change.fields or _is_widening(change.before, change.after))
+        ):
+            return Phase.WIDEN
+        return Phase.NARROW
+    # users
+    if change.action == "create":
+        return Phase.GRANT
+    if change.action in ("delete", "replace"):
+        return Phase.REMOVE
+    before, after = change.before or {}, change.after or {}
+    if "role" in change.fields and _rank(after.get("role")) <= _rank(before.get("role")):
+        return Phase.REVOKE
+    if "stores" in change.fields and set(before.get("stores") or ()) - set(
+        after.get("stores") or ()
+    ):
+        return Phase.REVOKE
+    return Phase.GRANT
+
+
+# --------------------------------------------------------------------------------------------
+# Fingerprints and files
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def live_fingerprint(live: LiveState) -> str:
+    """A digest of the live state that a plan depends on, independent of list order. The caller's
+    IP is left out: a CI runner's address may change between plan and apply."""
+    return _digest(
+        {
+            "organization": live.organization.model_dump(mode="json"),
+            "stores": sorted(s.id for s in live.stores),
+            "users": sorted(
+                (u.model_dump(mode="json") for u in live.users), key=lambda u: str(u["id"])
+            ),
+            "ip_ranges": None
+            if live.ip_ranges is None
+            else sorted(
+                (r.model_dump(mode="json") for r in live.ip_ranges), key=lambda r: str(r["id"])
+            ),
+        }
+    )
+
+
+def config_digest(texts: dict[str, str]) -> str:
+    """A digest of the desired-state files (path -> text) the plan was computed from."""
+    return _digest(texts)
+
+
+def idempotency_key(plan_id: str, change: Change, step: str = "") -> str:
+    """Deterministic: a retry of the same saved plan, even by a new process, reuses the key."""
+    raw = f"{plan_id}|{change.address}|{change.action}|{step}"
+    return "accessctl-" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
+
+
+def save_plan(plan: Plan, path: str | Path) -> None:
+    Path(path).write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def load_plan(path: str | Path) -> Plan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AccessctlError(f"cannot read plan file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AccessctlError(
+            f"{path}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise AccessctlError(
+            f"{path}: not an accessctl plan of format_version {FORMAT_VERSION}",
+            hint="create it with `accessctl plan PATHS -o plan.json`",
+        )
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise AccessctlError(f"{path}: invalid plan file at {where}: {first['msg']}") from None
+
+
+def plan_json_schema() -> dict[str, Any]:
+    schema = Plan.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://accessctl.dev/schemas/plan.schema.json"
+    schema["title"] = "accessctl plan"
+    return schema
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(plan_json_schema(), indent=2, sort_keys=True))
