@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.config.diagnostics import Diagnostic
 
 
 class AccessctlError(Exception):
@@ -25,6 +30,16 @@ class UsageError(AccessctlError):
 
 class ConfigError(AccessctlError):
     """The desired-state YAML has errors (details are in the diagnostics)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        diagnostics: Sequence[Diagnostic] = (),
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
 
 
 @dataclass(frozen=True)
