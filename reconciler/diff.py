@@ -1,0 +1,280 @@
+"""Desired vs live: the changes that make the live state match the YAML, and the findings a
+reviewer should see (unmanaged and Terminated users).
+
+Both sides are normalised into the access API's field shapes first (emails case-folded, CIDRs in
+canonical form, store lists sorted and de-duplicated, dates as ISO strings), then compared field
+by field. The comparison is a hand-written loop over five fields per user rather than deepdiff:
+one dict lookup and five equality checks per user keeps the diff linear and cheap at 100,000
+users, and the changed-field list is exactly what `Change.fields` needs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from typing import Any
+
+from reconciler.model import (
+    DesiredOrg,
+    IpRange,
+    LiveRange,
+    LiveState,
+    LiveUser,
+    Role,
+    Source,
+    User,
+    canonical_cidr,
+    normalise_cidr,
+    normalise_email,
+)
+from reconciler.plan import Change, Finding, SourceRef
+
+USER_FIELDS: tuple[str, ...] = ("email", "type", "role", "stores", "expires_at")
+RANGE_FIELDS: tuple[str, ...] = ("name", "cidr")
+SUPPORT_ACCESS = "technical_support_access"
+
+
+def cidr_key(value: str) -> str:
+    """Canonical form for comparison; a live range with host bits set still compares."""
+    text = normalise_cidr(value)
+    try:
+        return canonical_cidr(text)
+    except ValueError:
+        try:
+            return str(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            return text
+
+
+def user_address(email: str) -> str:
+    return f"users/{normalise_email(email)}"
+
+
+def range_address(name: str) -> str:
+    return f"ip_ranges/{name}"
+
+
+def desired_user_fields(user: User, all_stores: list[str]) -> dict[str, Any]:
+    stores = all_stores if user.stores == "all" else sorted(set(user.stores))
+    role = user.effective_role
+    return {
+        "email": user.email,
+        "type": user.type,
+        "role": None if role is None else role.value,
+        "stores": stores,
+        "expires_at": None if user.expires is None else user.expires.isoformat(),
+    }
+
+
+def live_user_fields(user: LiveUser) -> dict[str, Any]:
+    return {
+        "email": normalise_email(user.email),
+        "type": user.type,
+        "role": user.role,
+        "stores": sorted(set(user.stores)),
+        "expires_at": None if user.expires_at is None else user.expires_at.isoformat(),
+    }
+
+
+def diff(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], list[Finding]]:
+    """Every change needed, sorted by kind and address, plus informational findings."""
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    changes += _diff_settings(desired, live)
+    changes += _diff_ranges(desired, live)
+    user_changes, user_findings = _diff_users(desired, live)
+    changes += user_changes
+    findings += user_findings
+    changes.sort(key=lambda c: (c.kind, c.address, c.action))
+    return changes, findings
+
+
+# --------------------------------------------------------------------------------------------
+# Settings
+
+
+def _diff_settings(desired: DesiredOrg, live: LiveState) -> list[Change]:
+    wanted = desired.config.settings.technical_support_access
+    current = live.organization.technical_support_access
+    if wanted is None or wanted == current:
+        return []
+    return [
+        Change(
+            address=f"settings/{SUPPORT_ACCESS}",
+            kind="settings",
+            action="update",
+            before={SUPPORT_ACCESS: current},
+            after={SUPPORT_ACCESS: wanted},
+            fields=[SUPPORT_ACCESS],
+            source=SourceRef.of(desired.settings_source),
+            id=live.organization.id,
+            etag=live.organization.etag or None,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# IP ranges
+
+
+def ranges_managed(desired: DesiredOrg) -> bool:
+    """`ip_ranges` left out of the YAML leaves the live ranges alone; `ip_ranges: []` removes
+    them all."""
+    return "ip_ranges" in desired.config.model_fields_set or bool(desired.config.ip_ranges)
+
+
+def _diff_ranges(desired: DesiredOrg, live: LiveState) -> list[Change]:
+    if not ranges_managed(desired):
+        return []
+    live_ranges = list(live.ip_ranges or [])
+    live_by_name = {r.name: r for r in live_ranges}
+    wanted_names = {r.name for r in desired.config.ip_ranges}
+    changes: list[Change] = []
+    unmatched: list[IpRange] = []
+    for want in desired.config.ip_ranges:
+        have = live_by_name.get(want.name)
+        if have is None:
+            unmatched.append(want)
+        elif cidr_key(have.cidr) != cidr_key(want.cidr):
+            changes.append(_range_update(desired, want, have, ["cidr"]))
+    # Rename detection: a leftover live range with the same network is one rename.
+    spare: dict[str, list[LiveRange]] = defaultdict(list)
+    for have in live_ranges:
+        if have.name not in wanted_names:
+            spare[cidr_key(have.cidr)].append(have)
+    for want in unmatched:
+        candidates = spare.get(cidr_key(want.cidr))
+        if candidates:
+            changes.append(_range_update(desired, want, candidates.pop(0), ["name"]))
+        else:
+            changes.append(
+                Change(
+                    address=range_address(want.name),
+                    kind="ip_ranges",
+                    action="create",
+                    after={"name": want.name, "cidr": cidr_key(want.cidr)},
+                    fields=list(RANGE_FIELDS),
+                    source=SourceRef.of(desired.range_sources.get(want.name)),
+                )
+            )
+    for leftovers in spare.values():
+        for have in leftovers:
+            changes.append(
+                Change(
+                    address=range_address(have.name),
+                    kind="ip_ranges",
+                    action="delete",
+                    before={"name": have.name, "cidr": cidr_key(have.cidr)},
+                    id=have.id,
+                    etag=have.etag or None,
+                )
+            )
+    return changes
+
+
+def _range_update(desired: DesiredOrg, want: IpRange, have: LiveRange, fields: list[str]) -> Change:
+    return Change(
+        address=range_address(want.name),
+        kind="ip_ranges",
+        action="update",
+        before={"name": have.name, "cidr": cidr_key(have.cidr)},
+        after={"name": want.name, "cidr": cidr_key(want.cidr)},
+        fields=fields,
+        source=SourceRef.of(desired.range_sources.get(want.name)),
+        id=have.id,
+        etag=have.etag or None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Users
+
+
+def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], list[Finding]]:
+    all_stores = sorted({s.id for s in live.stores})
+    live_by_email = {normalise_email(u.email): u for u in live.users}
+    declared: set[str] = set()
+    changes: list[Change] = []
+    findings: list[Finding] = []
+    for user in desired.config.users:
+        email = user.email
+        declared.add(email)
+        source = desired.user_sources.get(email)
+        have = live_by_email.get(email)
+        after = desired_user_fields(user, all_stores)
+        if have is None:
+            changes.append(
+                Change(
+                    address=user_address(email),
+                    kind="users",
+                    action="create",
+                    after=after,
+                    fields=[f for f in USER_FIELDS if after[f] not in (None, [])],
+                    source=SourceRef.of(source),
+                )
+            )
+            continue
+        if have.role == Role.TERMINATED.value:
+            findings.append(_terminated(have, source, declared=True))
+            continue
+        before = live_user_fields(have)
+        fields = [f for f in USER_FIELDS if before[f] != after[f]]
+        if not fields:
+            continue
+        changes.append(
+            Change(
+                address=user_address(email),
+                kind="users",
+                action="replace" if "type" in fields else "update",
+                before=before,
+                after=after,
+                fields=fields,
+                source=SourceRef.of(source),
+                id=have.id,
+                etag=have.etag or None,
+            )
+        )
+    policy = desired.config.policy.unmanaged_users
+    for email, have in live_by_email.items():
+        if email in declared:
+            continue
+        if have.role == Role.TERMINATED.value:
+            findings.append(_terminated(have, None, declared=False))
+        elif policy == "report":
+            findings.append(
+                Finding(
+                    severity="warning",
+                    code="unmanaged_user",
+                    message=(
+                        f"{have.email} ({have.role}) exists but is not declared: add it to the "
+                        "YAML, or set policy.unmanaged_users to remove"
+                    ),
+                    address=user_address(email),
+                )
+            )
+        elif policy == "remove":
+            changes.append(
+                Change(
+                    address=user_address(email),
+                    kind="users",
+                    action="delete",
+                    before=live_user_fields(have),
+                    id=have.id,
+                    etag=have.etag or None,
+                )
+            )
+    return changes, findings
+
+
+def _terminated(have: LiveUser, source: Source | None, *, declared: bool) -> Finding:
+    how = "is declared but" if declared else "is"
+    return Finding(
+        severity="warning" if declared else "info",
+        code="terminated_user",
+        message=(
+            f"{have.email} {how} Terminated on the platform (cancelled agreement): accessctl "
+            "never changes it" + ("; remove the declaration" if declared else "")
+        ),
+        address=user_address(have.email),
+        source=SourceRef.of(source),
+    )

@@ -1,0 +1,271 @@
+"""The invariants a plan must keep (SPEC §5), checked on the simulated end state before any
+request is sent. Each violation is an error `Finding` whose message says what to do; `force`
+turns only the removal limit into a warning."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import MAX_IP_RANGES, DesiredOrg, LiveState, Role, normalise_email
+from reconciler.plan import ROLE_RANK, Change, Finding, Severity, SourceRef
+
+SUPER = Role.SUPER_ADMIN.value
+MANAGERS = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
+
+
+@dataclass(frozen=True)
+class EndState:
+    """What the organization looks like once every change is applied."""
+
+    roles: dict[str, str]  # case-folded email -> role
+    cidrs: list[str]
+
+
+def simulate(live: LiveState, changes: Iterable[Change]) -> EndState:
+    roles = {normalise_email(u.email): u.role for u in live.users}
+    ranges = {r.id: r.cidr for r in live.ip_ranges or []}
+    created: list[str] = []
+    for change in changes:
+        if change.kind == "users":
+            email = change.address.removeprefix("users/")
+            if change.action == "delete":
+                roles.pop(email, None)
+            elif change.after is not None:
+                roles[email] = str(change.after.get("role"))
+        elif change.kind == "ip_ranges":
+            if change.action == "delete" and change.id is not None:
+                ranges.pop(change.id, None)
+            elif change.action == "create" and change.after is not None:
+                created.append(str(change.after["cidr"]))
+            elif change.id is not None and change.after is not None:
+                ranges[change.id] = str(change.after["cidr"])
+    return EndState(roles=roles, cidrs=[*ranges.values(), *created])
+
+
+def _covers(cidrs: Sequence[str], ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for cidr in cidrs:
+        try:
+            if address in ipaddress.ip_network(cidr, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _role(side: dict[str, Any] | None) -> str | None:
+    return None if side is None else side.get("role")
+
+
+def _loses(change: Change, role: str | None = None) -> bool:
+    """Removed, replaced, or moved to an equal-or-lower role (optionally: loses `role`)."""
+    if change.kind != "users":
+        return False
+    before, after = _role(change.before), _role(change.after)
+    if role is not None and before != role:
+        return False
+    if change.action in ("delete", "replace"):
+        return True
+    if change.action == "update" and "role" in change.fields and before != after:
+        return ROLE_RANK.get(str(after), 0) <= ROLE_RANK.get(str(before), 0)
+    return False
+
+
+def check(
+    desired: DesiredOrg, live: LiveState, changes: Sequence[Change], *, force: bool = False
+) -> list[Finding]:
+    """Every rule broken by `changes` on `live`, in a stable order."""
+    findings: list[Finding] = []
+    end = simulate(live, changes)
+    me = normalise_email(live.me.email)
+    caller_role = live.me.role
+    config = desired.config
+
+    def error(
+        code: str,
+        message: str,
+        change: Change | None = None,
+        *,
+        address: str | None = None,
+        source: SourceRef | None = None,
+        severity: Severity = "error",
+    ) -> None:
+        findings.append(
+            Finding(
+                severity=severity,
+                code=code,
+                message=message,
+                address=address or (change.address if change else None),
+                source=source or (change.source if change else None),
+            )
+        )
+
+    org_source = SourceRef.of(desired.organization_source)
+    if config.organization != live.organization.name:
+        error(
+            "organization_mismatch",
+            f"the YAML is for organization {config.organization!r} but the token belongs to "
+            f"{live.organization.name!r}: check api.token_env, or fix `organization`",
+            source=org_source,
+        )
+
+    if changes and caller_role not in MANAGERS:
+        error(
+            "insufficient_role",
+            f"the token's principal {live.me.email} is {caller_role}: only Admin and Super Admin "
+            "may change access; use an Admin's token",
+            source=org_source,
+        )
+
+    declared_ranges = config.ip_ranges and (
+        live.ip_ranges is None or live.organization.plan == "standard"
+    )
+    if declared_ranges:
+        first = config.ip_ranges[0].name
+        error(
+            "plan_required",
+            f"{live.organization.name} is on the standard plan, which has no allowed IP ranges: "
+            "remove `ip_ranges`, or upgrade the organization to ultimate",
+            address=f"ip_ranges/{first}",
+            source=SourceRef.of(desired.range_sources.get(first)),
+        )
+
+    live_stores = {s.id for s in live.stores}
+    for store_id in config.stores:
+        if store_id not in live_stores:
+            error(
+                "unknown_store",
+                f"store {store_id} is declared but {live.organization.name} has no such store: "
+                "remove it, or check the MID",
+                address=f"stores/{store_id}",
+                source=org_source,
+            )
+    for user in config.users:
+        if user.stores == "all":
+            continue
+        missing = sorted(set(user.stores) - live_stores)
+        if missing:
+            error(
+                "unknown_store",
+                f"{user.email} is granted {', '.join(missing)}, which "
+                f"{live.organization.name} does not have: remove or correct the store id",
+                address=f"users/{user.email}",
+                source=SourceRef.of(desired.user_sources.get(user.email)),
+            )
+
+    if len(end.cidrs) > MAX_IP_RANGES:
+        error(
+            "too_many_ranges",
+            f"the plan leaves {len(end.cidrs)} allowed IP ranges; the platform allows at most "
+            f"{MAX_IP_RANGES}: merge ranges into wider networks",
+            address="ip_ranges",
+        )
+
+    if end.cidrs and not _covers(end.cidrs, live.me.ip):
+        culprit = next((c for c in changes if c.kind == "ip_ranges"), None)
+        error(
+            "lockout",
+            f"after this plan no allowed IP range contains the caller's IP {live.me.ip}: the "
+            "token would be locked out; add a range that covers it",
+            culprit,
+            address=None if culprit else "ip_ranges",
+        )
+
+    live_by_email = {normalise_email(u.email): u for u in live.users}
+    protected = set(config.policy.protected)
+    for change in changes:
+        if change.kind != "users":
+            continue
+        email = change.address.removeprefix("users/")
+        have = live_by_email.get(email)
+        if (have is not None and have.role == Role.TERMINATED.value) or _role(
+            change.after
+        ) == Role.TERMINATED.value:
+            error(
+                "terminated_user",
+                f"{email} is Terminated: the reconciler never changes such a user; drop the "
+                "declaration",
+                change,
+            )
+        if email in protected and _loses(change):
+            error(
+                "protected_user",
+                f"{email} is protected by policy.protected and this change would "
+                f"{_verb(change)} it: keep its role and declaration, or unprotect it first",
+                change,
+            )
+        if email == me and _loses(change):
+            error(
+                "self_change",
+                f"{email} is the token's own principal and this change would {_verb(change)} it: "
+                "run the plan with another Admin's token",
+                change,
+            )
+        touches_super = SUPER in (_role(change.before), _role(change.after)) and (
+            change.action != "update" or "role" in change.fields
+        )
+        if touches_super and caller_role != SUPER:
+            error(
+                "super_admin_required",
+                f"{email}: only a Super Admin may grant or revoke Super Admin, and the token's "
+                f"principal is {caller_role}: use a Super Admin's token",
+                change,
+            )
+
+    had_super = any(u.role == SUPER for u in live.users)
+    if had_super and SUPER not in end.roles.values():
+        culprit = next((c for c in changes if _loses(c, SUPER)), None)
+        error(
+            "last_super_admin",
+            "after this plan the organization has no Super Admin: keep at least one user with "
+            "role Super Admin",
+            culprit,
+        )
+
+    findings += _removal_limit(desired, live, changes, force=force)
+    return findings
+
+
+def _verb(change: Change) -> str:
+    return {"delete": "remove", "replace": "remove and re-invite"}.get(change.action, "demote")
+
+
+def removal_count(changes: Iterable[Change]) -> int:
+    return sum(
+        1
+        for c in changes
+        if (c.kind == "users" and c.action in ("delete", "replace"))
+        or (c.kind == "ip_ranges" and c.action == "delete")
+    )
+
+
+def _removal_limit(
+    desired: DesiredOrg, live: LiveState, changes: Sequence[Change], *, force: bool
+) -> list[Finding]:
+    removals = removal_count(changes)
+    live_count = len(live.users) + len(live.ip_ranges or [])
+    policy = desired.config.policy
+    limit = policy.removal_limit(live_count)
+    if removals <= limit:
+        return []
+    return [
+        Finding(
+            severity="warning" if force else "error",
+            code="max_removals",
+            message=(
+                f"the plan removes {removals} users and ranges; policy.max_removals "
+                f"({policy.max_removals} of {live_count} live) allows {limit}"
+                + (
+                    ": accepted because of --force"
+                    if force
+                    else ": check the removals, then re-run with --force, or raise the limit"
+                )
+            ),
+        )
+    ]

@@ -1,0 +1,178 @@
+"""Desired vs live -> changes: one test per rule of the diff."""
+
+from __future__ import annotations
+
+from test_plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
+
+from reconciler.diff import diff
+
+
+def test_identical_states_have_no_changes_even_with_different_spelling() -> None:
+    live = live_state(
+        [live_user("Root@ACME.example", "Super Admin", ["MID2", "MID1", "MID1"])],
+        [live_range("HQ", "203.0.113.0/24")],
+    )
+    org = desired(
+        users=[{"email": " root@acme.example ", "role": "Super Admin", "stores": "all"}],
+        ip_ranges=[{"name": "HQ", "cidr": "203.0.113.0 / 24"}],
+        settings={"technical_support_access": True},
+    )
+    assert diff(org, live) == ([], [])
+
+
+def test_create_user_carries_api_fields_and_source() -> None:
+    org = desired(users=[root_decl(), {"email": "Bob@acme.example", "role": "Read Only"}])
+    (change,), _ = diff(org, live_state())
+    assert change.address == "users/bob@acme.example"
+    assert change.action == "create"
+    assert change.after == {
+        "email": "bob@acme.example",
+        "type": "internal",
+        "role": "Read Only",
+        "stores": [],
+        "expires_at": None,
+    }
+    assert str(change.source) == "acme.yaml:21"
+    assert change.id is None
+
+
+def test_external_user_defaults_to_external_role() -> None:
+    org = desired(
+        users=[
+            root_decl(),
+            {"email": "ext@p.example", "type": "external", "expires": "2030-01-31"},
+        ]
+    )
+    (change,), _ = diff(org, live_state())
+    assert change.after is not None
+    assert change.after["role"] == "External User"
+    assert change.after["expires_at"] == "2030-01-31"
+
+
+def test_update_lists_only_changed_fields_with_id_and_etag() -> None:
+    live = live_state([live_user(ROOT, "Super Admin"), live_user("bob@acme.example", "User")])
+    org = desired(
+        users=[root_decl(), {"email": "bob@acme.example", "role": "Admin", "stores": "all"}]
+    )
+    (change,), _ = diff(org, live)
+    assert change.action == "update"
+    assert change.fields == ["role", "stores"]
+    assert change.before is not None and change.after is not None
+    assert (change.before["role"], change.after["role"]) == ("User", "Admin")
+    assert change.after["stores"] == ["MID1", "MID2"]
+    assert (change.id, change.etag) == ("u-bob", "e-bob")
+
+
+def test_type_change_is_a_replace() -> None:
+    live = live_state([live_user(ROOT, "Super Admin"), live_user("x@p.example", "User")])
+    org = desired(
+        users=[
+            root_decl(),
+            {
+                "email": "x@p.example",
+                "type": "external",
+                "expires": "2030-01-01",
+                "stores": ["MID1"],
+            },
+        ]
+    )
+    (change,), _ = diff(org, live)
+    assert change.action == "replace"
+    assert change.fields == ["type", "role", "expires_at"]
+
+
+def test_pending_invitation_counts_as_present() -> None:
+    live = live_state(
+        [live_user(ROOT, "Super Admin"), live_user("new@acme.example", status="invited")]
+    )
+    org = desired(
+        users=[root_decl(), {"email": "new@acme.example", "role": "User", "stores": ["MID1"]}]
+    )
+    assert diff(org, live) == ([], [])
+
+
+def test_unmanaged_users_follow_policy() -> None:
+    live = live_state([live_user(ROOT, "Super Admin"), live_user("stray@acme.example")])
+    report = desired(users=[root_decl()])
+    changes, findings = diff(report, live)
+    assert changes == []
+    assert [(f.severity, f.code, f.address) for f in findings] == [
+        ("warning", "unmanaged_user", "users/stray@acme.example")
+    ]
+    remove = desired(users=[root_decl()], policy={"unmanaged_users": "remove"})
+    changes, findings = diff(remove, live)
+    assert [(c.action, c.address, c.id) for c in changes] == [
+        ("delete", "users/stray@acme.example", "u-stray")
+    ]
+    assert findings == []
+    ignore = desired(users=[root_decl()], policy={"unmanaged_users": "ignore"})
+    assert diff(ignore, live) == ([], [])
+
+
+def test_terminated_users_are_reported_never_changed() -> None:
+    live = live_state(
+        [
+            live_user(ROOT, "Super Admin"),
+            live_user("gone@acme.example", "Terminated"),
+            live_user("old@acme.example", "Terminated"),
+        ]
+    )
+    org = desired(
+        users=[root_decl(), {"email": "gone@acme.example", "role": "Admin"}],
+        policy={"unmanaged_users": "remove"},
+    )
+    changes, findings = diff(org, live)
+    assert changes == []
+    assert sorted((f.code, f.severity, f.address) for f in findings) == [
+        ("terminated_user", "info", "users/old@acme.example"),
+        ("terminated_user", "warning", "users/gone@acme.example"),
+    ]
+
+
+def test_range_rename_is_one_update_of_name() -> None:
+    live = live_state(ranges=[live_range("Office", "203.0.113.0/24")])
+    org = desired(users=[root_decl()], ip_ranges=[{"name": "HQ", "cidr": "203.0.113.0/24"}])
+    (change,), _ = diff(org, live)
+    assert (change.action, change.address, change.fields) == ("update", "ip_ranges/HQ", ["name"])
+    assert change.before == {"name": "Office", "cidr": "203.0.113.0/24"}
+    assert change.id == "r-Office"
+
+
+def test_range_cidr_change_create_and_delete() -> None:
+    live = live_state(
+        ranges=[live_range("HQ", "203.0.113.0/24"), live_range("Old", "198.51.100.0/24")]
+    )
+    org = desired(
+        users=[root_decl()],
+        ip_ranges=[
+            {"name": "HQ", "cidr": "203.0.112.0/23"},
+            {"name": "VPN", "cidr": "192.0.2.0/28"},
+        ],
+    )
+    changes, _ = diff(org, live)
+    assert [(c.address, c.action, c.fields) for c in changes] == [
+        ("ip_ranges/HQ", "update", ["cidr"]),
+        ("ip_ranges/Old", "delete", []),
+        ("ip_ranges/VPN", "create", ["name", "cidr"]),
+    ]
+
+
+def test_ranges_left_out_are_unmanaged_but_empty_list_removes() -> None:
+    live = live_state(ranges=[live_range("HQ", "203.0.113.0/24")])
+    assert diff(desired(users=[root_decl()]), live) == ([], [])
+    changes, _ = diff(desired(users=[root_decl()], ip_ranges=[]), live)
+    assert [(c.address, c.action) for c in changes] == [("ip_ranges/HQ", "delete")]
+
+
+def test_support_access_unset_is_unmanaged() -> None:
+    live = live_state(support=True)
+    assert diff(desired(users=[root_decl()]), live) == ([], [])
+    (change,), _ = diff(
+        desired(users=[root_decl()], settings={"technical_support_access": False}), live
+    )
+    assert change.address == "settings/technical_support_access"
+    assert (change.before, change.after) == (
+        {"technical_support_access": True},
+        {"technical_support_access": False},
+    )
+    assert (change.id, change.etag, str(change.source)) == ("org-1", "e-org", "acme.yaml:3")
