@@ -1,0 +1,114 @@
+"""Desired-state configuration: load YAML files with locations, merge the files of each
+organization, and check every rule of SPEC §3, collecting all problems as diagnostics.
+
+    result = load(["config/"], today=date.today())
+    if result.has_errors():
+        render_text(result.diagnostics, sys.stdout)
+
+The core never prints and never raises for a user's mistake: everything is a Diagnostic.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reconciler.config.diagnostics import (
+    Diagnostic,
+    render_github,
+    render_json,
+    render_text,
+)
+from reconciler.config.document import read_document
+from reconciler.config.files import discover
+from reconciler.config.merge import MergedOrg, merge
+from reconciler.config.rules import check_all
+from reconciler.config.secrets import find_secrets
+from reconciler.config.shape import FileConfig, check_shape
+from reconciler.model import DesiredOrg, OrgConfig, Source
+
+__all__ = [
+    "Diagnostic",
+    "LoadResult",
+    "load",
+    "render_github",
+    "render_json",
+    "render_text",
+]
+
+
+@dataclass
+class LoadResult:
+    """The organizations found (merged, one per name) and every problem, sorted by place."""
+
+    orgs: list[DesiredOrg] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def has_errors(self, strict: bool = False) -> bool:
+        """True when any diagnostic is an error (with `strict`, any warning counts too)."""
+        return any(strict or d.is_error for d in self.diagnostics)
+
+    def org(self, name: str) -> DesiredOrg | None:
+        return next((o for o in self.orgs if o.config.organization == name), None)
+
+
+def load(paths: Sequence[str | os.PathLike[str]], *, today: datetime.date) -> LoadResult:
+    """Read, merge and check the config at `paths` (files or folders). Never raises for bad
+    input; `today` decides which expiry dates are past or close."""
+    diags: list[Diagnostic] = []
+    found = discover(paths, diags)
+    configs: list[FileConfig] = []
+    for path, shown in found:
+        doc = read_document(path, shown, diags)
+        if doc is None:
+            continue
+        reported = find_secrets(doc, diags)
+        config = check_shape(doc, diags, reported)
+        if config is not None:
+            configs.append(config)
+    merged = merge(configs, diags)
+    check_all(merged, today, diags)
+    files = [shown for _, shown in found]
+    rank = {name: i for i, name in enumerate(files)}
+    diags.sort(key=lambda d: (rank.get(d.file, -1), d.line, d.column))
+    return LoadResult([_desired(org) for org in merged], diags, files)
+
+
+def _desired(org: MergedOrg) -> DesiredOrg:
+    users = {}
+    user_sources: dict[str, Source] = {}
+    for entry in org.users:
+        if entry.user.email not in users:
+            users[entry.user.email] = entry.user
+            user_sources[entry.user.email] = entry.locate()
+    ranges = {}
+    range_sources: dict[str, Source] = {}
+    for item in org.ranges:
+        if item.range.name not in ranges:
+            ranges[item.range.name] = item.range
+            range_sources[item.range.name] = item.locate()
+    first = org.files[0]
+    sections = {name: org.sections[name].config for name in org.sections}
+    settings_file = org.sections.get("settings")
+    config = OrgConfig(
+        organization=org.name,
+        api=sections["api"].api if "api" in sections else first.config.api,
+        settings=sections["settings"].settings if "settings" in sections else first.config.settings,
+        policy=sections["policy"].policy if "policy" in sections else first.config.policy,
+        stores=dict(org.stores),
+        ip_ranges=list(ranges.values()),
+        users=list(users.values()),
+    )
+    return DesiredOrg(
+        config=config,
+        files=tuple(f.doc.file for f in org.files),
+        user_sources=user_sources,
+        range_sources=range_sources,
+        settings_source=settings_file.doc.locate(("settings",), key=True)
+        if settings_file
+        else None,
+        organization_source=first.doc.locate(("organization",)),
+    )

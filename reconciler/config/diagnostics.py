@@ -1,0 +1,98 @@
+"""A diagnostic is one problem found in the YAML, pinned to `file:line:column`, and the three
+ways of showing a list of them: text for people, JSON for tools, workflow commands for GitHub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal, TextIO
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem. `line` and `column` are 1-based."""
+
+    file: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def count(diags: Iterable[Diagnostic]) -> tuple[int, int]:
+    """(errors, warnings)."""
+    errors = warnings = 0
+    for diag in diags:
+        if diag.is_error:
+            errors += 1
+        else:
+            warnings += 1
+    return errors, warnings
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(diags: Sequence[Diagnostic], files_checked: int | None = None) -> str:
+    errors, warnings = count(diags)
+    where = "" if files_checked is None else f" in {_plural(files_checked, 'file')}"
+    if not errors and not warnings:
+        return f"no problems found{where}"
+    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}{where}"
+
+
+def render_text(
+    diags: Sequence[Diagnostic], stream: TextIO, *, files_checked: int | None = None
+) -> None:
+    """`file:line:col: error[code]: message`, an indented hint line, then a summary line."""
+    for diag in diags:
+        stream.write(f"{diag.location()}: {diag.severity}[{diag.code}]: {diag.message}\n")
+        if diag.hint:
+            stream.write(f"    hint: {diag.hint}\n")
+    stream.write(summary(diags, files_checked) + "\n")
+
+
+def render_json(diags: Sequence[Diagnostic], stream: TextIO) -> None:
+    """`{"diagnostics": [{"file", "line", "column", "severity", "code", "message", "hint"}]}`."""
+    json.dump({"diagnostics": [d.to_dict() for d in diags]}, stream, indent=2)
+    stream.write("\n")
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(diags: Sequence[Diagnostic], stream: TextIO) -> None:
+    """GitHub Actions workflow commands, so each problem is pinned to its line in the PR."""
+    for diag in diags:
+        props = ",".join(
+            f"{key}={_escape_property(value)}"
+            for key, value in (
+                ("file", diag.file),
+                ("line", str(diag.line)),
+                ("col", str(diag.column)),
+                ("title", diag.code),
+            )
+        )
+        message = diag.message if not diag.hint else f"{diag.message}\nhint: {diag.hint}"
+        stream.write(f"::{diag.severity} {props}::{_escape_data(message)}\n")

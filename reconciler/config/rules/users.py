@@ -1,0 +1,170 @@
+"""User rules: one declaration per email, role and type agree, expiry dates, store grants."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.merge import MergedOrg, UserEntry
+from reconciler.config.rules._common import diag
+from reconciler.model import Role
+
+EXPIRY_WARNING_DAYS = 14
+
+
+def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
+    first: dict[str, UserEntry] = {}
+    for entry in org.users:
+        email = entry.user.email
+        if email in first:
+            where = first[email].locate("email")
+            diags.append(
+                diag(
+                    entry.locate("email"),
+                    "duplicate_email",
+                    f"`{email}` is declared twice in organization `{org.name}`: here and at "
+                    f"{where}",
+                    "emails compare case-insensitively; keep one declaration",
+                )
+            )
+        else:
+            first[email] = entry
+        _check_role(entry, diags)
+        _check_expiry(entry, today, diags)
+        if org.declares_stores:
+            _check_stores(entry, org, diags)
+
+
+def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
+    user = entry.user
+    if user.role is Role.TERMINATED:
+        diags.append(
+            diag(
+                entry.locate("role"),
+                "terminated_declared",
+                f"`{user.email}` is declared with role `Terminated`",
+                "the platform assigns `Terminated`; the reconciler never does: choose another "
+                "role or remove the user",
+            )
+        )
+    elif user.type == "external" and user.role not in (None, Role.EXTERNAL_USER):
+        diags.append(
+            diag(
+                entry.locate("role"),
+                "external_role",
+                f"external user `{user.email}` has role `{user.role}`",
+                "external users always have role `External User`: remove `role:` or make the "
+                "user internal",
+            )
+        )
+    elif user.type == "internal" and user.role is None:
+        diags.append(
+            diag(
+                entry.locate(),
+                "missing_role",
+                f"internal user `{user.email}` has no `role`",
+                "add `role:` (e.g. `Read Only`), or `type: external` with `expires:`",
+            )
+        )
+
+
+def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> None:
+    user = entry.user
+    if user.type == "internal":
+        if user.expires is not None:
+            diags.append(
+                diag(
+                    entry.locate("expires"),
+                    "internal_with_expiry",
+                    f"internal user `{user.email}` has an `expires` date",
+                    "only external users expire: remove `expires:` or add `type: external`",
+                )
+            )
+        return
+    if user.expires is None:
+        diags.append(
+            diag(
+                entry.locate(),
+                "external_without_expiry",
+                f"external user `{user.email}` has no `expires` date",
+                "add `expires: YYYY-MM-DD`: external access must end",
+            )
+        )
+    elif user.expires <= today:
+        diags.append(
+            diag(
+                entry.locate("expires"),
+                "expiry_in_past",
+                f"external user `{user.email}` expired on {user.expires.isoformat()}",
+                f"set a date after {today.isoformat()}, or remove the user",
+            )
+        )
+    elif user.expires <= today + timedelta(days=EXPIRY_WARNING_DAYS):
+        days = (user.expires - today).days
+        diags.append(
+            diag(
+                entry.locate("expires"),
+                "expiry_soon",
+                f"external user `{user.email}` loses access in {days} day"
+                f"{'' if days == 1 else 's'} ({user.expires.isoformat()})",
+                "extend `expires:` if the access is still needed",
+                severity="warning",
+            )
+        )
+
+
+def _check_stores(entry: UserEntry, org: MergedOrg, diags: list[Diagnostic]) -> None:
+    stores = entry.user.stores
+    if stores == "all":
+        return
+    seen: set[str] = set()
+    for position, store in enumerate(stores):
+        if store in seen:
+            diags.append(
+                diag(
+                    entry.locate("stores", position),
+                    "duplicate_store_grant",
+                    f"store `{store}` is listed twice for `{entry.user.email}`",
+                    severity="warning",
+                )
+            )
+        seen.add(store)
+        if store not in org.stores:
+            known = ", ".join(sorted(org.stores)[:5])
+            diags.append(
+                diag(
+                    entry.locate("stores", position),
+                    "undeclared_store",
+                    f"store `{store}` is not declared in `stores:` of organization `{org.name}`",
+                    f"declared stores: {known}{', ...' if len(org.stores) > 5 else ''}"
+                    if org.stores
+                    else "add it to `stores:`",
+                )
+            )
+
+
+def check_role_conflicts(orgs: list[MergedOrg], diags: list[Diagnostic]) -> None:
+    """One role per email across all organizations (the platform refuses the second invite)."""
+    holder: dict[str, tuple[Role, MergedOrg, UserEntry]] = {}
+    for org in orgs:
+        for entry in org.users:
+            role = entry.user.effective_role
+            if role is None:
+                continue
+            email = entry.user.email
+            if email not in holder:
+                holder[email] = (role, org, entry)
+                continue
+            first_role, first_org, first_entry = holder[email]
+            if first_org is org or first_role is role:
+                continue
+            diags.append(
+                diag(
+                    entry.locate("role") if entry.user.role else entry.locate(),
+                    "role_conflict_across_orgs",
+                    f"`{email}` has role `{role}` in `{org.name}` but `{first_role}` in "
+                    f"`{first_org.name}` at {first_entry.locate()}",
+                    "an email holds one role across all organizations: use the same role, or a "
+                    "different email",
+                )
+            )

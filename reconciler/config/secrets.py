@@ -1,0 +1,90 @@
+"""Credentials must never be written in the YAML: the token lives in the environment variable
+named by `api.token_env`. This scan flags secret-looking keys and values without echoing them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.document import Document, PathItem
+
+SECRET_KEYS = frozenset(
+    {
+        "token",
+        "api_token",
+        "access_token",
+        "auth_token",
+        "bearer",
+        "authorization",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "api_key",
+        "apikey",
+        "private_key",
+        "credentials",
+    }
+)
+_SECRET_VALUE = re.compile(
+    r"""(?ix)
+    bearer\s+\S{8,}                                   # an Authorization header value
+    | eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*                 # a JWT
+    | (?:ghp_|gho_|ghs_|github_pat_|sk_live_|sk_test_|xox[abprs]-|glpat-)[\w-]{10,}
+    | https?://[^/@\s?#]+:[^/@\s?#]*@                 # a URL with user:password@
+    | https?://[^\s?#]*\?(?:[^#\s]*&)?(?:token|access_token|api_key|apikey|key|password)=
+    """
+)
+_HINT = (
+    "remove it: put the token in an environment variable and name that variable in `api.token_env`"
+)
+
+
+def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[tuple[PathItem, ...]]:
+    """Report inline secrets; returns their paths so other checks do not report them again."""
+    found: set[tuple[PathItem, ...]] = set()
+    _walk(doc.data, (), doc, diags, found)
+    return found
+
+
+def _walk(
+    value: Any,
+    path: tuple[PathItem, ...],
+    doc: Document,
+    diags: list[Diagnostic],
+    found: set[tuple[PathItem, ...]],
+) -> None:
+    if isinstance(value, str):
+        if len(value) >= 12 and _SECRET_VALUE.match(value):
+            _report(doc, path, False, "this value looks like a credential written inline", diags)
+            found.add(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _is_secret_key(key) and item not in (None, ""):
+                where = (*path, key)
+                _report(doc, where, True, f"`{key}` is a credential written inline", diags)
+                found.add(where)
+            else:
+                _walk(item, (*path, key), doc, diags, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, (*path, index), doc, diags, found)
+
+
+def _is_secret_key(key: str) -> bool:
+    folded = key.casefold().replace("-", "_")
+    return folded in SECRET_KEYS or folded.endswith(("_password", "_secret"))
+
+
+def _report(
+    doc: Document,
+    path: tuple[PathItem, ...],
+    on_key: bool,
+    message: str,
+    diags: list[Diagnostic],
+) -> None:
+    src = doc.locate(path, key=on_key)
+    diags.append(
+        Diagnostic(src.file, src.line, src.column, "error", "inline_secret", message, _HINT)
+    )
