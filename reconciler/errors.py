@@ -64,11 +64,13 @@ class ApiError(AccessctlError):
         code: str | None = None,
         problem: ApiProblem | None = None,
         hint: str | None = None,
+        attempts: int = 1,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
         self.problem = problem
+        self.attempts = attempts  # how many HTTP attempts were made before giving up
 
 
 class UnsafePlanError(AccessctlError):

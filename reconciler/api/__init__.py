@@ -1,0 +1,31 @@
+"""The access API client (SPEC §2) and the live-state fetch built on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.api.client import AccessApiClient, ListResult
+from reconciler.api.fetch import fetch_live_state, fetch_many
+from reconciler.errors import AccessctlError
+
+__all__ = ["AccessApiClient", "ListResult", "client_from_env", "fetch_live_state", "fetch_many"]
+
+
+def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
+    """A client whose token is read from the environment variable named `token_env`.
+
+    The error names the variable, never a value."""
+    token = environ.get(token_env, "")
+    if not token.strip():
+        state = "is not set" if token_env not in environ else "is empty"
+        raise AccessctlError(
+            f"The environment variable {token_env} {state}: it must hold the access API token "
+            "for this organization.",
+            hint=f"Export {token_env} before running accessctl (in CI, from a secret).",
+        )
+    try:
+        client = AccessApiClient(url, token)
+    except AccessctlError as exc:
+        raise AccessctlError(f"{token_env}: {exc.message}", hint=exc.hint) from None
+    client.token_env = token_env
+    return client

@@ -1,0 +1,477 @@
+"""A thin client for the access API (SPEC §2) around one `requests.Session`.
+
+It knows the transport, not the domain: base URL, bearer auth, User-Agent, timeouts, retries
+with backoff that honour `Retry-After`, cursor pagination that fails closed, and problem+json
+answers turned into `ApiError`s with a code and a hint. Business rules live elsewhere.
+
+The token never leaves this module except in the `Authorization` header: it is kept in a
+`_Secret` (repr `***`), never logged (log lines carry method, path, status, time and attempt
+only), and masked in every message built from server or transport text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import requests.adapters
+import requests.auth
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+from reconciler import __version__
+from reconciler.api.problems import describe, hint_for, problem_from_response
+from reconciler.api.retry import RETRY_STATUSES, RateGate, backoff_delay, parse_retry_after
+from reconciler.errors import AccessctlError, ApiError, ApiProblem
+
+log = logging.getLogger("accessctl.api")
+
+USER_AGENT = f"accessctl/{__version__}"
+_TRANSIENT = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+_PERMANENT = (requests.exceptions.SSLError, requests.exceptions.InvalidURL)
+REDACTED = "***"
+
+
+class _Secret:
+    """Holds the token so that no repr, str or log formatting can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"<secret {REDACTED}>"
+
+    __str__ = __repr__
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Passing auth explicitly also stops requests from reading ~/.netrc over our header."""
+
+    def __init__(self, token: _Secret) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"<bearer {REDACTED}>"
+
+
+@dataclass
+class ListResult:
+    """Every item of a paginated list; `extra` holds the first page's other top-level keys."""
+
+    items: list[dict[str, Any]]
+    extra: dict[str, Any] = field(default_factory=dict)
+    pages: int = 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without user-info (`user:password@`), query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _check_token(token: str) -> str:
+    token = token.strip()
+    if not token:
+        raise AccessctlError("The API token is empty.")
+    if not all(33 <= ord(ch) <= 126 for ch in token):
+        # requests would reject the header and quote its value in the error: refuse first.
+        raise AccessctlError(
+            "The API token contains spaces, line breaks or non-ASCII characters.",
+            hint="Store the bare token in the variable, without quotes or the `Bearer ` prefix.",
+        )
+    return token
+
+
+def _ascii_annotation(annotation: str) -> str:
+    """Header values travel as Latin-1; keep JSON annotations pure ASCII (same meaning)."""
+    if annotation.isascii():
+        return annotation
+    try:
+        return json.dumps(json.loads(annotation), separators=(",", ":"), ensure_ascii=True)
+    except ValueError:
+        raise AccessctlError("The audit annotation is not ASCII and not JSON.") from None
+
+
+def _sent_before_failure(exc: requests.RequestException) -> bool:
+    """False only when the request certainly never reached the server (connect failed)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    reason: object = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return not isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
+
+
+def _transport_reason(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"connecting timed out after {timeout:g}s"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g}s"
+    reason: object = exc.args[0] if exc.args else exc
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    text = str(reason)
+    marker = "Failed to establish a new connection: "
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    text = " ".join(text.split())
+    return text[:200] if text else type(exc).__name__
+
+
+class AccessApiClient:
+    """One organization's access API, through one pooled `requests.Session`.
+
+    Safe to share between threads (the apply runs up to 8 workers on one client). A 429's
+    `Retry-After` holds every thread of this client, not only the one that saw it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        max_retry_seconds: float = 60.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        pool_size: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise AccessctlError(
+                f"The API URL {_safe_url(base_url)!r} must start with http:// or https://."
+            )
+        self.base_url = base_url.rstrip("/")
+        self._display_url = _safe_url(self.base_url)
+        self._token = _Secret(_check_token(token))
+        self._auth = _BearerAuth(self._token)
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.max_retry_seconds = max_retry_seconds
+        self.token_env: str | None = None  # set by client_from_env; named in hints
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._gate = RateGate(clock, sleep)
+        self._count_lock = threading.Lock()
+        self._request_count = 0
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self._session = session
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"AccessApiClient(base_url={self._display_url!r}, token={REDACTED!r})"
+
+    def __enter__(self) -> AccessApiClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests actually attempted, retries included."""
+        with self._count_lock:
+            return self._request_count
+
+    def redact(self, text: str) -> str:
+        """`text` with the token masked: for any message built from foreign text."""
+        return text.replace(self._token.reveal(), REDACTED)
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    # -- the public verbs -----------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        return self._json_object("GET", path, self._send("GET", path, params=params))
+
+    def list_all(self, path: str, *, page_size: int = 200) -> ListResult:
+        """Every item of a list, following `next_cursor` until null. Fails closed: a page
+        that fails after its retries raises, never a partial list."""
+        items: list[dict[str, Any]] = []
+        extra: dict[str, Any] = {}
+        seen: set[str] = set()
+        cursor: str | None = None
+        pages = 0
+        while True:
+            params: dict[str, str | int] = {"limit": page_size}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = self.get(path, params)
+            pages += 1
+            page_items = page.get("items")
+            next_cursor = page.get("next_cursor")
+            if not isinstance(page_items, list) or not all(isinstance(i, dict) for i in page_items):
+                raise self._invalid(path, f"page {pages} has no `items` list of objects")
+            if next_cursor is not None and not (isinstance(next_cursor, str) and next_cursor):
+                raise self._invalid(path, f"page {pages} has a `next_cursor` that is not a string")
+            if pages == 1:
+                extra = {k: v for k, v in page.items() if k not in ("items", "next_cursor")}
+            items.extend(page_items)
+            if next_cursor is None:
+                return ListResult(items=items, extra=extra, pages=pages)
+            if next_cursor in seen:
+                raise ApiError(
+                    f"GET {path}: the API returned a cursor it had already returned "
+                    f"(page {pages + 1} would repeat an earlier page); stopping instead of "
+                    "looping",
+                    code="cursor_loop",
+                    hint="The API implementation's pagination is broken; report it.",
+                )
+            seen.add(next_cursor)
+            cursor = next_cursor
+
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        annotation: str | None = None,
+    ) -> dict[str, Any]:
+        headers = self._write_headers(annotation)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        response = self._send("POST", path, body=body, headers=headers)
+        return self._json_object("POST", path, response)
+
+    def patch(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        annotation: str | None = None,
+    ) -> dict[str, Any]:
+        headers = self._write_headers(annotation, if_match)
+        response = self._send("PATCH", path, body=body, headers=headers)
+        return self._json_object("PATCH", path, response)
+
+    def delete(
+        self, path: str, *, if_match: str | None = None, annotation: str | None = None
+    ) -> None:
+        self._send("DELETE", path, headers=self._write_headers(annotation, if_match))
+
+    # -- internals ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _write_headers(annotation: str | None, if_match: str | None = None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        if annotation is not None:
+            headers["X-Audit-Annotation"] = _ascii_annotation(annotation)
+        return headers
+
+    def _invalid(self, path: str, what: str, method: str = "GET") -> ApiError:
+        return ApiError(
+            f"{method} {path}: the API answered with something accessctl cannot read: {what}",
+            code="invalid_response",
+            hint="The server does not follow the access API contract (v1); check the API URL.",
+        )
+
+    def _json_object(self, method: str, path: str, response: requests.Response) -> dict[str, Any]:
+        if not response.content:
+            return {}
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._invalid(path, "the body is not a JSON object", method)
+        return data
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        # A POST without an idempotency key may have had its effect even when the answer was
+        # lost, so it is retried only when the server certainly did not act on it.
+        replay_safe = method != "POST" or "Idempotency-Key" in all_headers
+        url = self._url(path)
+        started = self._clock()
+        slept = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            slept += self._gate.wait()
+            with self._count_lock:
+                self._request_count += 1
+            t0 = time.perf_counter()
+            response: requests.Response | None = None
+            failure: requests.RequestException | None = None
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=all_headers,
+                    auth=self._auth,
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                failure = exc
+            elapsed = time.perf_counter() - t0
+
+            retry_after: float | None = None
+            replay_blocked = False
+            if response is not None:
+                status = response.status_code
+                log.debug(
+                    "%s %s -> %d in %.3fs (attempt %d)", method, path, status, elapsed, attempt
+                )
+                if response.ok:
+                    return response
+                retryable = status in RETRY_STATUSES and (replay_safe or status == 429)
+                if status in RETRY_STATUSES:
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                outcome = str(status)
+            else:
+                assert failure is not None
+                transient = isinstance(failure, _TRANSIENT) and not isinstance(failure, _PERMANENT)
+                replay_blocked = transient and not replay_safe and _sent_before_failure(failure)
+                retryable = transient and not replay_blocked
+                outcome = type(failure).__name__
+                log.debug(
+                    "%s %s -> %s in %.3fs (attempt %d)", method, path, outcome, elapsed, attempt
+                )
+
+            if retryable and attempt <= self.max_retries:
+                delay = (
+                    retry_after if retry_after is not None else backoff_delay(attempt, self._rng)
+                )
+                spent = max(self._clock() - started, slept)
+                if spent + delay <= self.max_retry_seconds:
+                    log.info(
+                        "%s %s: %s, retrying in %.2fs (attempt %d of %d)",
+                        method,
+                        path,
+                        outcome,
+                        delay,
+                        attempt + 1,
+                        self.max_retries + 1,
+                    )
+                    if response is not None and response.status_code == 429:
+                        self._gate.hold(delay)  # every thread of this client waits
+                    else:
+                        self._sleep(delay)
+                        slept += delay
+                    continue
+            if response is not None:
+                error = self._http_error(method, path, response, attempt, retryable)
+            else:
+                assert failure is not None
+                error = self._transport_error(method, path, failure, attempt, replay_blocked)
+            # Raised outside any `except` block, with the requests objects (which hold the
+            # prepared request, Authorization header included) dropped from this frame: neither
+            # exception chaining nor a debugger's or error tracker's locals can show the token.
+            del response, failure
+            raise error
+
+    def _http_error(
+        self,
+        method: str,
+        path: str,
+        response: requests.Response,
+        attempts: int,
+        gave_up: bool,
+    ) -> ApiError:
+        raw = problem_from_response(response)
+        problem = ApiProblem(
+            status=raw.status,
+            code=raw.code,
+            title=self.redact(raw.title),
+            detail=self.redact(raw.detail),
+            errors=tuple((self.redact(f), self.redact(m)) for f, m in raw.errors),
+        )
+        message = describe(method, path, problem)
+        if gave_up and attempts > 1:
+            message += f" (gave up after {attempts} attempts)"
+        return ApiError(
+            message,
+            status=problem.status,
+            code=problem.code,
+            problem=problem,
+            hint=hint_for(problem, base_url=self._display_url, token_env=self.token_env),
+            attempts=attempts,
+        )
+
+    def _transport_error(
+        self,
+        method: str,
+        path: str,
+        failure: requests.RequestException,
+        attempts: int,
+        replay_blocked: bool,
+    ) -> ApiError:
+        reason = self.redact(_transport_reason(failure, self.timeout))
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        if isinstance(failure, requests.exceptions.SSLError):
+            hint = "The TLS handshake failed: check the URL's scheme and the server certificate."
+        elif isinstance(failure, requests.ConnectionError | requests.Timeout):
+            hint = (
+                f"Check that the access API at {self._display_url} is up and reachable from "
+                "here (api.url in the config, or --api-url / ACCESSCTL_API_URL)."
+            )
+        else:
+            hint = None
+        if replay_blocked:
+            reason += " (not retried: the request may have taken effect; no idempotency key)"
+        return ApiError(
+            f"{method} {path}: could not reach the access API{tries}: {reason}",
+            code="connection_error",
+            hint=hint,
+            attempts=attempts,
+        )
