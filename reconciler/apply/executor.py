@@ -1,0 +1,204 @@
+"""The executor: carry out one organization's plan, phase by phase (`Phase`), the changes of a
+phase concurrently on a bounded pool; a failure stops every later phase.
+
+Retry safety lives here and in the client: POSTs carry a deterministic `Idempotency-Key`, PATCH
+and DELETE carry the plan-time etag as `If-Match`. A 412 means someone changed the object since
+the plan: it is reported, never overwritten. One exception: when the client had to retry (or we
+resume an interrupted apply), the first attempt may have landed before the connection dropped,
+so a 412/404 is checked by re-reading the object: if it already is what the plan wanted, the
+change is applied.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any, Literal
+
+from reconciler.annotations import AnnotationContext
+from reconciler.apply.calls import ApiCall, ApplyClient, calls_for, send
+from reconciler.errors import ApiError
+from reconciler.plan import Change, OrgPlan
+
+Status = Literal["started", "applied", "failed", "skipped"]
+Outcome = Literal["applied", "failed", "skipped"]
+
+CHANGED_SINCE_PLAN = "changed since plan"
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """Progress of one change. `response` is the API's last answer for an applied change."""
+
+    organization: str
+    change: Change
+    status: Status
+    code: str | None = None
+    message: str | None = None
+    response: Any = None
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    organization: str
+    change: Change
+    status: Outcome
+    code: str | None = None
+    message: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "organization": self.organization,
+            "address": self.change.address,
+            "action": self.change.action,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "source": None if self.change.source is None else str(self.change.source),
+        }
+
+
+@dataclass
+class ApplyResult:
+    results: list[ChangeResult] = field(default_factory=list)
+
+    def count(self, status: Outcome) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "applied" for r in self.results)
+
+    def extend(self, other: ApplyResult) -> None:
+        self.results.extend(other.results)
+
+
+class _Conflict(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _same(field_name: str, want: Any, have: Any) -> bool:
+    if field_name == "stores":
+        return sorted(want or []) == sorted(have or [])
+    return (None if want is None else str(want)) == (None if have is None else str(have))
+
+
+def _landed(client: ApplyClient, call: ApiCall) -> bool:
+    """Whether an ambiguous PATCH/DELETE already took effect, by reading the object back."""
+    try:
+        current = client.get(call.path)
+    except ApiError as exc:
+        return call.method == "DELETE" and exc.status == 404
+    if call.method == "DELETE" or not isinstance(current, dict):
+        return False
+    return all(_same(k, v, current.get(k)) for k, v in (call.body or {}).items())
+
+
+def _describe_conflict(change: Change, exc: ApiError) -> _Conflict:
+    where = f" ({change.source})" if change.source else ""
+    if exc.status == 412:
+        return _Conflict(
+            "precondition_failed",
+            f"{CHANGED_SINCE_PLAN}: {change.address}{where} was modified after the plan was "
+            "made; not overwritten. Run plan again.",
+        )
+    return _Conflict(
+        "not_found",
+        f"{CHANGED_SINCE_PLAN}: {change.address}{where} no longer exists. Run plan again.",
+    )
+
+
+@dataclass
+class _Runner:
+    org: OrgPlan
+    client: ApplyClient
+    plan_id: str
+    annotations: AnnotationContext
+    on_event: Callable[[ApplyEvent], None]
+    resume: bool
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def emit(self, event: ApplyEvent) -> None:
+        with self.lock:
+            self.on_event(event)
+
+    def call(self, change: Change, call: ApiCall) -> Any:
+        annotation = self.annotations.header_for(self.plan_id, change, call.step)
+        try:
+            return send(self.client, call, annotation)
+        except ApiError as exc:
+            ambiguous = self.resume or exc.attempts > 1
+            if call.method != "POST" and exc.status in (404, 412):
+                if ambiguous and _landed(self.client, call):
+                    return None
+                raise _describe_conflict(change, exc) from None
+            raise
+
+    def run_one(self, change: Change) -> ChangeResult:
+        name = self.org.organization
+        self.emit(ApplyEvent(name, change, "started"))
+        response: Any = None
+        try:
+            for call in calls_for(change, self.plan_id):
+                response = self.call(change, call)
+        except _Conflict as exc:
+            return self._finish(change, "failed", exc.code, exc.message)
+        except ApiError as exc:
+            return self._finish(change, "failed", exc.code or "api_error", exc.message)
+        return self._finish(change, "applied", response=response)
+
+    def _finish(
+        self,
+        change: Change,
+        status: Outcome,
+        code: str | None = None,
+        message: str | None = None,
+        response: Any = None,
+    ) -> ChangeResult:
+        self.emit(ApplyEvent(self.org.organization, change, status, code, message, response))
+        return ChangeResult(self.org.organization, change, status, code, message)
+
+
+def execute(
+    plan_org: OrgPlan,
+    client: ApplyClient,
+    *,
+    plan_id: str,
+    annotations: AnnotationContext,
+    parallelism: int = 8,
+    on_event: Callable[[ApplyEvent], None] = lambda event: None,
+    done: frozenset[tuple[str, str]] = frozenset(),
+    resume: bool = False,
+) -> ApplyResult:
+    """Apply `plan_org` through `client`. `done` holds (address, action) pairs already applied by
+    an interrupted run (skipped silently, reported as applied); `resume` makes every 412/404
+    ambiguous, since the interrupted run may have sent the request."""
+    if parallelism < 1:
+        raise ValueError("parallelism must be at least 1")
+    runner = _Runner(plan_org, client, plan_id, annotations, on_event, resume)
+    result = ApplyResult()
+    failed: ChangeResult | None = None
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+        for phase, group in groupby(plan_org.ordered_changes(), key=lambda c: c.phase):
+            changes = list(group)
+            if failed is not None:
+                reason = (
+                    f"skipped: phase {phase.name.lower()} runs after {failed.change.address} failed"
+                )
+                for change in changes:
+                    result.results.append(runner._finish(change, "skipped", "skipped", reason))
+                continue
+            todo = [c for c in changes if (c.address, c.action) not in done]
+            for change in changes:
+                if (change.address, change.action) in done:
+                    result.results.append(runner._finish(change, "applied", message="journal"))
+            outcomes = list(pool.map(runner.run_one, todo))
+            result.results.extend(outcomes)
+            failed = next((r for r in outcomes if r.status == "failed"), None)
+    return result

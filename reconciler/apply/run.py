@@ -1,0 +1,64 @@
+"""The checks before an apply: a plan must be safe, and a saved plan must still describe the live
+state (or, after an interrupted apply, the live state its journal explains)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler.apply.journal import Journal
+from reconciler.errors import StalePlanError, UnsafePlanError
+from reconciler.model import LiveState
+from reconciler.plan import OrgPlan, Plan, live_fingerprint
+
+
+@dataclass(frozen=True)
+class OrgRun:
+    """One organization's part of an apply: what is already done, and whether it resumes."""
+
+    org: OrgPlan
+    live: LiveState | None = None
+    done: frozenset[tuple[str, str]] = frozenset()
+    resume: bool = False
+
+
+def check_safe(plan: Plan) -> None:
+    """Refuse a plan with safety violations, listing every one."""
+    if plan.is_safe:
+        return
+    lines = []
+    for org in plan.orgs:
+        for finding in org.violations:
+            where = f" ({finding.source})" if finding.source else ""
+            lines.append(f"  {org.organization}: {finding.code}: {finding.message}{where}")
+    raise UnsafePlanError(
+        "the plan is unsafe; nothing was sent:\n" + "\n".join(lines),
+        hint="fix the configuration (or use --force where the rule allows it) and plan again",
+    )
+
+
+def stale_error(organization: str) -> StalePlanError:
+    return StalePlanError(
+        f"saved plan is stale: the live state of {organization} changed since the plan was "
+        "made; run plan again",
+        hint="a saved plan is applied only to the exact state it was computed on",
+    )
+
+
+def check_saved(
+    plan: Plan, fetch: Callable[[OrgPlan], LiveState], journal: Journal | None
+) -> list[OrgRun]:
+    """Re-fetch every organization of a saved plan; raise StalePlanError for the first whose live
+    state differs from the plan's (and is not explained by an interrupted apply of this plan)."""
+    runs = []
+    for org in plan.orgs:
+        live = fetch(org)
+        done = journal.done(org.organization) if journal else frozenset()
+        if live_fingerprint(live) == org.live_fingerprint:
+            runs.append(OrgRun(org, live, done, resume=bool(done)))
+        elif journal is not None and journal.started(org.organization):
+            journal.check_resume(org, live)
+            runs.append(OrgRun(org, live, done, resume=True))
+        else:
+            raise stale_error(org.organization)
+    return runs
