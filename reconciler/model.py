@@ -85,6 +85,8 @@ class ApiConfig(_Strict):
 
 
 class Settings(_Strict):
+    """Organization-wide switches."""
+
     technical_support_access: bool | None = Field(
         default=None,
         description="Let the platform's support team log in to help. Unset: left as it is.",
@@ -92,11 +94,15 @@ class Settings(_Strict):
 
 
 class Policy(_Strict):
+    """How the reconciler treats what the YAML does not mention, and what it refuses to do."""
+
     unmanaged_users: UnmanagedPolicy = Field(
         default="report",
         description="Live users not declared here: report them, remove them, or ignore them.",
     )
-    max_removals: int | Annotated[str, Field(pattern=MAX_REMOVALS_PATTERN)] = Field(
+    max_removals: (
+        Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=MAX_REMOVALS_PATTERN)]
+    ) = Field(
         default="10%",
         description=(
             "Refuse a plan that removes more users and ranges than this (a count, or a "
@@ -122,6 +128,8 @@ class Policy(_Strict):
 
 
 class IpRange(_Strict):
+    """A named network allowed to log in and use the API (ultimate plan only, at most 50)."""
+
     name: str = Field(min_length=1, max_length=100)
     cidr: str = Field(description="A network in CIDR notation, e.g. 203.0.113.0/24")
 
@@ -137,13 +145,20 @@ class IpRange(_Strict):
 
 
 class User(_Strict):
+    """One person's access: internal users have a role; external users expire."""
+
     email: str = Field(pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$")
     role: Role | None = Field(
         default=None,
         description="Required for internal users; external users are always `External User`.",
     )
-    type: UserType = "internal"
-    expires: date | None = Field(default=None, description="Required for external users.")
+    type: UserType = Field(
+        default="internal",
+        description="`internal` (no expiry) or `external` (must expire; role `External User`).",
+    )
+    expires: date | None = Field(
+        default=None, description="Last day of access (YYYY-MM-DD). Required for external users."
+    )
     stores: list[str] | Literal["all"] = Field(
         default_factory=list, description="Store ids (MIDs) this user may see, or `all`."
     )
