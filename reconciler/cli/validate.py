@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 import click
 
@@ -35,7 +36,7 @@ def validate(
     count as errors)."""
     day = today.date() if today is not None else datetime.date.today()
     result = load(paths, today=day)
-    stream = click.get_text_stream("stdout")
+    stream = sys.stdout
     if output_format == "json":
         render_json(result.diagnostics, stream)
     elif output_format == "github":
