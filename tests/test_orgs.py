@@ -1,0 +1,79 @@
+"""`accessctl orgs`: the organization list CI builds its drift matrix from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+
+ACME = """\
+organization: acme-eu
+api: {token_env: ACME_EU_TOKEN}
+users:
+  - {email: alice@acme.example, role: Admin, stores: all}
+"""
+GLOBEX_USERS = """\
+organization: globex
+users:
+  - {email: bob@globex.example, role: User, stores: all}
+"""
+GLOBEX_SETTINGS = """\
+organization: globex
+settings: {technical_support_access: false}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    (tmp_path / "acme-eu.yaml").write_text(ACME)
+    (tmp_path / "globex").mkdir()
+    (tmp_path / "globex" / "users.yaml").write_text(GLOBEX_USERS)
+    (tmp_path / "globex" / "settings.yaml").write_text(GLOBEX_SETTINGS)
+    return tmp_path
+
+
+def test_text_lists_one_name_a_line(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["orgs", str(config)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "acme-eu\nglobex\n"
+
+
+def test_json_is_one_line_shaped_for_a_matrix(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["orgs", str(config), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") == 1
+    assert json.loads(result.output) == [
+        {
+            "organization": "acme-eu",
+            "paths": [str(config / "acme-eu.yaml")],
+            "token_env": "ACME_EU_TOKEN",
+        },
+        {
+            "organization": "globex",
+            "paths": [
+                str(config / "globex" / "settings.yaml"),
+                str(config / "globex" / "users.yaml"),
+            ],
+            "token_env": None,
+        },
+    ]
+
+
+def test_config_errors_exit_1_with_diagnostics_and_no_list(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(
+        "organization: acme-eu\nusers:\n  - {email: x@y.example, role: Boss}\n"
+    )
+    result = CliRunner().invoke(cli, ["orgs", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "bad.yaml:3:" in result.stderr
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["orgs", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "path_not_found" in result.stderr
