@@ -12,7 +12,7 @@ from reconciler.apply.executor import (
     execute,
 )
 from reconciler.apply.journal import Journal, JournalWriter, journal_path, read_journal
-from reconciler.apply.run import OrgRun, check_safe, check_saved
+from reconciler.apply.run import OrgRun, apply_runs, check_safe, check_saved, dry_run
 
 __all__ = [
     "ApiCall",
@@ -25,9 +25,11 @@ __all__ = [
     "OrgRun",
     "RecordedRequest",
     "RecordingClient",
+    "apply_runs",
     "calls_for",
     "check_safe",
     "check_saved",
+    "dry_run",
     "execute",
     "journal_path",
     "read_journal",

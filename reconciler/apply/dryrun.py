@@ -59,27 +59,35 @@ class RecordingClient:
         raise RuntimeError(f"dry run: unexpected read of {path}")
 
     def post(
-        self, path: str, body: dict[str, Any], *, idempotency_key: str | None, annotation: str
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        annotation: str | None,
     ) -> Any:
         headers = {"Content-Type": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        headers["X-Audit-Annotation"] = annotation
+        if annotation is not None:
+            headers["X-Audit-Annotation"] = annotation
         return self._record("POST", path, body, headers)
 
     def patch(
-        self, path: str, body: dict[str, Any], *, if_match: str | None, annotation: str
+        self, path: str, body: dict[str, Any], *, if_match: str | None, annotation: str | None
     ) -> Any:
         headers = {"Content-Type": "application/json"}
         if if_match:
             headers["If-Match"] = if_match
-        headers["X-Audit-Annotation"] = annotation
+        if annotation is not None:
+            headers["X-Audit-Annotation"] = annotation
         return self._record("PATCH", path, body, headers)
 
-    def delete(self, path: str, *, if_match: str | None, annotation: str) -> Any:
+    def delete(self, path: str, *, if_match: str | None, annotation: str | None) -> Any:
         headers: dict[str, str] = {}
         if if_match:
             headers["If-Match"] = if_match
-        headers["X-Audit-Annotation"] = annotation
+        if annotation is not None:
+            headers["X-Audit-Annotation"] = annotation
         self._record("DELETE", path, None, headers)
         return None

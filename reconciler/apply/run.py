@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler.apply.journal import Journal
+from reconciler.annotations import AnnotationContext
+from reconciler.apply.calls import ApplyClient
+from reconciler.apply.dryrun import RecordedRequest, RecordingClient
+from reconciler.apply.executor import ApplyEvent, ApplyResult, execute
+from reconciler.apply.journal import Journal, JournalWriter
 from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.model import LiveState
 from reconciler.plan import OrgPlan, Plan, live_fingerprint
@@ -62,3 +66,67 @@ def check_saved(
         else:
             raise stale_error(org.organization)
     return runs
+
+
+def apply_runs(
+    runs: list[OrgRun],
+    client_for: Callable[[OrgPlan], ApplyClient],
+    *,
+    plan_id: str,
+    annotations: AnnotationContext,
+    parallelism: int,
+    on_event: Callable[[ApplyEvent], None],
+    journal: JournalWriter | None = None,
+) -> ApplyResult:
+    """Apply each organization in turn (organizations are independent: one failing does not stop
+    the next). With a journal, every completed change is recorded before it is reported."""
+    result = ApplyResult()
+
+    def report(event: ApplyEvent) -> None:
+        if journal is not None:
+            journal.record(event)
+        on_event(event)
+
+    for run in runs:
+        if not run.org.changes:
+            continue
+        client = client_for(run.org)
+        try:
+            if journal is not None and run.live is not None and not run.done and not run.resume:
+                journal.start(run.org.organization, run.live)
+            result.extend(
+                execute(
+                    run.org,
+                    client,
+                    plan_id=plan_id,
+                    annotations=annotations,
+                    parallelism=parallelism,
+                    on_event=report,
+                    done=run.done,
+                    resume=run.resume,
+                )
+            )
+        finally:
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
+    return result
+
+
+def dry_run(
+    runs: list[OrgRun], *, plan_id: str, annotations: AnnotationContext
+) -> list[RecordedRequest]:
+    """The requests an apply would send, in order; nothing is sent."""
+    recorded: list[RecordedRequest] = []
+    for run in runs:
+        recorder = RecordingClient(run.org.organization)
+        execute(
+            run.org,
+            recorder,
+            plan_id=plan_id,
+            annotations=annotations,
+            parallelism=1,
+            done=run.done,
+        )
+        recorded.extend(recorder.requests)
+    return recorded

@@ -1,0 +1,261 @@
+"""`accessctl apply PATHS | plan.json`: carry a plan out, or show the exact requests (--dry-run)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import click
+
+from reconciler.annotations import AnnotationContext
+from reconciler.apply import (
+    ApplyClient,
+    ApplyEvent,
+    ApplyResult,
+    OrgRun,
+    apply_runs,
+    check_safe,
+    check_saved,
+    dry_run,
+)
+from reconciler.apply.journal import JournalWriter, journal_path, read_journal
+from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.errors import AccessctlError, UsageError
+from reconciler.plan import OrgPlan, Plan, load_plan
+from reconciler.render.text import render as render_text
+
+
+def _saved_plan(paths: Sequence[str]) -> Plan | None:
+    """The plan when PATHS is one `.json` file holding a saved plan."""
+    if len(paths) != 1 or not paths[0].endswith(".json") or not Path(paths[0]).is_file():
+        return None
+    return load_plan(paths[0])
+
+
+class Reporter:
+    """A progress line on a terminal; one line per change otherwise; nothing in json mode."""
+
+    def __init__(self, total: int, *, tty: bool, quiet: bool) -> None:
+        self.total, self.tty, self.quiet = total, tty, quiet
+        self.finished = 0
+        self.failed = 0
+
+    def __call__(self, event: ApplyEvent) -> None:
+        if event.status == "started" or self.quiet:
+            return
+        self.finished += 1
+        self.failed += event.status == "failed"
+        change = event.change
+        where = f" {change.source}" if change.source else ""
+        line = f"{event.status} {change.address} ({change.action}){where}"
+        if event.status != "applied" and event.message:
+            line += f": {event.message}"
+        if not self.tty:
+            click.echo(line)
+            return
+        if event.status != "applied":
+            click.echo("\r\033[K" + line)
+        bar = "#" * (30 * self.finished // max(1, self.total))
+        click.echo(
+            f"\r\033[KApplying [{bar:<30}] {self.finished}/{self.total}"
+            + (f" ({self.failed} failed)" if self.failed else ""),
+            nl=self.finished == self.total,
+        )
+
+
+def _summary(result: ApplyResult) -> str:
+    return (
+        f"Apply complete: {result.count('applied')} applied, {result.count('failed')} failed, "
+        f"{result.count('skipped')} skipped."
+    )
+
+
+def _confirm(plan: Plan, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to apply without confirmation: there is no terminal to ask on",
+            hint="review the plan above, then pass --yes (in CI: apply a reviewed saved plan)",
+        )
+    orgs = ", ".join(org.organization for org in plan.orgs if org.changes)
+    if not click.confirm(f"Apply {len(plan.changes)} changes to {orgs}?", default=False):
+        raise AccessctlError("Apply cancelled; nothing was sent.")
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    today: datetime.date,
+    yes: bool,
+    dry: bool,
+    parallelism: int,
+    pairs: Sequence[str],
+    output_format: str,
+    api_url: str | None,
+    force: bool,
+) -> int:
+    from reconciler.pipeline import client_for, plan_paths, refetch, resolve_url
+
+    annotations = AnnotationContext.from_environ(environ, pairs)
+    saved = _saved_plan(paths)
+    plan = saved or plan_paths(paths, today=today, environ=environ, api_url=api_url, force=force)
+    as_json = output_format == "json"
+    if not as_json:
+        shown = io.StringIO()
+        render_text(plan, shown, color=sys.stdout.isatty())
+        click.echo(shown.getvalue(), nl=False)
+    check_safe(plan)
+
+    journal_file = journal_path(paths[0]) if saved else None
+    runs = [OrgRun(org) for org in plan.orgs]
+    if saved is not None and journal_file is not None:
+        journal = read_journal(journal_file, saved.plan_id)
+        if journal is None:
+            journal_file.unlink(missing_ok=True)  # left by another plan
+        runs = check_saved(saved, lambda org: refetch(org, environ, api_url), journal)
+
+    if not plan.has_changes:
+        if journal_file is not None:
+            journal_file.unlink(missing_ok=True)
+        _finish(ApplyResult(), as_json, dry)
+        return EXIT_OK
+    if dry:
+        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations)
+        if as_json:
+            click.echo(json.dumps({"dry_run": True, "requests": [r.as_dict() for r in requests]}))
+        else:
+            urls = {org.organization: org.api_url or "" for org in plan.orgs}
+            click.echo(f"\nDry run: the requests apply would send ({len(requests)}):\n")
+            for request in requests:
+                click.echo(request.render(urls.get(request.organization, "")) + "\n")
+            click.echo(f"Dry run: {len(requests)} requests not sent.")
+        return EXIT_OK
+
+    _confirm(plan, yes)
+
+    def client(org: OrgPlan) -> ApplyClient:
+        if not org.token_env:
+            raise UsageError(f"{org.organization}: the plan names no token environment variable")
+        return client_for(resolve_url(org.api_url, environ, api_url), org.token_env, environ)
+
+    todo = sum(len(r.org.changes) for r in runs)
+    reporter = Reporter(todo, tty=sys.stdout.isatty(), quiet=as_json)
+    writer = JournalWriter(journal_file, plan.plan_id) if journal_file is not None else None
+    try:
+        result = apply_runs(
+            runs,
+            client,
+            plan_id=plan.plan_id,
+            annotations=annotations,
+            parallelism=parallelism,
+            on_event=reporter,
+            journal=writer,
+        )
+    finally:
+        if writer is not None:
+            writer.close(remove=False)
+    if writer is not None and result.ok and journal_file is not None:
+        journal_file.unlink(missing_ok=True)
+    _finish(result, as_json, dry)
+    if not result.ok and writer is not None and not as_json:
+        click.echo(f"Progress was recorded in {journal_file}.", err=True)
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _finish(result: ApplyResult, as_json: bool, dry: bool) -> None:
+    if as_json:
+        data = {
+            "ok": result.ok,
+            "applied": result.count("applied"),
+            "failed": result.count("failed"),
+            "skipped": result.count("skipped"),
+            "changes": [r.as_dict() for r in result.results],
+        }
+        click.echo(json.dumps(data, indent=2))
+    elif not dry:
+        click.echo(_summary(result))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--dry-run", "dry", is_flag=True, help="Print the exact requests; send none.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Changes sent at once within a phase.",
+)
+@click.option(
+    "--annotate",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Add a key to every change's audit annotation (repeatable).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people; json prints one result object.",
+)
+@click.option("--api-url", default=None, help="Access API base URL (overrides api.url).")
+@click.option("--force", is_flag=True, help="Allow more removals than policy.max_removals.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge expiry dates as of this day (YYYY-MM-DD).",
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    yes: bool,
+    dry: bool,
+    parallelism: int,
+    pairs: tuple[str, ...],
+    output_format: str,
+    api_url: str | None,
+    force: bool,
+    today: datetime.datetime | None,
+) -> None:
+    """Make the platform match the config at PATHS, or carry out a saved plan (plan.json).
+
+    Changes run in safe order: support access and range additions first, then invites and
+    promotions, demotions, removals, and range deletions last; a failure stops later phases.
+    A saved plan is refused when the live state changed since it was made; re-running a saved
+    plan after an interrupted apply resumes it (its progress is kept in plan.json.journal).
+    Exit 0 when every change applied, 1 otherwise.
+
+    \b
+    Examples:
+      accessctl apply access/                  # plan, confirm, apply
+      accessctl apply plan.json --yes          # apply a reviewed plan in CI
+      accessctl apply access/ --dry-run        # show the requests, send none
+    """
+    day = today.date() if today else datetime.date.today()
+    ctx.exit(
+        run(
+            paths,
+            environ=dict(os.environ),
+            today=day,
+            yes=yes,
+            dry=dry,
+            parallelism=parallelism,
+            pairs=pairs,
+            output_format=output_format,
+            api_url=api_url,
+            force=force,
+        )
+    )
