@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import traceback
@@ -682,3 +683,42 @@ def test_client_from_env_builds_a_client() -> None:
     client = client_from_env(BASE, "T", {"T": f"{TOKEN}\n"})
     assert client.token_env == "T"
     assert client.base_url == BASE
+
+
+# --------------------------------------------------------------------------------------------
+# Real sockets on loopback: the urllib3 exceptions behind requests' errors
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_refused_connection_is_retried_even_for_post(fake: FakeTime) -> None:
+    base = f"http://127.0.0.1:{_closed_port()}/api/v1"
+    client = AccessApiClient(base, TOKEN, sleep=fake.sleep, clock=fake.clock, max_retries=2)
+    with client, pytest.raises(ApiError) as info:
+        client.post("/users", {"email": "f@x.example"})  # never reached the server: safe
+    err = info.value
+    assert (err.code, err.attempts) == ("connection_error", 3)
+    assert "refused" in str(err).lower()
+    assert "not retried" not in str(err)
+    assert TOKEN not in "".join(traceback.format_exception(err))
+
+
+def test_read_timeout_after_send_is_not_replayed_for_post(fake: FakeTime) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)  # accepts connections, never answers
+    try:
+        base = f"http://127.0.0.1:{server.getsockname()[1]}/api/v1"
+        client = AccessApiClient(base, TOKEN, timeout=0.2, sleep=fake.sleep, clock=fake.clock)
+        with pytest.raises(ApiError) as info:
+            client.post("/users", {"email": "g@x.example"})
+        assert (info.value.code, info.value.attempts) == ("connection_error", 1)
+        assert "no answer within 0.2s" in str(info.value)
+        client.close()
+    finally:
+        server.close()
