@@ -1,0 +1,93 @@
+"""`/_emulator/...`: loopback-only controls for tests (faults, reset, outbox, counts, clock)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from reconciler.emulator.auth import StateDep
+from reconciler.emulator.faults import FaultSettings
+
+router = APIRouter(prefix="/_emulator", include_in_schema=False)
+
+
+class TimeSetting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    today: date | None = None
+
+
+@router.get("/faults")
+def get_faults(state: StateDep) -> FaultSettings:
+    return state.faults.settings
+
+
+@router.put("/faults")
+def put_faults(settings: FaultSettings, state: StateDep) -> FaultSettings:
+    state.faults.configure(settings)
+    return state.faults.settings
+
+
+@router.post("/reset")
+def reset(state: StateDep) -> dict[str, Any]:
+    """Back to the seed: data, faults, clock and request counts."""
+    state.load_seed(reset=True)
+    state.faults.configure(FaultSettings())
+    state.clock.today_override = None
+    state.requests.reset()
+    return {"reset": True}
+
+
+@router.get("/outbox")
+def outbox(state: StateDep) -> dict[str, Any]:
+    with state.db.read() as conn:
+        rows = conn.execute(
+            "SELECT x.n, o.name, x.email, x.user_id, x.role, x.sent_at FROM outbox x"
+            " JOIN organizations o ON o.n = x.org_n ORDER BY x.n"
+        ).fetchall()
+    return {
+        "items": [
+            {
+                "id": r["n"],
+                "organization": r["name"],
+                "to": r["email"],
+                "user_id": r["user_id"],
+                "role": r["role"],
+                "sent_at": r["sent_at"],
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.get("/requests")
+def request_counts(state: StateDep) -> dict[str, Any]:
+    counts = state.requests.snapshot()
+    return {"counts": counts, "total": sum(counts.values())}
+
+
+@router.delete("/requests")
+def reset_request_counts(state: StateDep) -> dict[str, Any]:
+    state.requests.reset()
+    return {"counts": {}, "total": 0}
+
+
+@router.get("/time")
+def get_time(state: StateDep) -> dict[str, Any]:
+    return {
+        "today": state.clock.today().isoformat(),
+        "pinned": state.clock.today_override is not None,
+    }
+
+
+@router.post("/time")
+def set_time(setting: TimeSetting, state: StateDep) -> dict[str, Any]:
+    state.clock.today_override = setting.today
+    return get_time(state)
+
+
+@router.get("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
