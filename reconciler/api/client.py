@@ -148,6 +148,10 @@ class AccessApiClient:
 
     Safe to share between threads (the apply runs up to 8 workers on one client). A 429's
     `Retry-After` holds every thread of this client, not only the one that saw it.
+
+    `max_retries` counts retries (attempts = retries + 1); `max_retry_seconds` bounds the time
+    spent on one call's retries, waits included. `sleep`, `clock` (monotonic seconds) and `rng`
+    (the jitter's source) are injectable so tests run without real waiting.
     """
 
     def __init__(
