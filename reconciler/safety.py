@@ -167,6 +167,15 @@ def check(
             address="ip_ranges",
         )
 
+    if live.ip_ranges and not end.cidrs:
+        error(
+            "ranges_cleared",
+            "this plan deletes every allowed IP range: the organization and its API become "
+            "reachable from any IP; declare at least one range if that is not intended",
+            address="ip_ranges",
+            severity="warning",
+        )
+
     if end.cidrs and not _covers(end.cidrs, live.me.ip):
         culprit = next((c for c in changes if c.kind == "ip_ranges"), None)
         error(

@@ -103,3 +103,54 @@ def test_builders_make_a_consistent_world() -> None:
     assert live.me.email == org.config.users[0].email
     assert org.user_sources[ROOT].line == 20
     assert live_state(plan="standard").ip_ranges is None
+
+
+def sample_plan(**org_kw: Any) -> Any:
+    """A plan with one change of every kind and action, a violation and a warning."""
+    from reconciler.pipeline import plan_org
+    from reconciler.plan import Plan
+
+    live = live_state(
+        [
+            live_user(ROOT, "Super Admin"),
+            live_user("bob@acme.example", "User"),
+            live_user("x@p.example"),
+            live_user("stray@acme.example"),
+        ],
+        [live_range("Office", "203.0.113.0/24"), live_range("Old", "198.51.100.0/24")],
+    )
+    org = desired(
+        users=[
+            root_decl(),
+            {"email": "bob@acme.example", "role": "Admin", "stores": "all"},
+            {
+                "email": "x@p.example",
+                "type": "external",
+                "expires": "2030-01-01",
+                "stores": ["MID1"],
+            },
+            {"email": "new@acme.example", "role": "Read Only", "stores": ["MID1", "MID2"]},
+        ],
+        ip_ranges=[
+            {"name": "HQ", "cidr": "203.0.113.0/24"},
+            {"name": "VPN", "cidr": "192.0.2.0/28"},
+        ],
+        settings={"technical_support_access": False},
+        **org_kw,
+    )
+    return Plan(
+        plan_id="p-1",
+        created_at="2025-01-01T00:00:00+00:00",
+        config_digest="sha256:0",
+        orgs=[plan_org(org, live, api_url="http://127.0.0.1:1/api/v1", token_env="ACME_TOKEN")],
+    )
+
+
+def empty_plan() -> Any:
+    from reconciler.pipeline import plan_org
+    from reconciler.plan import Plan
+
+    org = plan_org(desired(users=[root_decl()]), live_state())
+    return Plan(
+        plan_id="p-0", created_at="2025-01-01T00:00:00+00:00", config_digest="d", orgs=[org]
+    )

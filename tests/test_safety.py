@@ -36,6 +36,7 @@ def test_lockout_when_end_ranges_miss_the_caller() -> None:
     # deleting every range leaves no allow-list at all: not a lockout
     open_org = desired(users=[root_decl()], ip_ranges=[], policy={"max_removals": 1})
     assert _codes(open_org, live) == []
+    assert [f.code for f in _findings(open_org, live)] == ["ranges_cleared"]
 
 
 def test_max_removals_and_force() -> None:

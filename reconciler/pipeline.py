@@ -1,0 +1,181 @@
+"""load → validate → fetch → diff → check → Plan. The one function `plan` and `apply` call; the
+clock and the environment come in as values, and nothing here prints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.diff import diff
+from reconciler.errors import AccessctlError, ConfigError, UsageError
+from reconciler.model import DesiredOrg, LiveState
+from reconciler.plan import (
+    Caller,
+    Finding,
+    OrgPlan,
+    Plan,
+    SourceRef,
+    config_digest,
+    live_fingerprint,
+)
+from reconciler.safety import check
+
+if TYPE_CHECKING:
+    from reconciler.api import AccessApiClient
+    from reconciler.config import Diagnostic
+
+API_URL_ENV = "ACCESSCTL_API_URL"
+
+
+def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str | None) -> str:
+    """`--api-url`, then `$ACCESSCTL_API_URL`, then the config's `api.url`."""
+    url = api_url or environ.get(API_URL_ENV) or configured
+    if not url:
+        raise UsageError(
+            "no access API URL: set api.url in the config, or pass --api-url",
+            hint=f"or export {API_URL_ENV}",
+        )
+    return url
+
+
+def client_for(api_url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
+    from reconciler.api import client_from_env
+
+    return client_from_env(api_url, token_env, environ)
+
+
+def plan_org(
+    desired: DesiredOrg,
+    live: LiveState,
+    *,
+    force: bool = False,
+    api_url: str | None = None,
+    token_env: str | None = None,
+    extra: Sequence[Finding] = (),
+) -> OrgPlan:
+    """The pure part: diff and safety for one organization."""
+    changes, findings = diff(desired, live)
+    violations = check(desired, live, changes, force=force)
+    return OrgPlan(
+        organization=desired.config.organization,
+        api_url=api_url,
+        token_env=token_env,
+        live_fingerprint=live_fingerprint(live),
+        caller=Caller(email=live.me.email, role=live.me.role, ip=live.me.ip),
+        changes=changes,
+        findings=[*violations, *extra, *findings],
+    )
+
+
+def load_desired(
+    paths: Sequence[str | Path], *, today: date, only_org: str | None = None
+) -> tuple[list[DesiredOrg], list[Diagnostic]]:
+    """Validated organizations (only `only_org` when given); ConfigError on any error."""
+    from reconciler.config import load
+
+    result = load(list(paths), today=today)
+    if result.has_errors():
+        errors = sum(1 for d in result.diagnostics if d.is_error)
+        raise ConfigError(
+            f"the configuration has {errors} error{'s' if errors != 1 else ''}; nothing was "
+            "fetched",
+            hint="run `accessctl validate` on the same paths for details",
+            diagnostics=result.diagnostics,
+        )
+    orgs = result.orgs
+    if only_org is not None:
+        orgs = [o for o in orgs if o.config.organization == only_org]
+        if not orgs:
+            known = ", ".join(o.config.organization for o in result.orgs) or "none"
+            raise UsageError(f"no organization {only_org!r} in the config (found: {known})")
+    if not orgs:
+        raise UsageError("no organization found in the given paths")
+    return orgs, result.diagnostics
+
+
+def _warnings_for(org: DesiredOrg, diags: Sequence[Diagnostic]) -> list[Finding]:
+    files = set(org.files)
+    return [
+        Finding(
+            severity="warning",
+            code=d.code,
+            message=d.message,
+            source=SourceRef(file=d.file, line=d.line),
+        )
+        for d in diags
+        if d.file in files and not d.is_error
+    ]
+
+
+def _read_texts(orgs: Sequence[DesiredOrg]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for org in orgs:
+        for name in org.files:
+            try:
+                texts[name] = Path(name).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise AccessctlError(f"cannot read {name}: {exc.strerror}") from None
+    return texts
+
+
+def plan_paths(
+    paths: Sequence[str | Path],
+    *,
+    today: date,
+    environ: Mapping[str, str],
+    api_url: str | None = None,
+    only_org: str | None = None,
+    force: bool = False,
+) -> Plan:
+    """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) before
+    any network call when the config has errors; ApiError when a fetch fails."""
+    from reconciler.api import fetch_many
+
+    orgs, diags = load_desired(paths, today=today, only_org=only_org)
+    digest = config_digest(_read_texts(orgs))
+    targets: list[tuple[str, str]] = []
+    for org in orgs:
+        url = resolve_url(org.config.api.url, environ, api_url)
+        token_env = org.config.api.token_env
+        if not token_env:
+            raise UsageError(
+                f"{org.config.organization}: api.token_env is not set: name the environment "
+                "variable that holds the API token"
+            )
+        targets.append((url, token_env))
+    clients = [client_for(url, env, environ) for url, env in targets]
+    try:
+        lives = fetch_many(clients)
+    finally:
+        for client in clients:
+            client.close()
+    return Plan(
+        config_digest=digest,
+        orgs=[
+            plan_org(
+                org,
+                live,
+                force=force,
+                api_url=url,
+                token_env=env,
+                extra=_warnings_for(org, diags),
+            )
+            for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
+        ],
+    )
+
+
+def refetch(org_plan: OrgPlan, environ: Mapping[str, str], api_url: str | None = None) -> LiveState:
+    """The live state behind a saved org plan, fetched again (apply's staleness check)."""
+    from reconciler.api import fetch_live_state
+
+    url = resolve_url(org_plan.api_url, environ, api_url)
+    if not org_plan.token_env:
+        raise UsageError(f"{org_plan.organization}: the plan names no token environment variable")
+    client = client_for(url, org_plan.token_env, environ)
+    try:
+        return fetch_live_state(client)
+    finally:
+        client.close()

@@ -1,0 +1,126 @@
+"""One module per output format, each `render(plan, stream, *, color=False) -> None`. This module
+holds what they share: counts, the summary line, field-level before → after wording, and which
+changes are risky enough to point out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from json import dumps
+from typing import Any, TextIO
+
+from reconciler.model import Role
+from reconciler.plan import Change, OrgPlan, Plan
+
+FORMATS = ("text", "markdown", "json", "github")
+KIND_ORDER = ("settings", "ip_ranges", "users")
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+"}
+MAX_LIST = 8
+
+Renderer = Callable[..., None]
+
+
+def renderer(name: str) -> Renderer:
+    """The `render` function of format `name` (one of FORMATS)."""
+    import importlib
+
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r}")
+    module = importlib.import_module(f"reconciler.render.{name}")
+    render: Renderer = module.render
+    return render
+
+
+@dataclass(frozen=True)
+class Counts:
+    add: int = 0
+    change: int = 0
+    remove: int = 0
+
+    @classmethod
+    def of(cls, changes: Iterable[Change]) -> Counts:
+        add = change = remove = 0
+        for c in changes:
+            if c.action in ("create", "replace"):
+                add += 1
+            if c.action in ("delete", "replace"):
+                remove += 1
+            if c.action == "update":
+                change += 1
+        return cls(add, change, remove)
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. Live state matches the configuration."
+    n = Counts.of(plan.changes)
+    return f"Plan: {n.add} to add, {n.change} to change, {n.remove} to remove."
+
+
+def grouped(org: OrgPlan) -> list[tuple[str, list[Change]]]:
+    """Changes by kind (settings, ranges, users), each in execution order."""
+    ordered = org.ordered_changes()
+    return [
+        (kind, [c for c in ordered if c.kind == kind])
+        for kind in KIND_ORDER
+        if any(c.kind == kind for c in ordered)
+    ]
+
+
+def value(v: Any) -> str:
+    """A field value as shown to people: strings quoted, long lists shortened."""
+    if isinstance(v, list) and len(v) > MAX_LIST:
+        head = ", ".join(dumps(x) for x in v[:MAX_LIST])
+        return f"[{head}, … ({len(v)} in all)]"
+    return dumps(v, ensure_ascii=False)
+
+
+def field_lines(change: Change) -> list[str]:
+    """`field: before → after` for an update; `field: value` for a create or delete."""
+    before, after = change.before or {}, change.after or {}
+    if change.action in ("create", "delete"):
+        side = after if change.action == "create" else before
+        return [f"{k}: {value(v)}" for k, v in side.items() if k != "email" and v not in (None, [])]
+    lines = []
+    for name in change.fields:
+        old, new = before.get(name), after.get(name)
+        if isinstance(old, list) and isinstance(new, list):
+            added = sorted(set(new) - set(old))
+            gone = sorted(set(old) - set(new))
+            parts = []
+            if added:
+                parts.append("+ " + _short(added))
+            if gone:
+                parts.append("- " + _short(gone))
+            lines.append(f"{name}: {'; '.join(parts)}")
+        else:
+            lines.append(f"{name}: {value(old)} → {value(new)}")
+    return lines
+
+
+def _short(items: list[str]) -> str:
+    if len(items) > MAX_LIST:
+        return ", ".join(items[:MAX_LIST]) + f", … ({len(items)} in all)"
+    return ", ".join(items)
+
+
+POWER_ROLES = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
+
+
+def risk(change: Change) -> str | None:
+    """Why a reviewer should look twice at this change, or None."""
+    after_role = (change.after or {}).get("role")
+    before_role = (change.before or {}).get("role")
+    if change.kind == "users" and after_role in POWER_ROLES and after_role != before_role:
+        return f"grants {after_role}"
+    if change.kind == "settings":
+        on = (change.after or {}).get("technical_support_access")
+        return f"turns technical support access {'on' if on else 'off'}"
+    if change.kind == "ip_ranges" and change.action == "delete":
+        return "deletes an allowed IP range"
+    return None
+
+
+def write_lines(stream: TextIO, lines: Iterable[str]) -> None:
+    for line in lines:
+        stream.write(line + "\n")

@@ -1,0 +1,87 @@
+"""The plan for a terminal, like Terraform's: `+` create, `~` update, `-` delete, `-/+` replace,
+before → after per field, grouped by organization then settings / ranges / users, the source
+`file:line` on each change, findings, and a summary line. Colour only when asked."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from reconciler.plan import Change, Finding, OrgPlan, Plan
+from reconciler.render import SYMBOL, field_lines, grouped, summary_line, write_lines
+
+RESET = "\033[0m"
+STYLE = {
+    "create": "\033[32m",
+    "update": "\033[33m",
+    "delete": "\033[31m",
+    "replace": "\033[35m",
+    "error": "\033[1;31m",
+    "warning": "\033[33m",
+    "info": "\033[36m",
+    "bold": "\033[1m",
+}
+TITLES = {"settings": "settings", "ip_ranges": "allowed IP ranges", "users": "users"}
+
+
+class _Paint:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, style: str, text: str) -> str:
+        return f"{STYLE[style]}{text}{RESET}" if self.color else text
+
+
+def render(plan: Plan, stream: TextIO, *, color: bool = False) -> None:
+    paint = _Paint(color)
+    lines: list[str] = []
+    for org in plan.orgs:
+        lines += _org(org, paint)
+    lines.append(paint("bold", summary_line(plan)))
+    violations = sum(len(org.violations) for org in plan.orgs)
+    if violations:
+        lines.append(
+            paint(
+                "error",
+                f"Unsafe plan: {violations} safety violation{'s' if violations != 1 else ''}. "
+                "Nothing will be applied until fixed.",
+            )
+        )
+    write_lines(stream, lines)
+
+
+def _org(org: OrgPlan, paint: _Paint) -> list[str]:
+    caller = org.caller
+    lines = [
+        paint("bold", f"Organization {org.organization}")
+        + f" (as {caller.email}, {caller.role}, from {caller.ip})",
+        "",
+    ]
+    for kind, changes in grouped(org):
+        lines.append(f"  # {TITLES[kind]}")
+        for change in changes:
+            lines += _change(change, paint)
+        lines.append("")
+    if org.findings:
+        lines.append("  Findings:")
+        lines += [_finding(f, paint) for f in org.findings]
+        lines.append("")
+    return lines
+
+
+def _change(change: Change, paint: _Paint) -> list[str]:
+    head = f"  {SYMBOL[change.action]:>3} {change.address}"
+    if change.source is not None:
+        head += f"  ({change.source})"
+    if change.action == "replace":
+        head += "  # type cannot change in place: remove, then re-invite"
+    return [paint(change.action, head)] + [f"        {line}" for line in field_lines(change)]
+
+
+def _finding(finding: Finding, paint: _Paint) -> str:
+    where = " ".join(
+        part
+        for part in (finding.address, f"({finding.source})" if finding.source else None)
+        if part
+    )
+    label = paint(finding.severity, f"{finding.severity}[{finding.code}]")
+    return f"    {label} {where + ': ' if where else ''}{finding.message}"

@@ -1,0 +1,34 @@
+"""The JSON plan round-trips and matches the published schema."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from test_plan_builders import sample_plan
+
+from reconciler.plan import Plan, plan_json_schema
+from reconciler.render.json import render
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "plan.schema.json"
+
+
+def test_json_is_the_plan_dump() -> None:
+    plan = sample_plan()
+    out = io.StringIO()
+    render(plan, out)
+    data = json.loads(out.getvalue())
+    assert data["format_version"] == "1"
+    assert Plan.model_validate(data) == plan
+    change = next(c for c in data["orgs"][0]["changes"] if c["address"] == "users/bob@acme.example")
+    assert change["source"] == {"file": "acme.yaml", "line": 21}
+    assert change["etag"] == "e-bob"
+
+
+def test_schema_file_is_fresh() -> None:
+    expected = json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
+    assert SCHEMA.read_text(encoding="utf-8") == expected, (
+        "schemas/plan.schema.json is stale: run "
+        "`.venv/bin/python -m reconciler.plan > schemas/plan.schema.json`"
+    )

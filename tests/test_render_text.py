@@ -1,0 +1,78 @@
+"""The text plan, exactly as a person sees it."""
+
+from __future__ import annotations
+
+import io
+
+from test_plan_builders import empty_plan, sample_plan
+
+from reconciler.render import renderer
+from reconciler.render.text import render
+
+EXPECTED = """\
+Organization acme-eu (as root@acme.example, Super Admin, from 203.0.113.10)
+
+  # settings
+    ~ settings/technical_support_access  (acme.yaml:3)
+        technical_support_access: true → false
+
+  # allowed IP ranges
+    ~ ip_ranges/HQ  (acme.yaml:10)
+        name: "Office" → "HQ"
+    + ip_ranges/VPN  (acme.yaml:11)
+        name: "VPN"
+        cidr: "192.0.2.0/28"
+    - ip_ranges/Old
+        name: "Old"
+        cidr: "198.51.100.0/24"
+
+  # users
+    ~ users/bob@acme.example  (acme.yaml:21)
+        role: "User" → "Admin"
+        stores: + MID2
+    + users/new@acme.example  (acme.yaml:23)
+        type: "internal"
+        role: "Read Only"
+        stores: ["MID1", "MID2"]
+  -/+ users/x@p.example  (acme.yaml:22)  # type cannot change in place: remove, then re-invite
+        type: "internal" → "external"
+        role: "User" → "External User"
+        expires_at: null → "2030-01-01"
+
+  Findings:
+    error[max_removals] the plan removes 2 users and ranges; policy.max_removals (10% of 6 live) \
+allows 0: check the removals, then re-run with --force, or raise the limit
+    warning[unmanaged_user] users/stray@acme.example: stray@acme.example (User) exists but is \
+not declared: add it to the YAML, or set policy.unmanaged_users to remove
+
+Plan: 3 to add, 3 to change, 2 to remove.
+Unsafe plan: 1 safety violation. Nothing will be applied until fixed.
+"""
+
+
+def _text(plan: object, **kw: bool) -> str:
+    out = io.StringIO()
+    render(plan, out, **kw)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_exact_text() -> None:
+    assert _text(sample_plan()) == EXPECTED
+
+
+def test_no_changes() -> None:
+    assert _text(empty_plan()) == (
+        "Organization acme-eu (as root@acme.example, Super Admin, from 203.0.113.10)\n\n"
+        "No changes. Live state matches the configuration.\n"
+    )
+
+
+def test_colour_only_when_asked() -> None:
+    assert "\033[" not in _text(sample_plan())
+    coloured = _text(sample_plan(), color=True)
+    assert "\033[32m    + ip_ranges/VPN" in coloured
+    assert "\033[1;31merror[max_removals]" in coloured
+
+
+def test_renderer_lookup() -> None:
+    assert renderer("text") is render
