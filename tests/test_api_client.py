@@ -722,3 +722,13 @@ def test_read_timeout_after_send_is_not_replayed_for_post(fake: FakeTime) -> Non
         client.close()
     finally:
         server.close()
+
+
+def test_field_errors_already_in_the_detail_are_not_repeated(
+    rsps: responses.RequestsMock, client: AccessApiClient
+) -> None:
+    errors = [{"field": "role", "message": "unknown role"}, {"field": "stores", "message": "bad"}]
+    add_problem(rsps, "POST", "/users", 422, "invalid", "role: unknown role", errors=errors)
+    with pytest.raises(ApiError) as info:
+        client.post("/users", {}, idempotency_key="k")
+    assert str(info.value) == "POST /users: 422 invalid — role: unknown role [stores: bad]"

@@ -93,9 +93,11 @@ def describe(method: str, path: str, problem: ApiProblem) -> str:
     message = f"{method} {path}: {problem.status} {problem.code}"
     if text:
         message += f" — {text}"
-    if problem.errors:
-        fields = "; ".join(f"{f}: {m}" if f else m for f, m in problem.errors[:5])
-        more = f" (+{len(problem.errors) - 5} more)" if len(problem.errors) > 5 else ""
+    # Field errors the detail does not already say (servers often repeat the first one).
+    errors = [(f, m) for f, m in problem.errors if m not in text]
+    if errors:
+        fields = "; ".join(f"{f}: {m}" if f else m for f, m in errors[:5])
+        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
         message += f" [{fields}{more}]"
     return message
 
