@@ -1,0 +1,93 @@
+"""`accessctl audit PATHS`: recent audit events, accessctl's own apart from changes made by hand."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Mapping, Sequence
+
+import click
+
+from reconciler.audit import fetch_audit, parse_duration, render_text
+from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    since: str,
+    now: datetime.datetime,
+    output_format: str,
+    detailed: bool,
+    api_url: str | None,
+) -> int:
+    from reconciler.errors import UsageError
+    from reconciler.pipeline import client_for, load_desired, resolve_url
+
+    start = now - parse_duration(since)
+    orgs, _ = load_desired(paths, today=now.date())
+    audits = []
+    for org in orgs:
+        token_env = org.config.api.token_env
+        if not token_env:
+            raise UsageError(f"{org.config.organization}: api.token_env is not set")
+        url = resolve_url(org.config.api.url, environ, api_url)
+        with client_for(url, token_env, environ) as client:
+            audits.append(fetch_audit(client, org.config.organization, start))
+    if output_format == "json":
+        click.echo(json.dumps({"organizations": [a.as_dict() for a in audits]}, indent=2))
+    else:
+        click.echo("\n".join(render_text(audits)))
+    hand_made = any(a.hand_made for a in audits)
+    return EXIT_CHANGES if detailed and hand_made else EXIT_OK
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--since", default="24h", show_default=True, help="How far back: 30m, 24h, 7d, 2w.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--detailed-exitcode",
+    "detailed",
+    is_flag=True,
+    help="Exit 2 when changes were made by hand (0 when none, 1 on error).",
+)
+@click.option("--api-url", default=None, help="Access API base URL (overrides api.url).")
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    since: str,
+    output_format: str,
+    detailed: bool,
+    api_url: str | None,
+) -> None:
+    """Show recent audit events of the organizations at PATHS: those made by accessctl (with the
+    commit, PR, plan and file:line from their annotation) and those made by hand (actor and IP),
+    the nightly drift job's answer to "who changed access outside git?". Logins are counted.
+
+    \b
+    Examples:
+      accessctl audit access/ --since 7d
+      accessctl audit access/ --detailed-exitcode   # exit 2 when someone changed access by hand
+    """
+    ctx.exit(
+        run(
+            paths,
+            environ=dict(os.environ),
+            since=since,
+            now=datetime.datetime.now(datetime.UTC),
+            output_format=output_format,
+            detailed=detailed,
+            api_url=api_url,
+        )
+    )
