@@ -31,8 +31,7 @@ def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
             first[email] = entry
         _check_role(entry, diags)
         _check_expiry(entry, today, diags)
-        if org.declares_stores:
-            _check_stores(entry, org, diags)
+        _check_stores(entry, org, diags)
 
 
 def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
@@ -129,7 +128,7 @@ def _check_stores(entry: UserEntry, org: MergedOrg, diags: list[Diagnostic]) -> 
                 )
             )
         seen.add(store)
-        if store not in org.stores:
+        if org.declares_stores and store not in org.stores:
             known = ", ".join(sorted(org.stores)[:5])
             diags.append(
                 diag(

@@ -1,0 +1,143 @@
+"""load(): merged organizations with sources, the config examples, normalisation, the schema."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import LoadResult, load
+from reconciler.config.schema import json_schema, render
+from reconciler.model import Role, Source
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "config-examples"
+TODAY = datetime.date(2026, 11, 22)
+
+
+def _example_files() -> list[Path]:
+    return sorted(p for p in EXAMPLES.rglob("*.y*ml") if not p.name.startswith("demo-seed"))
+
+
+@pytest.mark.parametrize("today", [TODAY, datetime.date.today()], ids=["pinned", "real"])
+def test_examples_validate_clean(today: datetime.date) -> None:
+    result = load(_example_files(), today=today)
+    assert result.diagnostics == []
+    assert {o.config.organization for o in result.orgs} >= {"acme-eu", "globex", "initech"}
+
+
+def test_examples_start_with_the_schema_line() -> None:
+    for path in _example_files():
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        relative = Path(*[".."] * len(path.relative_to(EXAMPLES).parts))
+        assert first == f"# yaml-language-server: $schema={relative}/schemas/accessctl.schema.json"
+
+
+def test_acme_eu_is_realistic() -> None:
+    (org,) = load([EXAMPLES / "acme-eu.yaml"], today=TODAY).orgs
+    assert len(org.config.ip_ranges) >= 20
+    assert any(u.type == "external" for u in org.config.users)
+    assert any(u.role is Role.ADMIN for u in org.config.users)
+    assert len(org.config.stores) >= 4
+
+
+def test_folder_merges_into_one_org_with_sources() -> None:
+    result = load([EXAMPLES / "globex"], today=TODAY)
+    (org,) = result.orgs
+    folder = str(EXAMPLES / "globex")
+    assert result.files == [f"{folder}/main.yaml", f"{folder}/team-payments.yaml",
+                            f"{folder}/team-support.yaml"]  # fmt: skip
+    assert org.files == tuple(result.files)
+    assert len(org.config.users) == 6
+    assert org.config.policy.max_removals == 5
+    assert org.config.settings.technical_support_access is True
+    assert org.user_sources["mindy@globex.example"] == Source(f"{folder}/team-payments.yaml", 8, 5)
+    assert org.range_sources["HQ Cypress Creek"] == Source(f"{folder}/main.yaml", 19, 5)
+    assert org.settings_source == Source(f"{folder}/main.yaml", 8, 1)
+    assert org.organization_source == Source(f"{folder}/main.yaml", 4, 15)
+    assert set(org.user_sources) == {u.email for u in org.config.users}
+
+
+def test_normalises_harmless_mistakes(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: t\n"
+        "ip_ranges:\n  - {name: ' Office ', cidr: '10.0.0.0 / 24'}\n"
+        "users:\n  - {email: ' Alice@Example.COM ', role: Admin, stores: all}\n"
+        "policy: {protected: [Alice@Example.com]}\n",
+        encoding="utf-8",
+    )
+    result = load([path], today=TODAY)
+    assert result.diagnostics == []
+    (org,) = result.orgs
+    assert org.config.users[0].email == "alice@example.com"
+    assert org.config.ip_ranges[0].name == "Office"
+    assert org.config.ip_ranges[0].cidr == "10.0.0.0/24"
+    assert org.config.policy.protected == ["alice@example.com"]
+    assert list(org.user_sources) == ["alice@example.com"]
+
+
+def test_has_errors_strict_counts_warnings() -> None:
+    result = load([ROOT / "tests/fixtures/config/expiry_soon.yaml"], today=TODAY)
+    assert isinstance(result, LoadResult)
+    assert not result.has_errors()
+    assert result.has_errors(strict=True)
+
+
+def test_invalid_items_are_dropped_but_others_still_checked(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: t\nusers:\n"
+        "  - {email: a@t.example, role: Admn}\n"
+        "  - {email: b@t.example, type: external, expires: 2026-11-01, color: red}\n",
+        encoding="utf-8",
+    )
+    result = load([path], today=TODAY)
+    assert [(d.line, d.code) for d in result.diagnostics] == [
+        (3, "unknown_role"),
+        (4, "expiry_in_past"),
+        (4, "unknown_field"),
+    ]
+    assert [u.email for u in result.orgs[0].config.users] == ["b@t.example"]
+
+
+def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text("organization: t\nsettings: {}\norganization: u\n", encoding="utf-8")
+    (diag,) = load([path], today=TODAY).diagnostics
+    assert (diag.line, diag.code) == (3, "duplicate_key")
+    assert "line 1" in diag.message
+
+
+def test_aliases_and_merge_keys_are_followed(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: t\n"
+        "x-defaults: &d {role: Read Only, stores: [MID1]}\n"
+        "users:\n  - {<<: *d, email: a@t.example}\n",
+        encoding="utf-8",
+    )
+    result = load([path], today=TODAY)
+    assert [(d.line, d.code) for d in result.diagnostics] == [(2, "unknown_field")]
+
+
+def test_schema_file_is_current() -> None:
+    published = (ROOT / "schemas" / "accessctl.schema.json").read_text(encoding="utf-8")
+    assert published == render(), (
+        "schemas/accessctl.schema.json is stale; regenerate it with "
+        "`python -m reconciler.config.schema > schemas/accessctl.schema.json`"
+    )
+
+
+def test_schema_describes_the_format() -> None:
+    schema = json_schema()
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["organization"]
+    assert set(schema["properties"]) == {
+        "organization", "api", "settings", "policy", "stores", "ip_ranges", "users",
+    }  # fmt: skip
+    roles = schema["$defs"]["Role"]["enum"]
+    assert "Read Only" in roles
+    json.dumps(schema)

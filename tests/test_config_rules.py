@@ -1,0 +1,143 @@
+"""One fixture per rule: each must produce exactly the expected (line, code) diagnostics."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import load
+from reconciler.config.codes import CODES
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+TODAY = datetime.date(2026, 11, 22)
+
+# fixture (file or folder) -> [(file name, line, column, severity, code)]
+CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
+    "yaml_syntax.yaml": [("yaml_syntax.yaml", 5, 1, "error", "yaml_syntax")],
+    "yaml_tab.yaml": [("yaml_tab.yaml", 3, 1, "error", "yaml_syntax")],
+    "yaml_unsupported.yaml": [
+        ("yaml_unsupported.yaml", 2, 8, "error", "yaml_unsupported"),
+        ("yaml_unsupported.yaml", 2, 8, "error", "invalid_type"),
+    ],
+    "empty_file.yaml": [("empty_file.yaml", 1, 1, "error", "empty_file")],
+    "not_a_mapping.yaml": [("not_a_mapping.yaml", 1, 1, "error", "invalid_type")],
+    "duplicate_key.yaml": [("duplicate_key.yaml", 5, 5, "error", "duplicate_key")],
+    "unknown_field.yaml": [("unknown_field.yaml", 5, 5, "error", "unknown_field")],
+    "invalid_type.yaml": [("invalid_type.yaml", 3, 29, "error", "invalid_type")],
+    "invalid_value.yaml": [("invalid_value.yaml", 3, 20, "error", "invalid_value")],
+    "missing_field.yaml": [("missing_field.yaml", 3, 5, "error", "missing_field")],
+    "missing_organization.yaml": [
+        ("missing_organization.yaml", 1, 1, "error", "missing_organization")
+    ],
+    "invalid_email.yaml": [("invalid_email.yaml", 3, 12, "error", "invalid_email")],
+    "unknown_role.yaml": [("unknown_role.yaml", 4, 11, "error", "unknown_role")],
+    "inline_secret.yaml": [("inline_secret.yaml", 4, 3, "error", "inline_secret")],
+    "inline_secret_url.yaml": [("inline_secret_url.yaml", 3, 8, "error", "inline_secret")],
+    "inline_secret_value.yaml": [("inline_secret_value.yaml", 3, 14, "error", "inline_secret")],
+    "cidr_host_bits.yaml": [("cidr_host_bits.yaml", 4, 11, "error", "cidr_host_bits")],
+    "cidr_invalid.yaml": [("cidr_invalid.yaml", 4, 11, "error", "cidr_invalid")],
+    "too_many_ranges.yaml": [("too_many_ranges.yaml", 53, 5, "error", "too_many_ranges")],
+    "duplicate_range_name.yaml": [
+        ("duplicate_range_name.yaml", 5, 11, "error", "duplicate_range_name")
+    ],
+    "overlapping_ranges.yaml": [
+        ("overlapping_ranges.yaml", 6, 11, "warning", "overlapping_ranges")
+    ],
+    "duplicate_email.yaml": [("duplicate_email.yaml", 5, 12, "error", "duplicate_email")],
+    "external_without_expiry.yaml": [
+        ("external_without_expiry.yaml", 3, 5, "error", "external_without_expiry")
+    ],
+    "expiry_in_past.yaml": [("expiry_in_past.yaml", 5, 14, "error", "expiry_in_past")],
+    "expiry_soon.yaml": [("expiry_soon.yaml", 5, 14, "warning", "expiry_soon")],
+    "internal_with_expiry.yaml": [
+        ("internal_with_expiry.yaml", 5, 14, "error", "internal_with_expiry")
+    ],
+    "external_role.yaml": [("external_role.yaml", 5, 11, "error", "external_role")],
+    "terminated_declared.yaml": [
+        ("terminated_declared.yaml", 4, 11, "error", "terminated_declared")
+    ],
+    "missing_role.yaml": [("missing_role.yaml", 3, 5, "error", "missing_role")],
+    "undeclared_store.yaml": [("undeclared_store.yaml", 7, 20, "error", "undeclared_store")],
+    "duplicate_store_grant.yaml": [
+        ("duplicate_store_grant.yaml", 5, 20, "warning", "duplicate_store_grant")
+    ],
+    "role_conflict_across_orgs": [("b.yaml", 4, 11, "error", "role_conflict_across_orgs")],
+    "duplicate_section": [("b.yaml", 2, 1, "error", "duplicate_section")],
+    "duplicate_store": [("b.yaml", 3, 3, "error", "duplicate_store")],
+    "duplicate_email_across_files": [("b.yaml", 3, 12, "error", "duplicate_email")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rule_fixture(case: str) -> None:
+    result = load([FIXTURES / case], today=TODAY)
+    found = [(Path(d.file).name, d.line, d.column, d.severity, d.code) for d in result.diagnostics]
+    assert found == CASES[case]
+    assert all(d.message for d in result.diagnostics)
+
+
+def test_every_fixture_has_a_case() -> None:
+    assert sorted(p.name for p in FIXTURES.iterdir()) == sorted(CASES)
+
+
+def test_every_code_reported_is_documented() -> None:
+    codes = {code for expected in CASES.values() for *_, code in expected}
+    assert codes <= set(CODES)
+
+
+@pytest.mark.parametrize(
+    ("case", "hint"),
+    [
+        ("unknown_role.yaml", "did you mean `Read Only`?"),
+        ("cidr_host_bits.yaml", "use 10.0.0.0/24: host bits are set"),
+        ("unknown_field.yaml", "did you mean `expires`?"),
+        ("invalid_value.yaml", None),
+        ("yaml_tab.yaml", "indent with spaces, not tabs"),
+    ],
+)
+def test_hints(case: str, hint: str | None) -> None:
+    (diag,) = load([FIXTURES / case], today=TODAY).diagnostics
+    assert diag.hint == hint
+
+
+def test_cross_file_messages_name_both_places() -> None:
+    folder = FIXTURES / "duplicate_email_across_files"
+    (diag,) = load([folder], today=TODAY).diagnostics
+    assert diag.file == str(folder / "b.yaml")
+    assert f"{folder / 'a.yaml'}:3" in diag.message
+
+    folder = FIXTURES / "role_conflict_across_orgs"
+    (diag,) = load([folder], today=TODAY).diagnostics
+    assert f"{folder / 'a.yaml'}:3" in diag.message
+    assert "`Read Only` in `b` but `Admin` in `a`" in diag.message
+
+
+def test_secret_values_are_never_echoed() -> None:
+    for case in ("inline_secret.yaml", "inline_secret_url.yaml", "inline_secret_value.yaml"):
+        for diag in load([FIXTURES / case], today=TODAY).diagnostics:
+            text = f"{diag.message} {diag.hint}"
+            assert "s3cr3t" not in text
+            assert "hunter2" not in text
+            assert "abcdefghijklmnop" not in text
+
+
+def test_expiry_boundaries() -> None:
+    case = FIXTURES / "expiry_soon.yaml"  # expires 2026-12-01
+    codes = {
+        day: [d.code for d in load([case], today=datetime.date(2026, 11, day)).diagnostics]
+        for day in (16, 17, 30)
+    }
+    assert codes == {16: [], 17: ["expiry_soon"], 30: ["expiry_soon"]}
+    later = [d.code for d in load([case], today=datetime.date(2026, 12, 1)).diagnostics]
+    assert later == ["expiry_in_past"]
+
+
+def test_path_not_found_and_empty_folder(tmp_path: Path) -> None:
+    result = load([tmp_path / "nope.yaml", tmp_path], today=TODAY)
+    assert [(d.code, d.line, d.column) for d in result.diagnostics] == [
+        ("path_not_found", 1, 1),
+        ("no_config_files", 1, 1),
+    ]
+    assert result.has_errors()
