@@ -28,6 +28,51 @@ class EmulatorError(RuntimeError):
     """The emulator did not start (the message carries its stderr)."""
 
 
+class Api:
+    """A tiny client for tests: one session, one token, paths relative to the base URL."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token is not None:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kw: Any) -> requests.Response:
+        kw.setdefault("timeout", 30)
+        return self.session.request(method, self.base_url + path, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("DELETE", path, **kw)
+
+    def all_items(self, path: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, following `next_cursor`."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if cursor:
+                params["cursor"] = cursor
+            response = self.get(path, params=params)
+            response.raise_for_status()
+            body = response.json()
+            items.extend(body["items"])
+            cursor = body["next_cursor"]
+            if not cursor:
+                return items
+
+    def close(self) -> None:
+        self.session.close()
+
+
 class EmulatorProcess:
     """`python -m reconciler.cli emulator serve --port 0 …` as a context manager."""
 
@@ -130,26 +175,17 @@ class EmulatorProcess:
         """Pin the emulator's date (ISO `YYYY-MM-DD`) for expiry rules; None unpins it."""
         self._control("POST", "/time", json={"today": today})
 
+    def api(self, token: str | None) -> Api:
+        """A small test client speaking to this emulator with `token` (None: no auth)."""
+        return Api(self.base_url, token)
+
     def audit_events(self, token: str) -> list[dict[str, Any]]:
         """Every audit event of the token's organization, oldest first."""
-        events: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 200}
-            if cursor:
-                params["cursor"] = cursor
-            response = self._session.get(
-                self.base_url + "/audit-events",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=30,
-            )
-            response.raise_for_status()
-            body = response.json()
-            events.extend(body["items"])
-            cursor = body["next_cursor"]
-            if not cursor:
-                break
+        api = self.api(token)
+        try:
+            events = api.all_items("/audit-events")
+        finally:
+            api.close()
         return sorted(events, key=lambda e: int(e["id"].removeprefix("evt_")))
 
     # -- internals ---------------------------------------------------------------------------
