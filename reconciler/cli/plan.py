@@ -1,0 +1,102 @@
+"""`accessctl plan`: fetch the live state, diff it with the YAML, check safety, show the plan."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+import click
+
+from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.errors import ConfigError
+from reconciler.render import FORMATS, renderer
+
+
+def exit_code(*, has_changes: bool, is_safe: bool, detailed: bool) -> int:
+    if not is_safe:
+        return EXIT_ERROR
+    return EXIT_CHANGES if has_changes and detailed else EXIT_OK
+
+
+def _report_config_error(exc: ConfigError, output_format: str) -> None:
+    from reconciler.config import render_github, render_json, render_text
+
+    if output_format == "github":
+        render_github(exc.diagnostics, sys.stdout)
+    elif output_format == "json":
+        render_json(exc.diagnostics, sys.stdout)
+    else:
+        render_text(exc.diagnostics, sys.stderr)
+    click.echo(f"Error: {exc.message}", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--org", "only_org", metavar="NAME", help="Plan only this organization.")
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False), help="Also save the plan as JSON to this file."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for a PR comment, json for tools, github for annotations.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
+)
+@click.option("--force", is_flag=True, help="Accept more removals than policy.max_removals.")
+@click.option("--api-url", metavar="URL", help="Override api.url (also $ACCESSCTL_API_URL).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge expiry dates as of this day (YYYY-MM-DD).",
+)
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    only_org: str | None,
+    out: str | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    force: bool,
+    api_url: str | None,
+    today: datetime.datetime | None,
+) -> None:
+    """Show what would change to make the platform match the YAML at PATHS.
+
+    Exit 0 when there is nothing to change, 1 on an error or an unsafe plan (the plan is still
+    shown, so the reviewer sees why), 2 when there are changes and --detailed-exitcode is given.
+    A plan saved with -o is written even when unsafe; `apply` refuses an unsafe plan."""
+    from reconciler.pipeline import plan_paths
+    from reconciler.plan import save_plan
+
+    day = today.date() if today is not None else datetime.date.today()
+    environ = dict(os.environ)
+    try:
+        result = plan_paths(
+            list(paths), today=day, environ=environ, api_url=api_url, only_org=only_org, force=force
+        )
+    except ConfigError as exc:
+        _report_config_error(exc, output_format)
+        ctx.exit(EXIT_ERROR)
+    stdout = sys.stdout
+    color = output_format == "text" and stdout.isatty() and "NO_COLOR" not in environ
+    render = renderer(output_format)
+    if output_format == "github":
+        render(result, stdout, step_summary=environ.get("GITHUB_STEP_SUMMARY") or None)
+    else:
+        render(result, stdout, color=color)
+    if out:
+        save_plan(result, out)
+        click.echo(f"Saved the plan to {out}.", err=True)
+    ctx.exit(
+        exit_code(
+            has_changes=result.has_changes, is_safe=result.is_safe, detailed=detailed_exitcode
+        )
+    )
