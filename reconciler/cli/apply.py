@@ -25,7 +25,7 @@ from reconciler.apply import (
 )
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.errors import AccessctlError, UsageError
+from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.render.text import render as render_text
 
@@ -105,7 +105,17 @@ def run(
 
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
-    plan = saved or plan_paths(paths, today=today, environ=environ, api_url=api_url, force=force)
+    try:
+        plan = saved or plan_paths(
+            paths, today=today, environ=environ, api_url=api_url, force=force
+        )
+    except ConfigError as exc:
+        from reconciler.config import render_text as render_diagnostics
+
+        shown = io.StringIO()
+        render_diagnostics(exc.diagnostics, shown)
+        click.echo(shown.getvalue(), err=True, nl=False)
+        raise
     as_json = output_format == "json"
     if not as_json:
         shown = io.StringIO()
