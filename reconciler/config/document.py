@@ -104,7 +104,7 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
     try:
         root = YAML(typ="safe", pure=False).compose(text)
     except Exception as exc:  # any parser failure is the input's fault: report, never raise
-        diags.append(_syntax_diagnostic(exc, display, text))
+        diags.append(syntax_diagnostic(exc, display, text))
         return None
     if root is None:
         diags.append(
@@ -143,7 +143,7 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
     return Document(display, root, data)
 
 
-def _syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
+def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = getattr(mark, "line", 0) + 1 if mark is not None else 1
     column = getattr(mark, "column", 0) + 1 if mark is not None else 1
