@@ -267,3 +267,7 @@ def test_unknown_paths_and_methods_are_problems(api: Api) -> None:
 def test_malformed_json_is_422(api: Api) -> None:
     answer = api.post("/users", data=b"{not json", headers={"Content-Type": "application/json"})
     assert answer.status_code == 422 and code(answer) == "invalid"
+
+
+def test_forwarded_for_is_ignored_unless_trusted(api: Api) -> None:
+    assert api.get("/me", headers={"X-Forwarded-For": "192.0.2.9"}).json()["ip"] == "127.0.0.1"

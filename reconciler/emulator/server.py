@@ -66,6 +66,7 @@ def serve(options: ServeOptions, announce: Callable[[str], None] = _print_line) 
         host=options.host,
         port=options.port,
         http="h11",
+        proxy_headers=False,
         interface="asgi3",
         lifespan="off",
         log_level="warning",
