@@ -1,0 +1,104 @@
+"""`accessctl export`: write the live state as desired-state YAML that plans to zero changes."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.errors import ConfigError, UsageError
+
+
+def _target(
+    paths: tuple[str, ...],
+    only_org: str | None,
+    api_url: str | None,
+    token_env: str | None,
+    environ: dict[str, str],
+    today: datetime.date,
+) -> tuple[str, str]:
+    """(API URL, token variable) from a config file's `api`, else from the options."""
+    from reconciler.pipeline import load_desired, resolve_url
+
+    if paths:
+        orgs, _ = load_desired(list(paths), today=today, only_org=only_org)
+        if len(orgs) > 1:
+            names = ", ".join(o.config.organization for o in orgs)
+            raise UsageError(f"the config has several organizations ({names}): pick one with --org")
+        api = orgs[0].config.api
+        url = resolve_url(api.url, environ, api_url)
+        env = token_env or api.token_env
+    else:
+        url = resolve_url(None, environ, api_url)
+        env = token_env
+    if not env:
+        raise UsageError("name the environment variable that holds the API token: --token-env VAR")
+    return url, env
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--api-url", metavar="URL", help="The access API (else api.url from PATHS).")
+@click.option("--token-env", metavar="VAR", help="Environment variable holding the API token.")
+@click.option("--org", "only_org", metavar="NAME", help="The organization to export from PATHS.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Leave out external users expired as of this day (YYYY-MM-DD).",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    api_url: str | None,
+    token_env: str | None,
+    only_org: str | None,
+    out: str | None,
+    force: bool,
+    today: datetime.datetime | None,
+) -> None:
+    """Write the live access state as YAML in the desired-state format, such that `accessctl
+    plan` on it shows no changes: how a team adopts accessctl.
+
+    The API comes from the `api` section of the config at PATHS, or from --api-url and
+    --token-env. The file keeps the API URL and the token variable's name, never the token.
+    Terminated and expired users are left out (plan reports them)."""
+    from reconciler.api import fetch_live_state
+    from reconciler.config import render_text
+    from reconciler.export import export_yaml
+    from reconciler.pipeline import client_for
+
+    day = today.date() if today is not None else datetime.date.today()
+    environ = dict(os.environ)
+    if out and Path(out).exists() and not force:
+        raise UsageError(f"{out} exists: pass --force to overwrite it")
+    try:
+        url, env = _target(paths, only_org, api_url, token_env, environ, day)
+    except ConfigError as exc:
+        render_text(exc.diagnostics, sys.stderr)
+        click.echo(f"Error: {exc.message}", err=True)
+        ctx.exit(EXIT_ERROR)
+    client = client_for(url, env, environ)
+    try:
+        live = fetch_live_state(client)
+    finally:
+        client.close()
+    text = export_yaml(live, api_url=url, token_env=env, today=day)
+    if out:
+        path = Path(out)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        click.echo(
+            f"Wrote {live.organization.name} ({len(live.users)} live users) to {out}.", err=True
+        )
+    else:
+        sys.stdout.write(text)
+    ctx.exit(EXIT_OK)

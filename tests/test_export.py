@@ -1,0 +1,168 @@
+"""`export` writes YAML that plans to zero changes: unit, property and end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_plan_builders import ROOT, live_range, live_state, live_user
+
+from reconciler.cli import cli
+from reconciler.config import load
+from reconciler.diff import diff
+from reconciler.emulator.testing import EmulatorProcess
+from reconciler.export import export_yaml
+from reconciler.model import LiveState, LiveUser
+
+TODAY = date(2025, 6, 1)
+STORES = ("MID1", "MID2", "MID3")
+ROLES = ["Super Admin", "Admin", "User", "Settlement", "Disputes", "Read Only", "Terminated"]
+NAMES = ["HQ", "VPN egress", "Lab: 2nd floor", "Zürich office", "#hash", "v6"]
+CIDRS = ["10.0.0.0/24", "10.1.0.0/16", "192.0.2.0/28", "2001:db8::/32", "203.0.113.0/24", "::1/128"]
+
+
+def _export(live: LiveState) -> str:
+    return export_yaml(live, api_url="http://127.0.0.1:9/api/v1", token_env="ACME", today=TODAY)
+
+
+def _plan_of(text: str, tmp: Path, live: LiveState) -> tuple[list[object], list[str]]:
+    path = tmp / "exported.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = load([str(path)], today=TODAY)
+    errors = [f"{d.location()} {d.code} {d.message}" for d in result.diagnostics if d.is_error]
+    assert not errors, text
+    (org,) = result.orgs
+    changes, _ = diff(org, live)
+    return list(changes), errors
+
+
+def test_export_layout_and_no_token() -> None:
+    live = live_state(
+        [
+            live_user(ROOT, "Super Admin", ["MID2", "MID1"]),
+            live_user("x@p.example", "External User", type="external", expires_at="2027-01-01"),
+            live_user("old@p.example", "External User", type="external", expires_at="2025-05-01"),
+            live_user("t@acme.example", "Terminated"),
+        ],
+        [live_range("HQ", "203.0.113.0/24")],
+    )
+    text = _export(live)
+    assert text.splitlines()[:3] == [
+        "# yaml-language-server: $schema=https://accessctl.example/schemas/accessctl.schema.json",
+        "# Exported by accessctl from the live organization acme-eu.",
+        "# Users not exported (1 expired, 1 terminated): `accessctl plan` reports them.",
+    ]
+    assert "  token_env: ACME\n" in text
+    assert "policy:\n  unmanaged_users: report\n" in text
+    assert "  - {email: root@acme.example, role: Super Admin, stores: [MID1, MID2]}\n" in text
+    assert "  - {email: x@p.example, type: external, expires: 2027-01-01, stores: [MID1]}\n" in text
+    assert "{email: t@acme.example" not in text and "old@p.example" not in text
+
+
+def test_standard_plan_has_no_ranges_section() -> None:
+    assert "ip_ranges" not in _export(live_state(plan="standard"))
+
+
+@st.composite
+def live_states(draw: st.DrawFn) -> LiveState:
+    n = draw(st.integers(0, 6))
+    users: list[LiveUser] = [live_user(ROOT, "Super Admin", [])]
+    for i in range(n):
+        stores = draw(st.lists(st.sampled_from(STORES), unique=True))
+        email = f"{draw(st.sampled_from(['a', 'B', 'c.d']))}{i}@acme.example"
+        if draw(st.booleans()):
+            users.append(live_user(email, draw(st.sampled_from(ROLES)), stores))
+        else:
+            expiry = draw(st.sampled_from(["2024-01-01", "2025-06-01", "2025-06-20", "2030-12-31"]))
+            users.append(
+                live_user(email, "External User", stores, type="external", expires_at=expiry)
+            )
+    names = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=4))
+    cidrs = draw(st.lists(st.sampled_from(CIDRS), unique=True, min_size=len(names), max_size=6))
+    ranges = [live_range(name, cidr) for name, cidr in zip(names, cidrs, strict=False)]
+    return live_state(
+        users,
+        ranges,
+        stores=STORES,
+        plan=draw(st.sampled_from(["standard", "ultimate"])),
+        support=draw(st.booleans()),
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(live=live_states())
+def test_export_then_plan_is_empty(live: LiveState, tmp_path: Path) -> None:
+    changes, _ = _plan_of(_export(live), tmp_path, live)
+    assert changes == []
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+SEED = {
+    "organizations": [
+        {
+            "name": "acme-eu",
+            "plan": "ultimate",
+            "technical_support_access": False,
+            "stores": [{"id": "MID1", "name": "Web: EU"}, {"id": "MID2", "name": "POS"}],
+            "ip_ranges": [{"name": "Loopback", "cidr": "127.0.0.0/8"}],
+            "users": [
+                {"email": "root@acme.example", "role": "Super Admin", "stores": ["MID1", "MID2"]},
+                {"email": "gone@acme.example", "role": "Terminated", "stores": ["MID1"]},
+                {
+                    "email": "ext@partner.example",
+                    "type": "external",
+                    "role": "External User",
+                    "expires_at": "2030-01-31",
+                    "stores": ["MID2"],
+                },
+                {"email": "new@acme.example", "role": "Read Only", "status": "invited"},
+            ],
+            "tokens": [{"token": "tok-export-root", "email": "root@acme.example"}],
+        }
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED) as process:
+        yield process
+
+
+@pytest.mark.e2e
+def test_export_then_plan_against_the_emulator(emu: EmulatorProcess, tmp_path: Path) -> None:
+    out = tmp_path / "acme.yaml"
+    env = {"ACME_TOKEN": "tok-export-root", "ACCESSCTL_API_URL": None}
+    runner = CliRunner()
+    args = ["export", "--api-url", emu.base_url, "--token-env", "ACME_TOKEN", "--today",
+            "2025-06-01", "-o", str(out)]  # fmt: skip
+    result = runner.invoke(cli, args, env=env)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "tok-export-root" not in text and "tok-export-root" not in result.output
+    assert f"  url: {emu.base_url}\n" in text
+    plan = runner.invoke(
+        cli, ["plan", str(out), "--detailed-exitcode", "--today", "2025-06-01"], env=env
+    )
+    assert plan.exit_code == 0, plan.output
+    assert "No changes. Live state matches the configuration." in plan.stdout
+
+    again = runner.invoke(cli, args, env=env)
+    assert again.exit_code == 1
+    assert "exists: pass --force" in again.stderr
+    assert out.read_text(encoding="utf-8") == text
+    forced = runner.invoke(cli, [*args, "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+
+    # with PATHS, the API comes from the config's `api` section
+    from_config = runner.invoke(cli, ["export", str(out), "--today", "2025-06-01"], env=env)
+    assert from_config.exit_code == 0, from_config.output
+    assert from_config.stdout == text
