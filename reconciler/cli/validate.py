@@ -25,6 +25,7 @@ from reconciler.config import load, render_github, render_json, render_text
 @click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
     default=None,
     help="Judge expiry dates as of this day (YYYY-MM-DD) instead of the real date.",
 )
