@@ -1,0 +1,95 @@
+"""`accessctl audit`: accessctl's changes (from their annotation) apart from hand-made ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from test_apply_support import HAND_TOKEN, accessctl, line_of, seed, write_config
+
+from reconciler.audit import classify, describe, parse_duration
+from reconciler.emulator.testing import EmulatorProcess
+from reconciler.errors import UsageError
+
+NOTE = {"tool": "accessctl", "plan": "0123456789abcdef", "commit": "abcdef1234567890",
+        "pr": "17", "source": "acme.yaml:12"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("30m", timedelta(minutes=30)), ("24h", timedelta(hours=24)), ("7d", timedelta(days=7)),
+     ("2w", timedelta(weeks=2))],
+)  # fmt: skip
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "7", "0d", "3 days", "-1h"])
+def test_bad_duration_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="--since"):
+        parse_duration(text)
+
+
+def test_classify_accessctl_hand_and_login() -> None:
+    ours = classify({"at": "t", "actor": "root@x", "action": "user.invited", "ip": "1.2.3.4",
+                     "target": {"type": "user", "name": "bob@x"}, "annotation": NOTE})  # fmt: skip
+    hand = classify({"at": "t", "actor": "it@x", "action": "user.updated", "ip": "10.0.0.9",
+                     "target": {"type": "user", "name": "bob@x"}, "annotation": {"tool": "other"},
+                     "before": {"role": "User"}, "after": {"role": "Admin"}})  # fmt: skip
+    login = classify({"at": "t", "actor": "it@x", "action": "login", "annotation": None})
+    assert (ours.origin, hand.origin, login.origin) == ("accessctl", "hand", "login")
+    assert describe(ours).endswith(
+        "(by root@x via accessctl, commit abcdef123456, PR #17, plan 0123456789ab, acme.yaml:12)"
+    )
+    assert describe(hand).endswith('(by it@x from 10.0.0.9)  role: "User" → "Admin"')
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(seed(users=[{"email": "bob@acme.example", "role": "User"}])) as emulator:
+        yield emulator
+
+
+CONFIG = """\
+    users:
+      - {email: root@acme.example, role: Super Admin, stores: all}
+      - {email: hand@acme.example, role: Admin, stores: all}
+      - {email: bob@acme.example, role: Read Only}
+    """
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("output_format", ["text", "json"])
+def test_audit_separates_hand_made_changes(
+    emu: EmulatorProcess, tmp_path: Path, output_format: str
+) -> None:
+    emu.reset()
+    config = write_config(tmp_path, CONFIG)
+    assert accessctl(emu, "audit", str(config), "--detailed-exitcode").exit_code == 0
+    headers = {"Authorization": f"Bearer {HAND_TOKEN}"}
+    answer = requests.post(f"{emu.base_url}/ip-ranges", json={"name": "Lab", "cidr": "127.0.0.0/8"},
+                           headers=headers, timeout=10)  # fmt: skip
+    assert answer.status_code == 201
+    assert accessctl(emu, "apply", str(config), "--yes").exit_code == 0
+
+    result = accessctl(emu, "audit", str(config), "--since", "1h", "--detailed-exitcode",
+                       "--format", output_format)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    if output_format == "json":
+        (org,) = json.loads(result.output)["organizations"]
+        assert [e["target"] for e in org["by_hand"]] == ["ip_range Lab"]
+        ours = {e["target"]: e for e in org["by_accessctl"]}
+        assert set(ours) == {"user bob@acme.example", "ip_range Lab"}  # the config has no ranges
+        line = line_of(config, "bob@")
+        assert ours["user bob@acme.example"]["annotation"]["source"] == f"{config}:{line}"
+        assert {e["actor"] for e in org["logins"]} == {"root@acme.example", "hand@acme.example"}
+    else:
+        assert "Made by accessctl (2):" in result.output
+        assert "Made by hand, outside accessctl (1):" in result.output
+        assert "ip_range Lab  (by hand@acme.example from 127.0.0.1)" in result.output
+        assert "Logins: 2 (hand@acme.example, root@acme.example)" in result.output
+        assert "Hand-made changes: 1." in result.output
