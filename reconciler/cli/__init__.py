@@ -56,7 +56,9 @@ def _save_traceback() -> str:
     return path
 
 
-@click.group(cls=AccessctlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="accessctl", cls=AccessctlGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="accessctl")
 def cli() -> None:
     """Access as code: keep users, roles, store grants, allowed IP ranges and the
