@@ -217,6 +217,8 @@ def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], lis
         if have.role == Role.TERMINATED.value:
             findings.append(_terminated(have, source, declared=True))
             continue
+        if _same(have, after):
+            continue
         before = live_user_fields(have)
         fields = [f for f in USER_FIELDS if before[f] != after[f]]
         if not fields:
@@ -264,6 +266,18 @@ def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], lis
                 )
             )
     return changes, findings
+
+
+def _same(have: LiveUser, after: dict[str, Any]) -> bool:
+    """The fast path for the common case (nothing changed), without building a dict."""
+    expires = have.expires_at
+    return (
+        have.role == after["role"]
+        and have.type == after["type"]
+        and (expires.isoformat() if expires is not None else None) == after["expires_at"]
+        and len(have.stores) == len(after["stores"])
+        and sorted(have.stores) == after["stores"]
+    )
 
 
 def _terminated(have: LiveUser, source: Source | None, *, declared: bool) -> Finding:

@@ -1,0 +1,244 @@
+"""Plan benchmark (SPEC §8): prints figures, asserts nothing.
+
+1. 10,000 users × 200 stores × 50 ranges, seeded into the emulator on a loopback port; a desired
+   YAML that differs a little. Prints the requests made (client counter and emulator counter,
+   expected pages + 2), the fetch time, accessctl's own work (load + validate + diff + safety +
+   render) and the ratio own / fetch (target ≤ 0.5).
+2. Peak memory of a 100,000-user plan (YAML load + diff + safety + render) against a synthetic
+   in-memory live state, measured in a subprocess with resource.getrusage (target < 1 GiB).
+
+    .venv/bin/python benchmarks/plan_bench.py [--users 10000] [--memory-users 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reconciler.model import (
+    LiveOrganization,
+    LiveRange,
+    LiveState,
+    LiveStore,
+    LiveUser,
+    Me,
+)
+
+TODAY = date(2025, 6, 1)
+ROLES = ["Admin", "User", "Settlement", "Disputes", "Read Only"]
+PAGE = 200
+TOKEN_ENV = "BENCH_TOKEN"
+TOKEN = "bench-token-not-a-secret"
+
+
+def world(n_users: int, n_stores: int = 200, n_ranges: int = 50, seed: int = 7) -> dict[str, Any]:
+    """The live organization, as the emulator's seed shape."""
+    rng = random.Random(seed)
+    stores = [{"id": f"MID{i:07d}", "name": f"Store {i}"} for i in range(n_stores)]
+    ids = [s["id"] for s in stores]
+    ranges = [{"name": "Loopback", "cidr": "127.0.0.0/8"}]
+    ranges += [{"name": f"Office {i}", "cidr": f"10.{i}.0.0/16"} for i in range(n_ranges - 1)]
+    users: list[dict[str, Any]] = [
+        {"email": "root@bench.example", "role": "Super Admin", "stores": ids}
+    ]
+    for i in range(n_users - 1):
+        users.append(
+            {
+                "email": f"user{i:06d}@bench.example",
+                "role": rng.choice(ROLES),
+                "stores": sorted(rng.sample(ids, rng.randint(1, 12))),
+            }
+        )
+    return {
+        "name": "bench",
+        "plan": "ultimate",
+        "technical_support_access": True,
+        "stores": stores,
+        "ip_ranges": ranges,
+        "users": users,
+    }
+
+
+def desired_yaml(org: dict[str, Any], api_url: str, *, changes: int = 25) -> str:
+    """The org as YAML, a little different: role changes, store grants, invites, a rename."""
+    lines = [
+        "organization: bench",
+        "api:",
+        f"  url: {api_url}",
+        f"  token_env: {TOKEN_ENV}",
+        "settings:",
+        "  technical_support_access: false",
+        "policy:",
+        "  unmanaged_users: report",
+        "stores:",
+    ]
+    lines += [f"  {s['id']}: {s['name']}" for s in org["stores"]]
+    lines.append("ip_ranges:")
+    for i, r in enumerate(org["ip_ranges"]):
+        name = f"{r['name']} (renamed)" if i == 1 else r["name"]
+        lines.append(f'  - {{name: {name}, cidr: "{r["cidr"]}"}}')
+    lines.append("users:")
+    for i, u in enumerate(org["users"]):
+        role = u["role"]
+        stores = u["stores"]
+        if 0 < i <= changes:
+            role = "Read Only" if role != "Read Only" else "User"
+        elif changes < i <= 2 * changes:
+            stores = sorted({*stores, org["stores"][0]["id"]})
+        lines.append(f"  - {{email: {u['email']}, role: {role}, stores: [{', '.join(stores)}]}}")
+    for i in range(changes):
+        lines.append(f"  - {{email: new{i}@bench.example, role: User, stores: [MID0000001]}}")
+    return "\n".join(lines) + "\n"
+
+
+def bench_emulator(n_users: int) -> None:
+    from reconciler.api import fetch_live_state
+    from reconciler.emulator.testing import EmulatorProcess
+    from reconciler.pipeline import client_for, load_desired, plan_org
+    from reconciler.plan import Plan, config_digest
+    from reconciler.render import markdown, text
+
+    org = world(n_users)
+    seed = {
+        "organizations": [
+            {**org, "tokens": [{"token": TOKEN, "email": "root@bench.example"}]},
+        ]
+    }
+    print(f"seeding the emulator: {n_users} users, {len(org['stores'])} stores, "
+          f"{len(org['ip_ranges'])} ranges …", flush=True)  # fmt: skip
+    with EmulatorProcess(seed, timeout=300) as emu, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        desired_text = desired_yaml(org, emu.base_url)
+        path.write_text(desired_text, encoding="utf-8")
+        environ = {TOKEN_ENV: TOKEN}
+        # warm-up fetch (connection set-up, emulator caches), not counted
+        with client_for(emu.base_url, TOKEN_ENV, environ) as warm:
+            fetch_live_state(warm)
+        emu.reset_request_counts()
+
+        t0 = time.perf_counter()
+        orgs, diags = load_desired([str(path)], today=TODAY)
+        t_load = time.perf_counter() - t0
+
+        client = client_for(emu.base_url, TOKEN_ENV, environ)
+        t0 = time.perf_counter()
+        live = fetch_live_state(client)
+        t_fetch = time.perf_counter() - t0
+        client_requests = client.request_count
+        client.close()
+        server_requests = sum(emu.request_counts().values())
+
+        t0 = time.perf_counter()
+        org_plan = plan_org(orgs[0], live, api_url=emu.base_url, token_env=TOKEN_ENV)
+        plan = Plan(config_digest=config_digest({str(path): path.read_text()}), orgs=[org_plan])
+        t_plan = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        out = io.StringIO()
+        text.render(plan, out)
+        md = io.StringIO()
+        markdown.render(plan, md)
+        t_render = time.perf_counter() - t0
+
+    from ruamel.yaml import YAML
+
+    t0 = time.perf_counter()
+    YAML(typ="safe").load(desired_text)
+    t_bare = time.perf_counter() - t0
+    pages = sum(math.ceil(max(n, 1) / PAGE) for n in (len(live.users), len(live.stores), 50))
+    own = t_load + t_plan + t_render
+    print(f"changes: {len(org_plan.changes)}  findings: {len(org_plan.findings)}  "
+          f"config diagnostics: {len(diags)}")  # fmt: skip
+    print(f"requests: client {client_requests}, emulator {server_requests}, "
+          f"expected pages + 2 = {pages} + 2 = {pages + 2}")  # fmt: skip
+    print(f"fetch (HTTP + parse):           {t_fetch:7.3f} s")
+    print(f"load + validate:                {t_load:7.3f} s  ({len(desired_text) / 1e6:.1f} MB; "
+          f"bare C safe parse {t_bare:.3f} s, ratio {t_load / t_bare:.2f})")  # fmt: skip
+    print(f"diff + safety + plan values:    {t_plan:7.3f} s")
+    print(
+        f"render (text + markdown):       {t_render:7.3f} s  (markdown {len(md.getvalue())} chars)"
+    )
+    print(f"own work:                       {own:7.3f} s")
+    print(f"ratio own / fetch:              {own / t_fetch:7.3f}  (target <= 0.5)")
+
+
+def memory_child(n_users: int) -> None:
+    """Runs in a fresh interpreter: load a YAML of n users, plan against a synthetic live state,
+    render, and print the peak RSS."""
+    from reconciler.pipeline import load_desired, plan_org
+    from reconciler.plan import Plan
+    from reconciler.render import text
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    org = world(n_users)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.yaml"
+        path.write_text(desired_yaml(org, "http://127.0.0.1:9/api/v1", changes=500))
+        live = LiveState(
+            me=Me(
+                email="root@bench.example", role="Super Admin", organization_id="o", ip="127.0.0.1"
+            ),
+            organization=LiveOrganization(
+                id="o", name="bench", plan="ultimate", technical_support_access=True
+            ),
+            stores=[LiveStore(**s) for s in org["stores"]],
+            users=[
+                LiveUser(id=f"u{i}", type="internal", etag=f"e{i}", **u)
+                for i, u in enumerate(org["users"])
+            ],
+            ip_ranges=[LiveRange(id=f"r{i}", **r) for i, r in enumerate(org["ip_ranges"])],
+        )
+        del org
+        t0 = time.perf_counter()
+        orgs, _ = load_desired([str(path)], today=TODAY)
+        plan = Plan(config_digest="x", orgs=[plan_org(orgs[0], live)])
+        text.render(plan, io.StringIO())
+        elapsed = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{peak_kib} {base} {elapsed:.3f} {len(plan.changes)}")
+
+
+def bench_memory(n_users: int) -> None:
+    print(f"memory: planning {n_users} users in a subprocess …", flush=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(n_users)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    peak, base, elapsed, changes = int(out[0]), int(out[1]), float(out[2]), int(out[3])
+    print(
+        f"peak RSS: {peak / 1024:.0f} MiB (interpreter + imports {base / 1024:.0f} MiB), "
+        f"{changes} changes, load + plan + render {elapsed:.1f} s (target < 1024 MiB)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--memory-users", type=int, default=100_000)
+    parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    if args.memory_child is not None:
+        memory_child(args.memory_child)
+        return
+    bench_emulator(args.users)
+    if not args.skip_memory:
+        bench_memory(args.memory_users)
+
+
+if __name__ == "__main__":
+    main()
