@@ -218,10 +218,12 @@ def _render(value: object) -> str:
 
 
 class Runner:
-    def __init__(self, workspace: Path, api_url: str, contexts: dict[str, Any]) -> None:
+    def __init__(
+        self, workspace: Path, api_url: str, overrides: dict[str, str] | None = None
+    ) -> None:
         self.workspace = workspace
         self.api_url = api_url
-        self.contexts = contexts
+        self.overrides = overrides or {}
         self.calls_file = workspace / "accessctl-calls.tsv"
         self.temp = workspace / "runner-temp"
         self.temp.mkdir(exist_ok=True)
@@ -284,6 +286,7 @@ class Runner:
                 scope["env"] = {**scope.get("env", {}), **env}
                 env[key] = self.substitute(str(value), scope)
         env["ACCESSCTL_API_URL"] = self.api_url  # the emulator's free port stands in for 8765
+        env.update(self.overrides)
         return env
 
     def run_script(self, script: str, env: dict[str, str]) -> tuple[int, dict[str, str]]:
@@ -433,7 +436,7 @@ def _run_job(
 
 def test_access_plan_commands(tmp_path: Path, emulator: Any) -> None:
     workflow = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    runner = Runner(_workspace(tmp_path), emulator.base_url)
     event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
     scope: dict[str, Any] = {"github": _github(event), "secrets": {}, "vars": {}}
     steps = _run_job(runner, workflow, "plan", scope)
@@ -448,7 +451,7 @@ def test_access_plan_commands(tmp_path: Path, emulator: Any) -> None:
 
 def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
     workflow = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    runner = Runner(_workspace(tmp_path), emulator.base_url)
     scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
     _run_job(runner, workflow, "apply", scope)
     assert [(c, _subcommand(a)) for c, a in runner.calls()] == [
@@ -467,7 +470,7 @@ def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
 
 def test_access_drift_commands(tmp_path: Path, emulator: Any) -> None:
     workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url, {})
+    runner = Runner(_workspace(tmp_path), emulator.base_url)
     base: dict[str, Any] = {
         "github": _github(),
         "secrets": {},
@@ -505,7 +508,7 @@ def test_access_drift_commands(tmp_path: Path, emulator: Any) -> None:
 
 def test_ci_action_job_runs_the_composite_action(tmp_path: Path) -> None:
     workflow = _load(ROOT / ".github" / "workflows" / "ci.yml")
-    runner = Runner(_workspace(tmp_path), "http://127.0.0.1:9/api/v1", {})
+    runner = Runner(_workspace(tmp_path), "http://127.0.0.1:9/api/v1")
     scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
     steps = _run_job(runner, workflow, "action", scope)
     assert steps["validate"]["outputs"]["exit-code"] == "0"
@@ -543,3 +546,42 @@ def test_emulator_step_starts_the_emulator(workflow: Path) -> None:
             finally:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def test_access_plan_comment_for_2000_users_stays_under_the_limit(tmp_path: Path) -> None:
+    """The workflow's plan step on a 2,000-user change: the markdown it posts stays under
+    GitHub's 65,536-character comment limit (with room for the comment's own header and footer)
+    and still says what changed."""
+    from reconciler.emulator.testing import EmulatorProcess
+
+    seed = {
+        "organizations": [
+            {
+                "name": "big-co",
+                "plan": "ultimate",
+                "stores": [{"id": "MID9000001", "name": "Big web shop"}],
+                "users": [
+                    {"email": "owner@big.example", "role": "Super Admin", "stores": ["MID9000001"]}
+                ],
+                "tokens": [{"token": "demo-acme-eu-owner", "email": "owner@big.example"}],
+            }
+        ]
+    }
+    users = "".join(
+        f"  - {{email: user{i:04d}@big.example, role: User, stores: all}}\n" for i in range(2000)
+    )
+    config = tmp_path / "big-co.yaml"
+    config.write_text(
+        "organization: big-co\napi: {token_env: ACME_EU_TOKEN}\n"
+        "stores: {MID9000001: Big web shop}\n"
+        "users:\n  - {email: owner@big.example, role: Super Admin, stores: all}\n" + users
+    )
+    workflow = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
+    with EmulatorProcess(seed) as emu:
+        runner = Runner(_workspace(tmp_path), emu.base_url, {"ACCESS_CONFIG": str(config)})
+        event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
+        steps = _run_job(runner, workflow, "plan", {"github": _github(event), "secrets": {}})
+    assert steps["plan"]["outputs"]["exit-code"] == "2"
+    plan = (tmp_path / "plan.md").read_text()
+    assert len(plan) + 1000 < 65536
+    assert "**Plan: 2000 to add, 0 to change, 0 to remove.**" in plan
