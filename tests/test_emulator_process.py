@@ -50,3 +50,42 @@ def test_a_bad_seed_fails_with_the_servers_stderr() -> None:
     }
     with pytest.raises(EmulatorError, match="no such user"):
         EmulatorProcess(seed).start()
+
+
+def test_sigterm_stops_it_cleanly_and_it_prints_one_line() -> None:
+    emu = EmulatorProcess(WORLD).start()
+    emu.stop()
+    assert emu.returncode == 0
+    assert "Traceback" not in emu.stderr
+
+
+def test_control_endpoints_refuse_non_loopback_peers() -> None:
+    import asyncio
+
+    from reconciler.emulator.app import create_app
+    from reconciler.emulator.db import Database
+    from reconciler.emulator.seed import Seed
+    from reconciler.emulator.state import EmulatorState
+
+    app = create_app(EmulatorState(db=Database(), seed=Seed()))
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    def call(client: str) -> object:
+        sent.clear()
+        scope = {
+            "type": "http", "method": "POST", "path": "/_emulator/reset", "raw_path": b"",
+            "query_string": b"", "headers": [], "client": (client, 5000),
+            "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1",
+            "root_path": "",
+        }  # fmt: skip
+        asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+        return sent[0]["status"]
+
+    assert call("198.51.100.7") == 403
+    assert call("127.0.0.1") == 200

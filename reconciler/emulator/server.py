@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,14 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, announce: Callable[[str], None]) -> None:
         super().__init__(config)
         self._announce = announce
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM is the normal way to stop the emulator: shut down and exit 0 (uvicorn would
+        re-raise it after the graceful shutdown). Ctrl-C still ends as an interrupt (exit 130)."""
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if sig == signal.SIGTERM and isinstance(captured, list) and sig in captured:
+            captured.remove(sig)
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets=sockets)

@@ -93,6 +93,7 @@ class EmulatorProcess:
         self._process: subprocess.Popen[str] | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._stderr: list[str] = []
+        self.returncode: int | None = None
         self._session = requests.Session()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -124,6 +125,8 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if process is not None:
+            self.returncode = process.returncode
         if process is not None and process.stdout is not None:
             process.stdout.close()
         self._session.close()
