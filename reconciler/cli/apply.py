@@ -119,7 +119,7 @@ def run(
     as_json = output_format == "json"
     if not as_json:
         shown = io.StringIO()
-        render_text(plan, shown, color=sys.stdout.isatty())
+        render_text(plan, shown, color=sys.stdout.isatty() and "NO_COLOR" not in environ)
         click.echo(shown.getvalue(), nl=False)
     check_safe(plan)
 
