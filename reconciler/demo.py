@@ -1,7 +1,7 @@
 """The pieces of `accessctl demo` that are not the command line: where the example config and
 the seed are, the emulator's lifetime, and the change "someone" makes by hand in the portal.
 
-The demo's tokens come from `config-examples/demo-seed.yaml` (a throw-away local world): the
+The demo's tokens come from `config-examples/demo-seed.json` (a throw-away local world): the
 owner's token drives accessctl, it.admin's makes the hand-made change. Neither is ever printed.
 """
 
@@ -15,7 +15,7 @@ from reconciler.api import AccessApiClient
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "config-examples"
 CONFIG_NAME = "acme-eu.yaml"
-SEED_NAME = "demo-seed.yaml"
+SEED_NAME = "demo-seed.json"
 TOKEN_ENV = "ACME_EU_TOKEN"
 OWNER_TOKEN = "demo-acme-eu-owner"
 HAND_TOKEN = "demo-acme-eu-it-admin"

@@ -9,6 +9,7 @@ context (dates, other files, live state) live in `reconciler.config.rules` and `
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -120,11 +121,12 @@ class Policy(_Strict):
         return [normalise_email(v) for v in value]
 
     def removal_limit(self, live_count: int) -> int:
-        """The largest number of removals allowed, given how many objects are live."""
+        """The largest number of removals allowed, given how many objects are live. A percentage
+        rounds up, so `10%` of a small organization still allows one removal."""
         if isinstance(self.max_removals, int):
             return self.max_removals
         percent = float(self.max_removals.rstrip("%"))
-        return int(live_count * percent / 100)
+        return math.ceil(live_count * percent / 100)
 
 
 class IpRange(_Strict):

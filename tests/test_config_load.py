@@ -18,7 +18,7 @@ TODAY = datetime.date(2026, 11, 22)
 
 
 def _example_files() -> list[Path]:
-    return sorted(p for p in EXAMPLES.rglob("*.y*ml") if not p.name.startswith("demo-seed"))
+    return sorted(EXAMPLES.rglob("*.y*ml"))
 
 
 @pytest.mark.parametrize("today", [TODAY, datetime.date.today()], ids=["pinned", "real"])
@@ -141,3 +141,14 @@ def test_schema_describes_the_format() -> None:
     roles = schema["$defs"]["Role"]["enum"]
     assert "Read Only" in roles
     json.dumps(schema)
+
+
+def test_ranges_left_out_stay_unmanaged_but_an_empty_list_is_declared(tmp_path: Path) -> None:
+    omitted = tmp_path / "omitted.yaml"
+    omitted.write_text("organization: a\nusers: []\n", encoding="utf-8")
+    emptied = tmp_path / "emptied.yaml"
+    emptied.write_text("organization: b\nip_ranges: []\n", encoding="utf-8")
+    result = load([omitted, emptied], today=datetime.date(2026, 11, 22))
+    by_name = {org.config.organization: org.config for org in result.orgs}
+    assert "ip_ranges" not in by_name["a"].model_fields_set
+    assert "ip_ranges" in by_name["b"].model_fields_set

@@ -142,3 +142,9 @@ def test_examples_folder_is_clean() -> None:
     result = CliRunner().invoke(cli, ["validate", *paths, "--today", "2026-11-22", "--strict"])
     assert result.exit_code == 0, result.output
     assert result.output == "no problems found in 5 files\n"
+
+
+def test_the_examples_folder_validates_clean_as_a_whole() -> None:
+    result = CliRunner().invoke(cli, ["validate", "config-examples/", "--strict"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "no problems found in 5 files\n"

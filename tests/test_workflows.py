@@ -188,7 +188,7 @@ def test_pre_commit_hook_commands_exist() -> None:
 # logged with its exit code through a shell function, so the test sees exactly which commands
 # ran and how they ended.
 
-SEED = ROOT / "config-examples" / "demo-seed.yaml"
+SEED = ROOT / "config-examples" / "demo-seed.json"
 CONTEXT = re.compile(
     r"\b(env|secrets|vars|inputs|matrix|needs|steps|github|runner)((?:\.[A-Za-z_][\w-]*)+)"
 )

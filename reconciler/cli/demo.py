@@ -78,14 +78,14 @@ def run(examples: Path) -> int:
     "--examples",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Folder with acme-eu.yaml and demo-seed.yaml (default: the repository's "
+    help="Folder with acme-eu.yaml and demo-seed.json (default: the repository's "
     "config-examples/).",
 )
 @click.pass_context
 def demo(ctx: click.Context, examples: Path | None) -> None:
     """Run the whole loop against a local emulator: validate, plan, apply, plan (empty), audit.
 
-    Starts the emulator on a free loopback port seeded from config-examples/demo-seed.yaml,
+    Starts the emulator on a free loopback port seeded from config-examples/demo-seed.json,
     whose live state differs from config-examples/acme-eu.yaml (a user to invite, a role and a
     store grant to change, a range to add and one to delete, support access to turn off), makes
     one change by hand, then runs each step and stops the emulator. Nothing leaves this machine.

@@ -93,14 +93,17 @@ def _desired(org: MergedOrg) -> DesiredOrg:
     first = org.files[0]
     sections = {name: org.sections[name].config for name in org.sections}
     settings_file = org.sections.get("settings")
+    # `ip_ranges` left out of every file leaves the live ranges alone; `ip_ranges: []` empties them.
+    declared = any("ip_ranges" in f.config.model_fields_set for f in org.files)
+    range_field = {"ip_ranges": list(ranges.values())} if declared else {}
     config = OrgConfig(
         organization=org.name,
         api=sections["api"].api if "api" in sections else first.config.api,
         settings=sections["settings"].settings if "settings" in sections else first.config.settings,
         policy=sections["policy"].policy if "policy" in sections else first.config.policy,
         stores=dict(org.stores),
-        ip_ranges=list(ranges.values()),
         users=list(users.values()),
+        **range_field,
     )
     return DesiredOrg(
         config=config,
