@@ -19,9 +19,13 @@ WRITER_ROLES = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
 _bearer = HTTPBearer(auto_error=False, description="A principal's API token.")
 
 
-def get_state(request: Request) -> EmulatorState:
+def state_of(request: Request) -> EmulatorState:
     state: EmulatorState = request.app.state.emulator
     return state
+
+
+async def get_state(request: Request) -> EmulatorState:
+    return state_of(request)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def get_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    state = get_state(request)
+    state = state_of(request)
     if credentials is None:
         raise Problem("unauthorized", "send `Authorization: Bearer <token>`")
     with state.db.read() as conn:
@@ -132,7 +136,7 @@ def ip_in_any(ip: str, cidrs: list[str]) -> bool:
     return any(address in ipaddress.ip_network(c) for c in cidrs)
 
 
-def get_writer(
+async def get_writer(
     caller: Annotated[Caller, Depends(get_caller)],
     x_audit_annotation: Annotated[
         str | None,
