@@ -77,3 +77,13 @@ def test_missing_path_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["orgs", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert "path_not_found" in result.stderr
+
+
+def test_the_example_configs() -> None:
+    root = Path(__file__).resolve().parent.parent / "config-examples"
+    result = CliRunner().invoke(cli, ["orgs", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    found = {entry["organization"]: entry for entry in json.loads(result.output)}
+    assert set(found) == {"acme-eu", "globex", "initech"}
+    assert found["acme-eu"]["token_env"] == "ACME_EU_TOKEN"
+    assert len(found["globex"]["paths"]) == 3  # a folder of files, merged
