@@ -585,3 +585,31 @@ def test_access_plan_comment_for_2000_users_stays_under_the_limit(tmp_path: Path
     plan = (tmp_path / "plan.md").read_text()
     assert len(plan) + 1000 < 65536
     assert "**Plan: 2000 to add, 0 to change, 0 to remove.**" in plan
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "exit_code"),
+    [
+        ("plan", "--format markdown --detailed-exitcode", "2"),
+        ("audit", "--since 1h --detailed-exitcode", "0"),
+        ("validate", "--format github", "0"),
+    ],
+)
+def test_the_action_in_a_config_repository(
+    tmp_path: Path, emulator: Any, command: str, args: str, exit_code: str
+) -> None:
+    """The README's five-line use of the action, run step by step against the emulator."""
+    runner = Runner(_workspace(tmp_path), emulator.base_url)
+    step = {
+        "id": "access",
+        "uses": "./",
+        "with": {"command": command, "paths": "config-examples/acme-eu.yaml", "args": args},
+    }
+    env = {"ACME_EU_TOKEN": "demo-acme-eu-owner", "NO_COLOR": "1"}
+    steps = runner.run_steps([step], {"github": _github(), "secrets": {}}, [env])
+    outputs = steps["access"]["outputs"]
+    assert outputs["exit-code"] == exit_code
+    if command == "plan":
+        assert Path(outputs["plan-path"]).is_file()
+    else:
+        assert outputs["plan-path"] == ""
