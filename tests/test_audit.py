@@ -55,6 +55,7 @@ def emu() -> Iterator[EmulatorProcess]:
 
 
 CONFIG = """\
+    ip_ranges: []
     users:
       - {email: root@acme.example, role: Super Admin, stores: all}
       - {email: hand@acme.example, role: Admin, stores: all}
@@ -83,7 +84,7 @@ def test_audit_separates_hand_made_changes(
         (org,) = json.loads(result.output)["organizations"]
         assert [e["target"] for e in org["by_hand"]] == ["ip_range Lab"]
         ours = {e["target"]: e for e in org["by_accessctl"]}
-        assert set(ours) == {"user bob@acme.example", "ip_range Lab"}  # the config has no ranges
+        assert set(ours) == {"user bob@acme.example", "ip_range Lab"}  # `ip_ranges: []` removes Lab
         line = line_of(config, "bob@")
         assert ours["user bob@acme.example"]["annotation"]["source"] == f"{config}:{line}"
         assert {e["actor"] for e in org["logins"]} == {"root@acme.example", "hand@acme.example"}

@@ -41,7 +41,7 @@ Organization acme-eu (as root@acme.example, Super Admin, from 203.0.113.10)
 
   Findings:
     error[max_removals] the plan removes 2 users and ranges; policy.max_removals (10% of 6 live) \
-allows 0: check the removals, then re-run with --force, or raise the limit
+allows 1: check the removals, then re-run with --force, or raise the limit
     warning[unmanaged_user] users/stray@acme.example: stray@acme.example (User) exists but is \
 not declared: add it to the YAML, or set policy.unmanaged_users to remove
 
