@@ -613,3 +613,20 @@ def test_the_action_in_a_config_repository(
         assert Path(outputs["plan-path"]).is_file()
     else:
         assert outputs["plan-path"] == ""
+
+
+def test_access_plan_fails_at_validate_on_a_bad_config(tmp_path: Path, emulator: Any) -> None:
+    """A broken config stops the job before planning, with annotations on the YAML lines."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organization: acme-eu\nusers:\n  - {email: x@acme-eu.example, role: Boss}\n")
+    workflow = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
+    runner = Runner(_workspace(tmp_path), emulator.base_url, {"ACCESS_CONFIG": str(bad)})
+    event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
+    with pytest.raises(AssertionError, match="step 'Validate' exited 1"):
+        _run_job(runner, workflow, "plan", {"github": _github(event), "secrets": {}})
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(1, "validate")]
+    comment = next(
+        s for s in workflow["jobs"]["plan"]["steps"] if "github-script" in s.get("uses", "")
+    )
+    scope = {"steps": {"validate": {"outcome": "failure", "outputs": {}}}}
+    assert runner.condition(comment["if"], scope), "the comment says validation failed"
