@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import __version__
 from reconciler.errors import AccessctlError
-from reconciler.model import LiveState, Role, Source
+from reconciler.model import LiveRange, LiveState, LiveUser, Role, Source
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -204,21 +204,24 @@ def _digest(value: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _version(obj: LiveUser | LiveRange) -> Any:
+    """An object's version: its etag (the contract changes it with every change to the object),
+    or its whole content when an implementation sends none."""
+    return obj.etag or obj.model_dump(mode="json")
+
+
 def live_fingerprint(live: LiveState) -> str:
-    """A digest of the live state that a plan depends on, independent of list order. The caller's
-    IP is left out: a CI runner's address may change between plan and apply."""
+    """A digest of the live state that a plan depends on, independent of list order: any object
+    added, removed or changed (new etag) changes it. The caller's IP is left out: a CI runner's
+    address may change between plan and apply. No per-user serialisation when etags are present,
+    so it stays cheap for 10,000 users."""
+    ranges = None if live.ip_ranges is None else sorted([r.id, _version(r)] for r in live.ip_ranges)
     return _digest(
         {
             "organization": live.organization.model_dump(mode="json"),
             "stores": sorted(s.id for s in live.stores),
-            "users": sorted(
-                (u.model_dump(mode="json") for u in live.users), key=lambda u: str(u["id"])
-            ),
-            "ip_ranges": None
-            if live.ip_ranges is None
-            else sorted(
-                (r.model_dump(mode="json") for r in live.ip_ranges), key=lambda r: str(r["id"])
-            ),
+            "users": sorted([u.id, _version(u)] for u in live.users),  # ids are unique
+            "ip_ranges": ranges,
         }
     )
 

@@ -1,0 +1,128 @@
+"""reconciler/plan.py: execution phases, the live fingerprint, idempotency keys, plan files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_plan_builders import live_range, live_state, live_user
+
+from reconciler.errors import AccessctlError
+from reconciler.model import LiveUser
+from reconciler.plan import (
+    Change,
+    Phase,
+    Plan,
+    idempotency_key,
+    live_fingerprint,
+    load_plan,
+    phase_of,
+    save_plan,
+)
+
+
+def _user_update(before: dict[str, object], after: dict[str, object]) -> Change:
+    fields = sorted(k for k in after if before.get(k) != after[k])
+    return Change(
+        address="users/a@x.example", kind="users", action="update", before=before, after=after,
+        fields=fields,
+    )  # fmt: skip
+
+
+def _range_update(old: str, new: str, name: str = "HQ") -> Change:
+    return Change(
+        address=f"ip_ranges/{name}", kind="ip_ranges", action="update",
+        before={"name": name, "cidr": old}, after={"name": name, "cidr": new}, fields=["cidr"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "phase"),
+    [
+        (Change(address="settings/technical_support_access", kind="settings", action="update"),
+         Phase.WIDEN),
+        (Change(address="ip_ranges/A", kind="ip_ranges", action="create"), Phase.WIDEN),
+        (_range_update("10.0.0.0/24", "10.0.0.0/16"), Phase.WIDEN),
+        (_range_update("10.0.0.0/16", "10.0.0.0/24"), Phase.NARROW),
+        (_range_update("10.0.0.0/24", "192.0.2.0/24"), Phase.NARROW),
+        (Change(address="ip_ranges/A", kind="ip_ranges", action="delete"), Phase.NARROW),
+        (Change(address="users/a@x.example", kind="users", action="create"), Phase.GRANT),
+        (_user_update({"role": "User"}, {"role": "Admin"}), Phase.GRANT),
+        (_user_update({"role": "Admin"}, {"role": "User"}), Phase.REVOKE),
+        (_user_update({"role": "Settlement"}, {"role": "Disputes"}), Phase.REVOKE),
+        (_user_update({"stores": ["M1"]}, {"stores": ["M1", "M2"]}), Phase.GRANT),
+        (_user_update({"stores": ["M1", "M2"]}, {"stores": ["M2"]}), Phase.REVOKE),
+        (Change(address="users/a@x.example", kind="users", action="delete"), Phase.REMOVE),
+        (Change(address="users/a@x.example", kind="users", action="replace"), Phase.REMOVE),
+    ],
+)  # fmt: skip
+def test_phases_never_strand_anyone(change: Change, phase: Phase) -> None:
+    assert phase_of(change) == phase
+
+
+def test_rename_only_is_a_widening() -> None:
+    change = Change(
+        address="ip_ranges/New", kind="ip_ranges", action="update",
+        before={"name": "Old", "cidr": "10.0.0.0/24"}, after={"name": "New", "cidr": "10.0.0.0/24"},
+        fields=["name"],
+    )  # fmt: skip
+    assert change.phase == Phase.WIDEN
+
+
+def _etag(user: LiveUser, etag: str) -> LiveUser:
+    return user.model_copy(update={"etag": etag})
+
+
+def test_fingerprint_ignores_order_and_caller_ip_but_sees_every_change() -> None:
+    users = [live_user("a@acme.example"), live_user("b@acme.example")]
+    ranges = [live_range("HQ", "203.0.113.0/24"), live_range("VPN", "198.51.100.0/24")]
+    base = live_fingerprint(live_state(users, ranges))
+    assert live_fingerprint(live_state(users[::-1], ranges[::-1])) == base
+    assert live_fingerprint(live_state(users, ranges, ip="198.51.100.7")) == base
+    assert live_fingerprint(live_state([users[0], _etag(users[1], "e2")], ranges)) != base
+    assert live_fingerprint(live_state(users[:1], ranges)) != base
+    assert live_fingerprint(live_state(users, ranges[:1])) != base
+    assert live_fingerprint(live_state(users, ranges, stores=("MID1",))) != base
+
+
+def test_fingerprint_falls_back_to_content_without_etags() -> None:
+    user = _etag(live_user("a@acme.example"), "")
+    promoted = user.model_copy(update={"role": "Admin"})
+    assert live_fingerprint(live_state([user])) != live_fingerprint(live_state([promoted]))
+
+
+def test_idempotency_keys_are_deterministic_per_plan_change_and_step() -> None:
+    change = Change(address="users/a@x.example", kind="users", action="replace")
+    key = idempotency_key("p1", change, "create")
+    assert key == idempotency_key("p1", change, "create")
+    assert key != idempotency_key("p2", change, "create")
+    assert key != idempotency_key("p1", change, "delete")
+    assert key.startswith("accessctl-") and len(key) <= 64
+
+
+def test_plan_file_round_trips(tmp_path: Path) -> None:
+    plan = Plan(config_digest="sha256:c", orgs=[])
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "plan.json:1:2: not a plan file (invalid JSON"),
+        ('{"format_version": "9"}', "not an accessctl plan of format_version 1"),
+        ('{"format_version": "1", "orgs": 3}', "invalid plan file at "),
+    ],
+)
+def test_bad_plan_files_are_named_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AccessctlError) as info:
+        load_plan(path)
+    assert message in str(info.value)
+
+
+def test_missing_plan_file(tmp_path: Path) -> None:
+    with pytest.raises(AccessctlError, match="cannot read plan file"):
+        load_plan(tmp_path / "nope.json")
