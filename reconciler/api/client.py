@@ -31,6 +31,7 @@ from reconciler import __version__
 from reconciler.api.problems import describe, hint_for, problem_from_response
 from reconciler.api.retry import RETRY_STATUSES, RateGate, backoff_delay, parse_retry_after
 from reconciler.errors import AccessctlError, ApiError, ApiProblem
+from reconciler.redact import register_secret
 
 log = logging.getLogger("accessctl.api")
 
@@ -175,6 +176,7 @@ class AccessApiClient:
         self.base_url = base_url.rstrip("/")
         self._display_url = _safe_url(self.base_url)
         self._token = _Secret(_check_token(token))
+        register_secret(self._token.reveal())
         self._auth = _BearerAuth(self._token)
         self.timeout = timeout
         self.max_retries = max(0, max_retries)

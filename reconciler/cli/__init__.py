@@ -3,16 +3,19 @@ options, calls one core function and returns an exit code. Errors are mapped her
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import tempfile
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import AccessctlError
+from reconciler.redact import SecretFilter, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,9 +33,9 @@ class AccessctlGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AccessctlError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(redact(f"Error: {exc.message}"), err=True)
             if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
+                click.echo(redact(f"Hint: {exc.hint}"), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -52,15 +55,48 @@ class AccessctlGroup(click.Group):
 def _save_traceback() -> str:
     fd, path = tempfile.mkstemp(prefix="accessctl-traceback-", suffix=".txt")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(traceback.format_exc())
+        handle.write(redact(traceback.format_exc()))
     return path
+
+
+_LOG_HANDLER: logging.Handler | None = None
+
+
+def _configure_logging(verbosity: int) -> None:
+    """-v: one line per API request; -vv: also connection-level detail. To stderr, through the
+    secret filter; set up again on every invocation (tests run many in one process)."""
+    global _LOG_HANDLER
+    loggers = [logging.getLogger("accessctl"), logging.getLogger("urllib3")]
+    for logger in loggers:
+        if _LOG_HANDLER is not None:
+            logger.removeHandler(_LOG_HANDLER)
+        logger.setLevel(logging.NOTSET)
+    _LOG_HANDLER = None
+    if verbosity <= 0:
+        return
+    stream: TextIO = sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("accessctl: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter())
+    _LOG_HANDLER = handler
+    loggers[0].setLevel(logging.DEBUG)
+    loggers[0].addHandler(handler)
+    if verbosity >= 2:
+        loggers[1].setLevel(logging.DEBUG)
+        loggers[1].addHandler(handler)
 
 
 @click.group(
     name="accessctl", cls=AccessctlGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
 @click.version_option(__version__, prog_name="accessctl")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log each API request to stderr (-vv: connection detail too). Tokens are never shown.",
+)
+def cli(verbose: int) -> None:
     """Access as code: keep users, roles, store grants, allowed IP ranges and the
     technical-support-access switch in YAML, and make the platform match it.
 
@@ -73,6 +109,7 @@ def cli() -> None:
 
     Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
     """
+    _configure_logging(verbose)
 
 
 def _register() -> None:
