@@ -174,3 +174,10 @@ def test_readme_examples_run(tmp_path: Path) -> None:
             assert "unexpected error" not in shown, shown
             assert result.returncode == expected, shown
             assert DEMO_TOKEN not in shown, "the token was printed"
+
+
+def test_every_diagnostic_code_is_in_the_readme() -> None:
+    from reconciler.config.codes import CODES
+
+    missing = [code for code in CODES if f"| `{code}` |" not in README]
+    assert not missing, f"README lacks diagnostic codes: {missing}"
