@@ -25,6 +25,7 @@ from reconciler.apply import (
 )
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._options import today_option
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.render.text import render as render_text
@@ -221,12 +222,7 @@ def _finish(result: ApplyResult, as_json: bool, dry: bool) -> None:
 )
 @click.option("--api-url", default=None, help="Access API base URL (overrides api.url).")
 @click.option("--force", is_flag=True, help="Allow more removals than policy.max_removals.")
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Judge expiry dates as of this day (YYYY-MM-DD).",
-)
+@today_option()
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -238,7 +234,7 @@ def apply(
     output_format: str,
     api_url: str | None,
     force: bool,
-    today: datetime.datetime | None,
+    today: datetime.date,
 ) -> None:
     """Make the platform match the config at PATHS, or carry out a saved plan (plan.json).
 
@@ -254,12 +250,11 @@ def apply(
       accessctl apply plan.json --yes          # apply a reviewed plan in CI
       accessctl apply access/ --dry-run        # show the requests, send none
     """
-    day = today.date() if today else datetime.date.today()
     ctx.exit(
         run(
             paths,
             environ=dict(os.environ),
-            today=day,
+            today=today,
             yes=yes,
             dry=dry,
             parallelism=parallelism,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._options import today_option
 from reconciler.errors import ConfigError, UsageError
 
 
@@ -47,12 +48,7 @@ def _target(
 @click.option("--org", "only_org", metavar="NAME", help="The organization to export from PATHS.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Leave out external users expired as of this day (YYYY-MM-DD).",
-)
+@today_option("Leave out external users expired as of this day instead of the real date.")
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -62,7 +58,7 @@ def export(
     only_org: str | None,
     out: str | None,
     force: bool,
-    today: datetime.datetime | None,
+    today: datetime.date,
 ) -> None:
     """Write the live access state as YAML in the desired-state format, such that `accessctl
     plan` on it shows no changes: how a team adopts accessctl.
@@ -75,12 +71,11 @@ def export(
     from reconciler.export import export_yaml
     from reconciler.pipeline import client_for
 
-    day = today.date() if today is not None else datetime.date.today()
     environ = dict(os.environ)
     if out and Path(out).exists() and not force:
         raise UsageError(f"{out} exists: pass --force to overwrite it")
     try:
-        url, env = _target(paths, only_org, api_url, token_env, environ, day)
+        url, env = _target(paths, only_org, api_url, token_env, environ, today)
     except ConfigError as exc:
         render_text(exc.diagnostics, sys.stderr)
         click.echo(f"Error: {exc.message}", err=True)
@@ -90,7 +85,7 @@ def export(
         live = fetch_live_state(client)
     finally:
         client.close()
-    text = export_yaml(live, api_url=url, token_env=env, today=day)
+    text = export_yaml(live, api_url=url, token_env=env, today=today)
     if out:
         path = Path(out)
         tmp = path.with_name(path.name + ".tmp")

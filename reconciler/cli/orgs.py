@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._options import today_option
 from reconciler.config import LoadResult, load, render_text
 
 
@@ -60,18 +61,13 @@ def run(paths: Sequence[str], output_format: str, today: datetime.date) -> int:
     show_default=True,
     help="text: one name a line; json: one line, for a CI matrix (fromJSON).",
 )
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Date the expiry rules compare against (default: today).",
-)
+@today_option()
 @click.pass_context
 def orgs_command(
     ctx: click.Context,
     paths: tuple[str, ...],
     output_format: str,
-    today: datetime.datetime | None,
+    today: datetime.date,
 ) -> None:
     """List the organizations declared in PATHS (files or folders) and the files of each.
 
@@ -80,5 +76,4 @@ def orgs_command(
       accessctl orgs access/
       accessctl orgs access/ --format json   # [{"organization": …, "paths": […], …}]
     """
-    day = today.date() if today else datetime.date.today()
-    ctx.exit(run(paths, output_format, day))
+    ctx.exit(run(paths, output_format, today))

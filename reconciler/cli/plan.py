@@ -9,6 +9,7 @@ import sys
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._options import today_option
 from reconciler.errors import ConfigError
 from reconciler.render import FORMATS, renderer
 
@@ -50,12 +51,7 @@ def _report_config_error(exc: ConfigError, output_format: str) -> None:
 )
 @click.option("--force", is_flag=True, help="Accept more removals than policy.max_removals.")
 @click.option("--api-url", metavar="URL", help="Override api.url (also $ACCESSCTL_API_URL).")
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Judge expiry dates as of this day (YYYY-MM-DD).",
-)
+@today_option()
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -66,7 +62,7 @@ def plan(
     detailed_exitcode: bool,
     force: bool,
     api_url: str | None,
-    today: datetime.datetime | None,
+    today: datetime.date,
 ) -> None:
     """Show what would change to make the platform match the YAML at PATHS.
 
@@ -76,11 +72,15 @@ def plan(
     from reconciler.pipeline import plan_paths
     from reconciler.plan import save_plan
 
-    day = today.date() if today is not None else datetime.date.today()
     environ = dict(os.environ)
     try:
         result = plan_paths(
-            list(paths), today=day, environ=environ, api_url=api_url, only_org=only_org, force=force
+            list(paths),
+            today=today,
+            environ=environ,
+            api_url=api_url,
+            only_org=only_org,
+            force=force,
         )
     except ConfigError as exc:
         _report_config_error(exc, output_format)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._options import today_option
 from reconciler.config import load, render_github, render_json, render_text
 
 
@@ -22,21 +23,14 @@ from reconciler.config import load, render_github, render_json, render_text
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option(
-    "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    default=None,
-    help="Judge expiry dates as of this day (YYYY-MM-DD) instead of the real date.",
-)
+@today_option()
 def validate(
-    paths: tuple[str, ...], output_format: str, strict: bool, today: datetime.datetime | None
+    paths: tuple[str, ...], output_format: str, strict: bool, today: datetime.date
 ) -> None:
     """Check the YAML at PATHS (files or folders) against the format and every rule, without
     contacting the platform. Exit 0 when there are no errors, 1 otherwise (--strict: warnings
     count as errors)."""
-    day = today.date() if today is not None else datetime.date.today()
-    result = load(paths, today=day)
+    result = load(paths, today=today)
     stream = sys.stdout
     if output_format == "json":
         render_json(result.diagnostics, stream)
