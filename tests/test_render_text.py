@@ -76,3 +76,12 @@ def test_colour_only_when_asked() -> None:
 
 def test_renderer_lookup() -> None:
     assert renderer("text") is render
+
+
+def test_an_unchanged_organization_says_so_when_several_are_planned() -> None:
+    changed, unchanged = sample_plan(), empty_plan()
+    both = changed.model_copy(update={"orgs": [*changed.orgs, *unchanged.orgs]})
+    text = _text(both)
+    assert text.count("Organization acme-eu") == 2
+    assert "  No changes.\n" in text
+    assert "  No changes.\n" not in _text(changed)

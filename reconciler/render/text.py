@@ -35,7 +35,7 @@ def render(plan: Plan, stream: TextIO, *, color: bool = False) -> None:
     paint = _Paint(color)
     lines: list[str] = []
     for org in plan.orgs:
-        lines += _org(org, paint)
+        lines += _org(org, paint, several=len(plan.orgs) > 1)
     lines.append(paint("bold", summary_line(plan)))
     violations = sum(len(org.violations) for org in plan.orgs)
     if violations:
@@ -49,13 +49,15 @@ def render(plan: Plan, stream: TextIO, *, color: bool = False) -> None:
     write_lines(stream, lines)
 
 
-def _org(org: OrgPlan, paint: _Paint) -> list[str]:
+def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
     caller = org.caller
     lines = [
         paint("bold", f"Organization {org.organization}")
         + f" (as {caller.email}, {caller.role}, from {caller.ip})",
         "",
     ]
+    if several and not org.changes:
+        lines += ["  No changes.", ""]
     for kind, changes in grouped(org):
         lines.append(f"  # {TITLES[kind]}")
         for change in changes:
