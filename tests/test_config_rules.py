@@ -46,6 +46,10 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
         ("overlapping_ranges.yaml", 6, 11, "warning", "overlapping_ranges")
     ],
     "duplicate_email.yaml": [("duplicate_email.yaml", 5, 12, "error", "duplicate_email")],
+    "duplicate_email_with_a_broken_item.yaml": [  # reported with the error that dropped one
+        ("duplicate_email_with_a_broken_item.yaml", 4, 11, "error", "unknown_role"),
+        ("duplicate_email_with_a_broken_item.yaml", 5, 12, "error", "duplicate_email"),
+    ],
     "external_without_expiry.yaml": [
         ("external_without_expiry.yaml", 3, 5, "error", "external_without_expiry")
     ],

@@ -43,6 +43,17 @@ class MergedOrg:
     ranges: list[RangeEntry] = field(default_factory=list)
 
     @property
+    def emails(self) -> list[tuple[str, FileConfig, int]]:
+        """Every declared email with its file and index in `users`, in file order, including users
+        dropped for a shape error (their other rules wait until the shape is fixed; duplicates
+        do not)."""
+        order = {id(f): n for n, f in enumerate(self.files)}
+        found = [(e.user.email, e.file, e.index) for e in self.users]
+        found += [(email, f, i) for f in self.files for email, i in f.dropped_emails]
+        found.sort(key=lambda t: (order[id(t[1])], t[2]))
+        return found
+
+    @property
     def declares_stores(self) -> bool:
         return any("stores" in f.sections for f in self.files)
 

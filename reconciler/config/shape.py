@@ -22,6 +22,7 @@ from reconciler.model import (
     Policy,
     Settings,
     User,
+    normalise_email,
 )
 
 _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
@@ -71,6 +72,9 @@ class FileConfig:
     user_index: list[int]  # config.users[k] was written at users[user_index[k]]
     range_index: list[int]
     sections: set[str] = field(default_factory=set)  # top-level keys the file sets
+    # users dropped for a shape error that still name an email: (folded email, index), so that a
+    # duplicate email is reported in the same run as the error that dropped one of the two
+    dropped_emails: list[tuple[str, int]] = field(default_factory=list)
 
 
 def check_shape(
@@ -103,7 +107,19 @@ def check_shape(
             return None
     user_index = _kept(data.get("users"), bad, "users")
     range_index = _kept(data.get("ip_ranges"), bad, "ip_ranges")
-    return FileConfig(doc, config, user_index, range_index, {k for k in data if isinstance(k, str)})
+    sections = {k for k in data if isinstance(k, str)}
+    dropped = _dropped_emails(data.get("users"), set(user_index))
+    return FileConfig(doc, config, user_index, range_index, sections, dropped)
+
+
+def _dropped_emails(items: Any, kept: set[int]) -> list[tuple[str, int]]:
+    if not isinstance(items, list):
+        return []
+    return [
+        (normalise_email(item["email"]), i)
+        for i, item in enumerate(items)
+        if i not in kept and isinstance(item, dict) and isinstance(item.get("email"), str)
+    ]
 
 
 def _kept(items: Any, bad: set[tuple[PathItem, ...]], section: str) -> list[int]:

@@ -7,31 +7,35 @@ from datetime import date, timedelta
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, UserEntry
 from reconciler.config.rules._common import diag
-from reconciler.model import Role
+from reconciler.config.shape import FileConfig
+from reconciler.model import Role, Source
 
 EXPIRY_WARNING_DAYS = 14
 
 
 def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
-    first: dict[str, UserEntry] = {}
-    for entry in org.users:
-        email = entry.user.email
+    first: dict[str, tuple[FileConfig, int]] = {}
+    for email, file, index in org.emails:
         if email in first:
-            where = first[email].locate("email")
             diags.append(
                 diag(
-                    entry.locate("email"),
+                    _email_source(file, index),
                     "duplicate_email",
                     f"`{email}` is declared twice in organization `{org.name}`: here and at "
-                    f"{where}",
+                    f"{_email_source(*first[email])}",
                     "emails compare case-insensitively; keep one declaration",
                 )
             )
         else:
-            first[email] = entry
+            first[email] = (file, index)
+    for entry in org.users:
         _check_role(entry, diags)
         _check_expiry(entry, today, diags)
         _check_stores(entry, org, diags)
+
+
+def _email_source(file: FileConfig, index: int) -> Source:
+    return file.doc.locate(("users", index, "email"))
 
 
 def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
