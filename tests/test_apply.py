@@ -297,3 +297,13 @@ def test_dry_run_client_records_exact_requests_and_sends_nothing() -> None:
 def test_parallelism_must_be_positive() -> None:
     with pytest.raises(ValueError, match="parallelism"):
         execute(org(), RecordingClient("x"), plan_id="p", annotations=CTX, parallelism=0)
+
+
+def test_a_missing_plan_file_is_named_as_such(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    result = CliRunner().invoke(cli, ["apply", str(tmp_path / "plan.json"), "--yes"])
+    assert result.exit_code == 1
+    assert f"Error: no such plan file: {tmp_path / 'plan.json'}\n" in result.output

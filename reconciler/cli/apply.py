@@ -32,9 +32,14 @@ from reconciler.render.text import render as render_text
 
 
 def _saved_plan(paths: Sequence[str]) -> Plan | None:
-    """The plan when PATHS is one `.json` file holding a saved plan."""
-    if len(paths) != 1 or not paths[0].endswith(".json") or not Path(paths[0]).is_file():
+    """The plan when PATHS is one `.json` file holding a saved plan (configs are YAML)."""
+    if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
+    if not Path(paths[0]).is_file():
+        raise AccessctlError(
+            f"no such plan file: {paths[0]}",
+            hint="save one with `accessctl plan PATHS -o plan.json`, or pass the YAML config",
+        )
     return load_plan(paths[0])
 
 
