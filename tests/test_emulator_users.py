@@ -115,6 +115,16 @@ def test_invite_creates_an_invited_user_an_email_and_an_audit_event(
     assert event["ip"] == "203.0.113.11"
 
 
+def test_an_invitee_who_accepts_becomes_active_with_a_new_etag(
+    emu: EmulatorProcess, admin: Api
+) -> None:
+    invited = invite(admin, email="joiner@acme.example", role="User", stores=["MID1000002"]).json()
+    assert emu.accept_invitation("JOINER@acme.example", organization="acme-eu") == 1
+    active = admin.get(f"/users/{invited['id']}").json()
+    assert active["status"] == "active" and active["etag"] != invited["etag"]
+    assert emu.accept_invitation("joiner@acme.example") == 0  # accepted once
+
+
 def test_invite_external_user(admin: Api) -> None:
     answer = invite(admin, email="x@partner.example", type="external", expires_at="2099-12-31")
     assert answer.status_code == 201, answer.text

@@ -166,6 +166,12 @@ class EmulatorProcess:
         items: list[dict[str, Any]] = self._control("GET", "/outbox")["items"]
         return items
 
+    def accept_invitation(self, email: str, organization: str | None = None) -> int:
+        """The invitee accepts: their status goes from `invited` to `active`. How many did."""
+        body = {"email": email, "organization": organization}
+        accepted: int = self._control("POST", "/invitations/accept", json=body)["accepted"]
+        return accepted
+
     def request_counts(self) -> dict[str, int]:
         """API requests received since the last reset, keyed like `GET /users/{id}`."""
         counts: dict[str, int] = self._control("GET", "/requests")["counts"]

@@ -1,4 +1,5 @@
-"""`/_emulator/...`: loopback-only controls for tests (faults, reset, outbox, counts, clock)."""
+"""`/_emulator/...`: loopback-only controls for tests (faults, reset, outbox, counts, clock, and
+the invitee's side of an invitation)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,17 @@ from pydantic import BaseModel, ConfigDict
 
 from reconciler.emulator.auth import StateDep
 from reconciler.emulator.faults import FaultSettings
+from reconciler.model import normalise_email
 
 router = APIRouter(prefix="/_emulator", include_in_schema=False)
+
+
+class Acceptance(BaseModel):
+    """An invitee accepts: `email`'s invitations (in `organization` only, when named)."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    organization: str | None = None
 
 
 class TimeSetting(BaseModel):
@@ -60,6 +70,19 @@ def outbox(state: StateDep) -> dict[str, Any]:
             for r in rows
         ]
     }
+
+
+@router.post("/invitations/accept")
+def accept_invitation(body: Acceptance, state: StateDep) -> dict[str, Any]:
+    """The invited user follows the e-mail's link: `invited` becomes `active` (a new etag)."""
+    with state.db.transaction() as conn:
+        accepted = conn.execute(
+            "UPDATE users SET accepted = 1, version = version + 1"
+            " WHERE email = ? AND accepted = 0"
+            " AND (? IS NULL OR org_n = (SELECT n FROM organizations WHERE name = ?))",
+            (normalise_email(body.email), body.organization, body.organization),
+        ).rowcount
+    return {"accepted": accepted}
 
 
 @router.get("/requests")
