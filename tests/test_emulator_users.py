@@ -295,3 +295,10 @@ def test_a_principal_cannot_remove_itself(admin: Api) -> None:
 
 def test_terminated_users_can_be_removed(admin: Api) -> None:
     assert admin.delete(f"/users/{uid(admin, 'gone@acme.example')}").status_code == 204
+
+
+def test_an_expired_principal_is_refused(emu: EmulatorProcess) -> None:
+    assert emu.api("tok-ext").get("/me").status_code == 200
+    emu.set_today("2099-02-01")  # the day after ext@partner.example's expiry
+    body = assert_problem(emu.api("tok-ext").get("/me"), 401, "unauthorized")
+    assert "expired on 2099-01-31" in body["detail"]

@@ -80,7 +80,7 @@ def get_caller(
     with state.db.read() as conn:
         row = conn.execute(
             "SELECT t.org_n, t.ip AS token_ip, t.used, o.name AS org_name, o.plan,"
-            " u.n AS user_n, u.email, u.role"
+            " u.n AS user_n, u.email, u.role, u.expires_at"
             " FROM tokens t JOIN organizations o ON o.n = t.org_n"
             " JOIN users u ON u.org_n = t.org_n AND u.email = t.email"
             " WHERE t.token = ?",
@@ -88,6 +88,11 @@ def get_caller(
         ).fetchone()
         if row is None:
             raise Problem("unauthorized", "the token is unknown, or its principal was removed")
+        if row["expires_at"] is not None and row["expires_at"] < state.clock.today().isoformat():
+            raise Problem(
+                "unauthorized",
+                f"the token's principal {row['email']} expired on {row['expires_at']}",
+            )
         ip = caller_ip(request, state, row["token_ip"])
         caller = Caller(
             org_n=row["org_n"],
