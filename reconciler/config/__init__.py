@@ -14,6 +14,7 @@ import datetime
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from reconciler.config.diagnostics import (
     Diagnostic,
@@ -95,8 +96,9 @@ def _desired(org: MergedOrg) -> DesiredOrg:
     settings_file = org.sections.get("settings")
     # `ip_ranges` left out of every file leaves the live ranges alone; `ip_ranges: []` empties them.
     declared = any("ip_ranges" in f.config.model_fields_set for f in org.files)
-    range_field = {"ip_ranges": list(ranges.values())} if declared else {}
-    config = OrgConfig(
+    range_field: dict[str, Any] = {"ip_ranges": list(ranges.values())} if declared else {}
+    # Every part was validated with its file; constructing skips validating 10,000 users twice.
+    config = OrgConfig.model_construct(
         organization=org.name,
         api=sections["api"].api if "api" in sections else first.config.api,
         settings=sections["settings"].settings if "settings" in sections else first.config.settings,

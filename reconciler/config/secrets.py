@@ -55,21 +55,40 @@ def _walk(
     diags: list[Diagnostic],
     found: set[tuple[PathItem, ...]],
 ) -> None:
+    """Every string and key below `value`; paths are built only for containers and findings
+    (a 10,000-user file holds some 100,000 scalars)."""
     if isinstance(value, str):
-        if len(value) >= 12 and _SECRET_VALUE.match(value):
-            _report(doc, path, False, "this value looks like a credential written inline", diags)
-            found.add(path)
+        _check_value(value, path, doc, diags, found)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and _is_secret_key(key) and item not in (None, ""):
                 where = (*path, key)
                 _report(doc, where, True, f"`{key}` is a credential written inline", diags)
                 found.add(where)
-            else:
+            elif isinstance(item, str):
+                if len(item) >= 12:
+                    _check_value(item, (*path, key), doc, diags, found)
+            elif isinstance(item, dict | list):
                 _walk(item, (*path, key), doc, diags, found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _walk(item, (*path, index), doc, diags, found)
+            if isinstance(item, str):
+                if len(item) >= 12:
+                    _check_value(item, (*path, index), doc, diags, found)
+            elif isinstance(item, dict | list):
+                _walk(item, (*path, index), doc, diags, found)
+
+
+def _check_value(
+    value: str,
+    path: tuple[PathItem, ...],
+    doc: Document,
+    diags: list[Diagnostic],
+    found: set[tuple[PathItem, ...]],
+) -> None:
+    if len(value) >= 12 and _SECRET_VALUE.match(value):
+        _report(doc, path, False, "this value looks like a credential written inline", diags)
+        found.add(path)
 
 
 def _is_secret_key(key: str) -> bool:

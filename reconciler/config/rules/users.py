@@ -28,10 +28,11 @@ def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
             )
         else:
             first[email] = (file, index)
+    declared = org.stores if org.declares_stores else None
     for entry in org.users:
         _check_role(entry, diags)
         _check_expiry(entry, today, diags)
-        _check_stores(entry, org, diags)
+        _check_stores(entry, org.name, declared, diags)
 
 
 def _email_source(file: FileConfig, index: int) -> Source:
@@ -116,10 +117,16 @@ def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> Non
         )
 
 
-def _check_stores(entry: UserEntry, org: MergedOrg, diags: list[Diagnostic]) -> None:
+def _check_stores(
+    entry: UserEntry, org_name: str, declared: dict[str, str] | None, diags: list[Diagnostic]
+) -> None:
+    """`declared`: the organization's `stores:` map, None when it declares none."""
     stores = entry.user.stores
     if stores == "all":
         return
+    unique = set(stores)
+    if len(unique) == len(stores) and (declared is None or unique <= declared.keys()):
+        return  # the common case, without a per-store loop
     seen: set[str] = set()
     for position, store in enumerate(stores):
         if store in seen:
@@ -132,15 +139,15 @@ def _check_stores(entry: UserEntry, org: MergedOrg, diags: list[Diagnostic]) -> 
                 )
             )
         seen.add(store)
-        if org.declares_stores and store not in org.stores:
-            known = ", ".join(sorted(org.stores)[:5])
+        if declared is not None and store not in declared:
+            known = ", ".join(sorted(declared)[:5])
             diags.append(
                 diag(
                     entry.locate("stores", position),
                     "undeclared_store",
-                    f"store `{store}` is not declared in `stores:` of organization `{org.name}`",
-                    f"declared stores: {known}{', ...' if len(org.stores) > 5 else ''}"
-                    if org.stores
+                    f"store `{store}` is not declared in `stores:` of organization `{org_name}`",
+                    f"declared stores: {known}{', ...' if len(declared) > 5 else ''}"
+                    if declared
                     else "add it to `stores:`",
                 )
             )
