@@ -47,6 +47,10 @@ class Phase(IntEnum):
     """Execution order that never strands anyone (SPEC §5, issue 5). Lower runs first; changes
     within a phase may run concurrently."""
 
+    # Ranges that newly hold the caller's IP, before any other range change: the platform refuses
+    # each request that would leave the caller outside every range (the first range created when
+    # none exist; deleting the old range a moved one replaces), so they cannot share a phase.
+    COVER = 0
     WIDEN = 1  # support access; range additions, renames and widenings
     GRANT = 2  # invites, promotions, store grant additions, expiry changes
     REVOKE = 3  # demotions and store grant removals
@@ -86,6 +90,7 @@ class Change(BaseModel):
 
     @property
     def phase(self) -> Phase:
+        """The phase without knowing the caller (never `COVER`); the executor asks the org plan."""
         return phase_of(self)
 
 
@@ -124,9 +129,13 @@ class OrgPlan(BaseModel):
     def violations(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
 
+    def phase(self, change: Change) -> Phase:
+        """`change`'s phase for this plan's caller."""
+        return phase_of(change, self.caller.ip)
+
     def ordered_changes(self) -> list[Change]:
         """Changes in execution order: by phase, then by address for a stable output."""
-        return sorted(self.changes, key=lambda c: (c.phase, c.kind, c.address, c.action))
+        return sorted(self.changes, key=lambda c: (self.phase(c), c.kind, c.address, c.action))
 
 
 class Plan(BaseModel):
@@ -166,10 +175,25 @@ def _is_widening(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return old.version == new.version and old.subnet_of(new)  # type: ignore[arg-type]
 
 
-def phase_of(change: Change) -> Phase:
+def _holds(side: dict[str, Any] | None, ip: str | None) -> bool:
+    if side is None or ip is None:
+        return False
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(str(side["cidr"]), strict=False)
+    except (KeyError, ValueError):
+        return False
+
+
+def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
     if change.kind == "settings":
         return Phase.WIDEN
     if change.kind == "ip_ranges":
+        if (
+            change.action in ("create", "update")
+            and _holds(change.after, caller_ip)
+            and not _holds(change.before, caller_ip)
+        ):
+            return Phase.COVER
         if change.action == "create":
             return Phase.WIDEN
         if (

@@ -60,6 +60,60 @@ def test_phases_never_strand_anyone(change: Change, phase: Phase) -> None:
     assert phase_of(change) == phase
 
 
+def _range_create(cidr: str) -> Change:
+    return Change(
+        address="ip_ranges/New", kind="ip_ranges", action="create",
+        after={"name": "New", "cidr": cidr}, fields=["name", "cidr"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "phase"),
+    [
+        (_range_create("192.0.2.0/24"), Phase.COVER),
+        (_range_create("10.0.0.0/8"), Phase.WIDEN),
+        (_range_update("10.0.0.0/24", "192.0.2.0/24"), Phase.COVER),  # moved onto the caller
+        (_range_update("192.0.2.0/24", "10.0.0.0/24"), Phase.NARROW),  # moved off the caller
+        (_range_update("192.0.2.0/28", "192.0.2.0/24"), Phase.WIDEN),  # held it already
+        (_range_update("192.0.2.0/24", "192.0.2.0/28"), Phase.NARROW),  # still holds it
+        (_range_update("2001:db8::/32", "192.0.2.0/24"), Phase.COVER),
+    ],
+)  # fmt: skip
+def test_ranges_that_newly_hold_the_caller_come_first(change: Change, phase: Phase) -> None:
+    """The platform checks the caller's IP on every range request: the first range created when
+    none exist, or a range moved onto the caller's IP, must land before the rest."""
+    assert phase_of(change, "192.0.2.7") == phase
+    assert phase_of(change) != Phase.COVER
+
+
+def test_an_ipv6_caller_is_covered_by_ipv6_ranges_only() -> None:
+    assert phase_of(_range_create("2001:db8::/32"), "2001:db8::1") == Phase.COVER
+    assert phase_of(_range_create("192.0.2.0/24"), "2001:db8::1") == Phase.WIDEN
+    moved = _range_update("192.0.2.0/24", "2001:db8::/48")
+    assert phase_of(moved, "2001:db8::1") == Phase.COVER
+    assert phase_of(moved, "192.0.2.7") == Phase.NARROW
+
+
+def test_org_plan_orders_by_its_callers_phases() -> None:
+    from reconciler.plan import Caller, OrgPlan
+
+    delete = Change(
+        address="ip_ranges/A", kind="ip_ranges", action="delete",
+        before={"name": "A", "cidr": "192.0.2.0/24"}, id="r-A",
+    )  # fmt: skip
+    move = _range_update("10.0.0.0/8", "192.0.2.0/25", name="B")
+    org = OrgPlan(
+        organization="acme", live_fingerprint="x",
+        caller=Caller(email="root@acme.example", role="Super Admin", ip="192.0.2.7"),
+        changes=[delete, move, _range_create("10.0.0.0/8")],
+    )  # fmt: skip
+    assert [(c.address, org.phase(c)) for c in org.ordered_changes()] == [
+        ("ip_ranges/B", Phase.COVER),
+        ("ip_ranges/New", Phase.WIDEN),
+        ("ip_ranges/A", Phase.NARROW),
+    ]
+
+
 def test_rename_only_is_a_widening() -> None:
     change = Change(
         address="ip_ranges/New", kind="ip_ranges", action="update",

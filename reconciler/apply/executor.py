@@ -185,7 +185,7 @@ def execute(
     result = ApplyResult()
     failed: ChangeResult | None = None
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
-        for phase, group in groupby(plan_org.ordered_changes(), key=lambda c: c.phase):
+        for phase, group in groupby(plan_org.ordered_changes(), key=plan_org.phase):
             changes = list(group)
             if failed is not None:
                 reason = (

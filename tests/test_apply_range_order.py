@@ -1,0 +1,74 @@
+"""Range changes against the real emulator, whose lockout rule checks every single request: the
+caller's IP must stay inside some allowed range at every step of an apply, not only at its end.
+With `--parallelism 1` the order within a phase is the plan's (by address), so these tests are
+deterministic: an ordering that relies on luck fails every time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_apply_support import BASE_USERS, accessctl, changes_made, make_plan, seed, write_config
+
+from reconciler.emulator.testing import EmulatorProcess
+
+pytestmark = pytest.mark.e2e
+
+# The emulator sees the tests' requests from 127.0.0.1.
+SEED_NO_RANGES = seed()
+SEED_MOVE = seed(
+    ranges=[
+        {"name": "A loopback", "cidr": "127.0.0.0/8"},
+        {"name": "B branch", "cidr": "10.0.0.0/8"},
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def empty_emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED_NO_RANGES) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def move_emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED_MOVE) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("parallelism", ["1", "8"])
+def test_first_ranges_cover_the_caller_before_any_other_is_created(
+    empty_emu: EmulatorProcess, tmp_path: Path, parallelism: str
+) -> None:
+    """No live ranges: the first range created must hold the caller's IP, or the platform refuses
+    it as a lockout. "A branch" sorts before "Z loopback"."""
+    empty_emu.reset()
+    config = write_config(
+        tmp_path,
+        "    ip_ranges:\n"
+        "      - {name: A branch, cidr: 10.0.0.0/8}\n"
+        "      - {name: Z loopback, cidr: 127.0.0.0/8}\n" + BASE_USERS,
+    )
+    result = accessctl(empty_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
+    assert result.exit_code == 0, result.output
+    created = [e["target"]["name"] for e in changes_made(empty_emu)]
+    assert created == ["Z loopback", "A branch"]
+    assert not make_plan(empty_emu, config).has_changes
+
+
+@pytest.mark.parametrize("parallelism", ["1", "8"])
+def test_a_range_moved_onto_the_caller_lands_before_the_old_one_goes(
+    move_emu: EmulatorProcess, tmp_path: Path, parallelism: str
+) -> None:
+    """ "B branch" moves to a network that holds the caller's IP and "A loopback" (the only range
+    holding it now) goes: the move must land first, though both narrow the allowed set."""
+    move_emu.reset()
+    config = write_config(
+        tmp_path, "    ip_ranges:\n      - {name: B branch, cidr: 127.0.0.0/16}\n" + BASE_USERS
+    )
+    result = accessctl(move_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
+    assert result.exit_code == 0, result.output
+    order = [(e["action"], e["target"]["name"]) for e in changes_made(move_emu)]
+    assert order == [("ip_range.updated", "B branch"), ("ip_range.deleted", "A loopback")]
+    assert not make_plan(move_emu, config).has_changes
