@@ -166,5 +166,7 @@ def read_journal(path: Path, plan_id: str) -> Journal | None:
         if record.get("type") == "start" and org.start is None:
             org.start = dict(record.get("etags") or {})
         elif record.get("type") == "applied":
-            org.applied[(str(record["address"]), str(record["action"]))] = record
+            # The first record is the one with the API's answer; a resumed run reports the
+            # changes it found done again, without an id or etag.
+            org.applied.setdefault((str(record["address"]), str(record["action"])), record)
     return Journal(plan_id, orgs)
