@@ -27,11 +27,35 @@ EXIT_INTERRUPTED = 130
 
 
 class AccessctlGroup(click.Group):
-    """Turns known errors into a message and exit 1, bugs into a short note and a saved trace."""
+    """Turns known errors into a message and exit 1, bugs into a short note and a saved trace.
+
+    Click's usage errors (a bad flag or value) exit 1 too, not click's 2: with
+    --detailed-exitcode, 2 means "changes present", and CI treats it as success (action.yml,
+    the drift job), so a typo in a flag must never look like a plan with changes."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # per instance: see the docstring
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # per instance: see the docstring
+            raise
+        except BrokenPipeError:
+            # The reader went away (`accessctl plan | head`): stop quietly, like click does.
+            _silence_stdout()
+            ctx.exit(EXIT_ERROR)
         except AccessctlError as exc:
             click.echo(redact(f"Error: {exc.message}"), err=True)
             if exc.hint:
@@ -50,6 +74,15 @@ class AccessctlGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests): nothing to flush
+        pass
 
 
 def _save_traceback() -> str:
