@@ -591,6 +591,11 @@ def test_list_all_detects_a_cursor_loop(
         {"items": {"id": "1"}, "next_cursor": None},
         {"items": ["u1"], "next_cursor": None},
         {"items": [], "next_cursor": 7},
+        # No `next_cursor` at all: not "the last page" but an answer of another shape (e.g. a
+        # `cursor` or `links.next` of another API); reading it as complete would plan from a
+        # partial list.
+        {"items": [{"id": "1"}]},
+        {"items": [{"id": "1"}], "cursor": "c1"},
     ],
 )
 def test_list_all_rejects_malformed_pages(

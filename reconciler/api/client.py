@@ -254,6 +254,9 @@ class AccessApiClient:
             next_cursor = page.get("next_cursor")
             if not isinstance(page_items, list) or not all(isinstance(i, dict) for i in page_items):
                 raise self._invalid(path, f"page {pages} has no `items` list of objects")
+            if "next_cursor" not in page:
+                # The last page says `null`; a missing key is no proof that nothing follows.
+                raise self._invalid(path, f"page {pages} has no `next_cursor` (null on the last)")
             if next_cursor is not None and not (isinstance(next_cursor, str) and next_cursor):
                 raise self._invalid(path, f"page {pages} has a `next_cursor` that is not a string")
             if pages == 1:
