@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from reconciler.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,3 +42,19 @@ def api_url_option() -> Callable[[F], F]:
         default=None,
         help="Access API base URL, overriding api.url (also $ACCESSCTL_API_URL).",
     )
+
+
+def check_output(path: str, option: str) -> None:
+    """Refuse an output path whose folder does not exist, before any network call, so a user
+    does not wait for a fetch only to lose the result."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{option} {path}: the folder {folder} does not exist",
+            hint=f"create it first (mkdir -p {folder}), or write somewhere else",
+        )
+
+
+def write_failed(path: str, exc: OSError) -> UsageError:
+    """The error for an output file that could not be written (permissions, full disk, ...)."""
+    return UsageError(f"cannot write {path}: {exc.strerror or exc}")

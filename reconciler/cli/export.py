@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import today_option
+from reconciler.cli._options import check_output, today_option, write_failed
 from reconciler.errors import ConfigError, UsageError
 
 
@@ -74,6 +75,8 @@ def export(
     environ = dict(os.environ)
     if out and Path(out).exists() and not force:
         raise UsageError(f"{out} exists: pass --force to overwrite it")
+    if out:
+        check_output(out, "-o")
     try:
         url, env = _target(paths, only_org, api_url, token_env, environ, today)
     except ConfigError as exc:
@@ -85,12 +88,23 @@ def export(
         live = fetch_live_state(client)
     finally:
         client.close()
+    if only_org and not paths and live.organization.name != only_org:
+        raise UsageError(
+            f"--org {only_org}: the token in {env} belongs to organization "
+            f"{live.organization.name}, not {only_org}",
+            hint=f"use the token of {only_org}, or leave out --org",
+        )
     text = export_yaml(live, api_url=url, token_env=env, today=today)
     if out:
         path = Path(out)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise write_failed(out, exc) from None
         click.echo(
             f"Wrote {live.organization.name} ({len(live.users)} live users) to {out}.", err=True
         )

@@ -9,7 +9,7 @@ import sys
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import today_option
+from reconciler.cli._options import check_output, today_option, write_failed
 from reconciler.errors import ConfigError
 from reconciler.render import FORMATS, renderer
 
@@ -73,6 +73,8 @@ def plan(
     from reconciler.plan import save_plan
 
     environ = dict(os.environ)
+    if out:
+        check_output(out, "-o")
     try:
         result = plan_paths(
             list(paths),
@@ -93,7 +95,10 @@ def plan(
     else:
         render(result, stdout, color=color)
     if out:
-        save_plan(result, out)
+        try:
+            save_plan(result, out)
+        except OSError as exc:
+            raise write_failed(out, exc) from None
         click.echo(f"Saved the plan to {out}.", err=True)
     ctx.exit(
         exit_code(

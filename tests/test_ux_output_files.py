@@ -1,0 +1,108 @@
+"""Output files of `plan -o` and `export -o`: a folder that does not exist or a file that cannot be
+written is an error naming the path (before any fetch where possible), never a traceback; and
+`export --org` is checked against the token's organization, not silently ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.emulator.testing import EmulatorProcess
+
+pytestmark = pytest.mark.e2e
+
+SEED: dict[str, Any] = {
+    "organizations": [
+        {
+            "name": "acme-eu",
+            "plan": "standard",
+            "technical_support_access": False,
+            "stores": [{"id": "MID1", "name": "Web"}],
+            "users": [{"email": "root@acme.example", "role": "Super Admin", "stores": "all"}],
+            "tokens": [{"token": "tok-root", "email": "root@acme.example"}],
+        }
+    ]
+}
+CONFIG = """\
+organization: acme-eu
+api: {token_env: ACME_TOKEN}
+stores: {MID1: Web}
+users:
+  - {email: root@acme.example, role: Super Admin, stores: all}
+"""
+UNREACHABLE = "http://127.0.0.1:1/api/v1"  # nothing listens: proves no fetch was tried
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED) as process:
+        yield process
+
+
+def _invoke(args: list[str], url: str) -> tuple[int, str]:
+    env = {"ACME_TOKEN": "tok-root", "ACCESSCTL_API_URL": url}
+    result = CliRunner().invoke(cli, args, env=env)
+    return result.exit_code, result.output
+
+
+def test_plan_out_into_a_missing_folder_fails_before_fetching(tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "no" / "plan.json"
+    code, output = _invoke(["plan", str(config), "-o", str(out)], UNREACHABLE)
+    assert code == 1
+    assert output == (
+        f"Error: -o {out}: the folder {out.parent} does not exist\n"
+        f"Hint: create it first (mkdir -p {out.parent}), or write somewhere else\n"
+    )
+
+
+def test_export_out_into_a_missing_folder_fails_before_fetching(tmp_path: Path) -> None:
+    out = tmp_path / "no" / "acme.yaml"
+    args = ["export", "--token-env", "ACME_TOKEN", "-o", str(out)]
+    code, output = _invoke(args, UNREACHABLE)
+    assert code == 1
+    assert output == (
+        f"Error: -o {out}: the folder {out.parent} does not exist\n"
+        f"Hint: create it first (mkdir -p {out.parent}), or write somewhere else\n"
+    )
+
+
+def test_plan_out_that_cannot_be_written(emu: EmulatorProcess, tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "plan.json"
+    out.symlink_to(tmp_path / "gone" / "plan.json")  # its folder exists; its target's does not
+    code, output = _invoke(["plan", str(config), "-o", str(out)], emu.base_url)
+    assert code == 1
+    assert f"Error: cannot write {out}: No such file or directory\n" in output
+    assert "unexpected error" not in output
+
+
+def test_export_out_that_cannot_be_written(emu: EmulatorProcess, tmp_path: Path) -> None:
+    out = tmp_path / "acme.yaml"
+    (tmp_path / "acme.yaml.tmp").mkdir()  # the temporary file cannot be created
+    args = ["export", "--token-env", "ACME_TOKEN", "-o", str(out)]
+    code, output = _invoke(args, emu.base_url)
+    assert code == 1
+    assert output == f"Error: cannot write {out}: Is a directory\n"
+    assert not out.exists()
+
+
+def test_export_org_must_be_the_tokens_organization(emu: EmulatorProcess) -> None:
+    args = ["export", "--token-env", "ACME_TOKEN", "--org", "globex"]
+    code, output = _invoke(args, emu.base_url)
+    assert code == 1
+    assert output == (
+        "Error: --org globex: the token in ACME_TOKEN belongs to organization acme-eu, "
+        "not globex\n"
+        "Hint: use the token of globex, or leave out --org\n"
+    )
+    code, output = _invoke([*args[:-1], "acme-eu"], emu.base_url)
+    assert code == 0
+    assert "organization: acme-eu\n" in output
