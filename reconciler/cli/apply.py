@@ -40,7 +40,13 @@ def _saved_plan(paths: Sequence[str]) -> Plan | None:
             f"no such plan file: {paths[0]}",
             hint="save one with `accessctl plan PATHS -o plan.json`, or pass the YAML config",
         )
-    return load_plan(paths[0])
+    try:
+        return load_plan(paths[0])
+    except UnicodeDecodeError:  # load_plan reports bad JSON; bytes that are not text land here
+        raise AccessctlError(
+            f"{paths[0]}: not a plan file (not UTF-8 text)",
+            hint="create it with `accessctl plan PATHS -o plan.json`",
+        ) from None
 
 
 class Reporter:

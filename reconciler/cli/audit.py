@@ -26,7 +26,13 @@ def run(
     from reconciler.errors import UsageError
     from reconciler.pipeline import client_for, load_desired, resolve_url
 
-    start = now - parse_duration(since)
+    try:
+        start = now - parse_duration(since)
+    except OverflowError:
+        raise UsageError(
+            f"--since {since!r}: too far back (before the year 1)",
+            hint="use a duration such as 30d or 52w",
+        ) from None
     orgs, _ = load_desired(paths, today=now.date())
     audits = []
     for org in orgs:
