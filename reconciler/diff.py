@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from reconciler.model import (
+    MAX_IP_RANGES,
     DesiredOrg,
     IpRange,
     LiveRange,
@@ -142,33 +143,43 @@ def _diff_ranges(desired: DesiredOrg, live: LiveState) -> list[Change]:
     for have in live_ranges:
         if have.name not in wanted_names:
             spare[cidr_key(have.cidr)].append(have)
+    creates: list[IpRange] = []
     for want in unmatched:
         candidates = spare.get(cidr_key(want.cidr))
         if candidates:
             changes.append(_range_update(desired, want, candidates.pop(0), ["name"]))
         else:
-            changes.append(
-                Change(
-                    address=range_address(want.name),
-                    kind="ip_ranges",
-                    action="create",
-                    after={"name": want.name, "cidr": cidr_key(want.cidr)},
-                    fields=list(RANGE_FIELDS),
-                    source=SourceRef.of(desired.range_sources.get(want.name)),
-                )
+            creates.append(want)
+    leftovers = sorted((have for group in spare.values() for have in group), key=lambda r: r.name)
+    # Ranges are created before old ones are deleted (so nobody is locked out on the way), but
+    # the platform refuses a 51st range: the creates beyond the limit reuse a leftover range in
+    # place (one PATCH of name and network), so the count never passes the limit.
+    overflow = min(len(live_ranges) + len(creates) - MAX_IP_RANGES, len(leftovers))
+    for _ in range(max(0, overflow)):
+        want = creates.pop(0)
+        changes.append(_range_update(desired, want, leftovers.pop(0), list(RANGE_FIELDS)))
+    for want in creates:
+        changes.append(
+            Change(
+                address=range_address(want.name),
+                kind="ip_ranges",
+                action="create",
+                after={"name": want.name, "cidr": cidr_key(want.cidr)},
+                fields=list(RANGE_FIELDS),
+                source=SourceRef.of(desired.range_sources.get(want.name)),
             )
-    for leftovers in spare.values():
-        for have in leftovers:
-            changes.append(
-                Change(
-                    address=range_address(have.name),
-                    kind="ip_ranges",
-                    action="delete",
-                    before={"name": have.name, "cidr": cidr_key(have.cidr)},
-                    id=have.id,
-                    etag=have.etag or None,
-                )
+        )
+    for have in leftovers:
+        changes.append(
+            Change(
+                address=range_address(have.name),
+                kind="ip_ranges",
+                action="delete",
+                before={"name": have.name, "cidr": cidr_key(have.cidr)},
+                id=have.id,
+                etag=have.etag or None,
             )
+        )
     return changes
 
 

@@ -246,11 +246,14 @@ def _verb(change: Change) -> str:
 
 
 def removal_count(changes: Iterable[Change]) -> int:
+    """Users removed or replaced, and ranges deleted or moved in place (name and network both
+    change: the live range is gone all the same)."""
     return sum(
         1
         for c in changes
         if (c.kind == "users" and c.action in ("delete", "replace"))
         or (c.kind == "ip_ranges" and c.action == "delete")
+        or (c.kind == "ip_ranges" and c.action == "update" and {"name", "cidr"} <= set(c.fields))
     )
 
 

@@ -72,3 +72,37 @@ def test_a_range_moved_onto_the_caller_lands_before_the_old_one_goes(
     order = [(e["action"], e["target"]["name"]) for e in changes_made(move_emu)]
     assert order == [("ip_range.updated", "B branch"), ("ip_range.deleted", "A loopback")]
     assert not make_plan(move_emu, config).has_changes
+
+
+FULL = [{"name": "Loopback", "cidr": "127.0.0.0/8"}] + [
+    {"name": f"Branch {n:02d}", "cidr": f"10.0.{n}.0/24"} for n in range(49)
+]
+
+
+@pytest.fixture(scope="module")
+def full_emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(seed(ranges=FULL)) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("parallelism", ["1", "8"])
+def test_swapping_ranges_at_the_limit_never_holds_51(
+    full_emu: EmulatorProcess, tmp_path: Path, parallelism: str
+) -> None:
+    """50 live ranges, the most the platform allows: replacing two of them must not create the
+    new ones while the old ones still count (422 limit_exceeded), though the end state has 50."""
+    full_emu.reset()
+    kept = [r for r in FULL if r["name"] not in ("Branch 47", "Branch 48")]
+    wanted = [
+        *kept,
+        {"name": "New A", "cidr": "192.168.0.0/24"},
+        {"name": "New B", "cidr": "192.168.1.0/24"},
+    ]
+    body = "    ip_ranges:\n" + "".join(
+        f"      - {{name: {r['name']}, cidr: {r['cidr']}}}\n" for r in wanted
+    )
+    config = write_config(tmp_path, body + BASE_USERS)
+    assert not make_plan(full_emu, config).orgs[0].violations
+    result = accessctl(full_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
+    assert result.exit_code == 0, result.output
+    assert not make_plan(full_emu, config).has_changes

@@ -176,3 +176,55 @@ def test_support_access_unset_is_unmanaged() -> None:
         {"technical_support_access": False},
     )
     assert (change.id, change.etag, str(change.source)) == ("org-1", "e-org", "acme.yaml:3")
+
+
+def _ranges_at_the_limit() -> tuple[list[dict[str, str]], object]:
+    """50 live ranges (the platform's limit), the caller's in "Branch 00"."""
+    wanted = [{"name": f"Branch {n:02d}", "cidr": f"10.0.{n}.0/24"} for n in range(50)]
+    live = live_state(ranges=[live_range(r["name"], r["cidr"]) for r in wanted], ip="10.0.0.7")
+    return wanted, live
+
+
+def test_ranges_replaced_at_the_limit_become_moves() -> None:
+    """Creating the new ranges before deleting the old ones would hold 51 (the platform refuses
+    the 51st): the ranges beyond the limit are moved in place instead, one PATCH each."""
+    from reconciler.safety import removal_count
+
+    wanted, live = _ranges_at_the_limit()
+    new = [{"name": "New A", "cidr": "192.168.0.0/24"}, {"name": "New B", "cidr": "10.0.48.0/23"}]
+    org = desired(users=[root_decl()], ip_ranges=[*wanted[:48], *new])
+    changes, _ = diff(org, live)  # type: ignore[arg-type]
+    assert [(c.address, c.action, c.fields, c.id) for c in changes] == [
+        ("ip_ranges/New A", "update", ["name", "cidr"], "r-Branch 48"),
+        ("ip_ranges/New B", "update", ["name", "cidr"], "r-Branch 49"),
+    ]
+    assert changes[0].before == {"name": "Branch 48", "cidr": "10.0.48.0/24"}
+    assert changes[0].after == {"name": "New A", "cidr": "192.168.0.0/24"}
+    assert removal_count(changes) == 2  # the live ranges are gone all the same
+
+
+def test_ranges_below_the_limit_are_still_created_before_deletes() -> None:
+    wanted, _ = _ranges_at_the_limit()
+    live = live_state(ranges=[live_range(r["name"], r["cidr"]) for r in wanted[:49]])
+    org = desired(
+        users=[root_decl()],
+        ip_ranges=[*wanted[:47], {"name": "New A", "cidr": "192.168.0.0/24"}],
+    )
+    changes, _ = diff(org, live)
+    assert sorted((c.address, c.action) for c in changes) == [
+        ("ip_ranges/Branch 47", "delete"),
+        ("ip_ranges/Branch 48", "delete"),
+        ("ip_ranges/New A", "create"),
+    ]
+
+
+def test_only_the_overflow_at_the_limit_is_moved() -> None:
+    wanted, live = _ranges_at_the_limit()
+    new = [{"name": f"New {n}", "cidr": f"192.168.{n}.0/24"} for n in range(3)]
+    org = desired(users=[root_decl()], ip_ranges=[*wanted[:48], *new])  # 51: refused by safety
+    changes, _ = diff(org, live)  # type: ignore[arg-type]
+    assert sorted((c.address, c.action) for c in changes) == [
+        ("ip_ranges/New 0", "update"),
+        ("ip_ranges/New 1", "update"),
+        ("ip_ranges/New 2", "create"),
+    ]
