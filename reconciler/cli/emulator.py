@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+import sqlite3
 from pathlib import Path
 
 import click
@@ -18,7 +21,13 @@ def emulator() -> None:
 
 @emulator.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @click.option("--db", "db", default=":memory:", show_default=True, help="SQLite file, or :memory:.")
 @click.option(
     "--seed",
@@ -43,7 +52,22 @@ def serve(
     error_rate: float,
     fault_seed: int,
 ) -> None:
-    """Serve the access API until Ctrl-C. Prints one line with the base URL when ready."""
+    """Serve the access API until Ctrl-C. Prints one line with the base URL when ready.
+
+    \b
+    A seed (YAML or JSON); a token's `ip` is where its principal appears to call from:
+      organizations:
+        - name: acme-eu
+          plan: ultimate                # or standard (no IP ranges)
+          technical_support_access: true
+          stores: [{id: MID1000001, name: Web shop}]
+          ip_ranges: [{name: HQ, cidr: 203.0.113.0/24}]
+          users:
+            - {email: owner@acme-eu.example, role: Super Admin, stores: all}
+            - {email: ext@partner.example, type: external, expires_at: 2027-01-31,
+               stores: [MID1000001], status: invited}
+          tokens: [{token: demo-owner, email: owner@acme-eu.example, ip: 203.0.113.10}]
+    """
     from reconciler.emulator.faults import FaultSettings
     from reconciler.emulator.seed import SeedError
     from reconciler.emulator.server import ServeOptions
@@ -52,7 +76,11 @@ def serve(
     try:
         faults = FaultSettings(latency_ms=latency_ms, error_rate=error_rate, seed=fault_seed)
     except ValidationError as exc:
-        raise UsageError(f"invalid fault options: {exc.errors()[0]['msg']}") from None
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0] if first["loc"] else "fault").replace("_", "-")
+        option = "--fault-seed" if option == "--seed" else option
+        raise UsageError(f"{option}: {first['msg']}") from None
+    _check_can_listen(host, port)
     options = ServeOptions(
         host=host,
         port=port,
@@ -66,5 +94,39 @@ def serve(
         run(options)
     except SeedError as exc:
         raise UsageError(
-            str(exc), hint="see the seed shape in `accessctl emulator serve --help`"
+            str(exc), hint="see the seed's shape in `accessctl emulator serve --help`"
         ) from None
+    except sqlite3.Error as exc:
+        raise UsageError(
+            f"--db {db}: cannot open the SQLite database ({exc})",
+            hint="name a file in a folder that exists and you may write, or leave out --db",
+        ) from None
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Bind the address once, so a port in use or a foreign address is one clear error (uvicorn
+    would log it and exit 3). Port 0 is always free."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"--host {host}: not an address of this machine ({exc.strerror})",
+            hint="use 127.0.0.1 (the default) or another local address",
+        ) from None
+    if port == 0:
+        return
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} on {host} is already in use (another emulator?)",
+                    hint="stop it, pick another --port, or use --port 0 for a free one",
+                ) from None
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                hint="use 127.0.0.1 (the default) or another address of this machine",
+            ) from None

@@ -91,22 +91,56 @@ class SeedError(ValueError):
 def load_seed_file(path: str | Path) -> Seed:
     """Read a YAML or JSON seed file (JSON is read with the json module: fast for big worlds)."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SeedError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise SeedError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     data: Any
     if path.suffix.lower() == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SeedError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     else:
         from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-        data = YAML(typ="safe", pure=False).load(text)
-    return parse_seed(data or {})
+        try:
+            data = YAML(typ="safe", pure=False).load(text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            raise SeedError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+        except YAMLError as exc:
+            raise SeedError(f"{path}: invalid YAML: {exc}") from None
+    try:
+        return parse_seed(data or {})
+    except SeedError as exc:
+        raise SeedError(f"{path}: {exc}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """`organizations[0].users[2].role` from pydantic's location tuple."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "the top level"
 
 
 def parse_seed(data: Any) -> Seed:
     try:
         seed = Seed.model_validate(data)
     except ValidationError as exc:
-        raise SeedError(f"invalid seed: {exc}") from exc
+        problems = "; ".join(
+            f"{_where(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()[:5]
+        )
+        more = exc.error_count() - 5
+        raise SeedError(
+            f"invalid seed: {problems}" + (f" (and {more} more)" if more > 0 else "")
+        ) from None
     for org in seed.organizations:
         emails = {u.email for u in org.users}
         for token in org.tokens:
