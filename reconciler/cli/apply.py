@@ -180,6 +180,21 @@ def run(
             on_event=reporter,
             journal=writer,
         )
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        if journal_file is not None:
+            click.echo(
+                f"Apply interrupted: progress is kept in {journal_file}; run "
+                f"`accessctl apply {paths[0]}` again to resume.",
+                err=True,
+            )
+        else:
+            click.echo(
+                "Apply interrupted: some changes may have been sent; run `accessctl plan` on "
+                "the same paths to see what is left.",
+                err=True,
+            )
+        raise
     finally:
         if writer is not None:
             writer.close(remove=False)
