@@ -45,3 +45,18 @@ def test_apply_plan_file_that_is_not_text(tmp_path: Path, dry: list[str]) -> Non
         f"Error: {plan}: not a plan file (not UTF-8 text)\n"
         "Hint: create it with `accessctl plan PATHS -o plan.json`\n"
     )
+
+
+def test_unknown_role_hint_lists_only_roles_a_config_may_declare(tmp_path: Path) -> None:
+    config = tmp_path / "t.yaml"
+    config.write_text(
+        "organization: t\nusers:\n  - {email: a@t.example, role: Nope}\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["validate", str(config)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"{config}:3:32: error[unknown_role]: unknown role `Nope`\n"
+        "    hint: roles: Super Admin, Admin, User, Settlement, Disputes, Read Only, "
+        "External User\n"
+        "1 error, 0 warnings in 1 file\n"
+    )

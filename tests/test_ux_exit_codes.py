@@ -3,6 +3,7 @@ and a reader that goes away (`accessctl ... | head`) is not a bug."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,21 @@ def test_a_closed_pipe_is_not_a_bug(tmp_path: Path) -> None:
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=60) == 1
     assert stderr == ""
+
+
+def test_a_narrow_output_encoding_is_not_a_crash(tmp_path: Path) -> None:
+    # A non-ASCII email in the report, on a stdout that only speaks ASCII (a cp1252 pipe on
+    # Windows fails the same way on `→`).
+    config = tmp_path / "org.yaml"
+    users = "  - {email: å@t.example, role: User}\n" * 2
+    config.write_text(f"organization: t\nusers:\n{users}", encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", "validate", str(config)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert b"unexpected error" not in done.stderr
+    assert b"\\xe5@t.example" in done.stdout

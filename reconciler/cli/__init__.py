@@ -158,7 +158,18 @@ def _register() -> None:
 _register()
 
 
+def _tolerate_narrow_encodings() -> None:
+    """A console or pipe that is not UTF-8 (Windows' cp1252 when output is redirected, or
+    PYTHONIOENCODING=ascii) cannot show `→`: write an escape instead of failing mid-plan."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if encoding not in ("utf8", "utf8sig") and reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
+    _tolerate_narrow_encodings()
     cli.main(prog_name="accessctl")
 
 

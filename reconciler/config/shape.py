@@ -238,7 +238,8 @@ def _to_diagnostic(
         hint = "each file names the organization it configures" if not parent else None
         return _diag(doc, parent, code, f"missing required field `{name}` in {where}", hint)
     if name == "role" and kind == "enum":
-        hint = _did_you_mean(str(value), ROLE_NAMES) or f"roles: {', '.join(ROLE_NAMES)}"
+        declarable = [role for role in ROLE_NAMES if role != "Terminated"]  # platform-only
+        hint = _did_you_mean(str(value), ROLE_NAMES) or f"roles: {', '.join(declarable)}"
         return _diag(doc, path, "unknown_role", f"unknown role `{value}`", hint)
     if name == "email" and kind == "string_pattern_mismatch":
         return _diag(doc, path, "invalid_email", f"`{value}` is not an email address")
