@@ -255,9 +255,11 @@ def config_digest(texts: dict[str, str]) -> str:
     return _digest(texts)
 
 
-def idempotency_key(plan_id: str, change: Change, step: str = "") -> str:
-    """Deterministic: a retry of the same saved plan, even by a new process, reuses the key."""
-    raw = f"{plan_id}|{change.address}|{change.action}|{step}"
+def idempotency_key(plan_id: str, change: Change, step: str = "", organization: str = "") -> str:
+    """Deterministic: a retry of the same saved plan, even by a new process, reuses the key. The
+    organization is part of it: a plan inviting one email to two organizations sends two keys
+    (an implementation may keep keys per token, or for all organizations at once)."""
+    raw = f"{plan_id}|{organization}|{change.address}|{change.action}|{step}"
     return "accessctl-" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
 
 

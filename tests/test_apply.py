@@ -115,7 +115,9 @@ def test_phases_run_in_order_and_map_to_requests() -> None:
     by_path = {c.request.path_url: c.request.headers for c in responses.mock.calls}
     assert by_path["/api/v1/organization"]["If-Match"] == "e-org"
     assert by_path["/api/v1/users/u-old"]["If-Match"] == "e-old"
-    assert by_path["/api/v1/users"]["Idempotency-Key"] == idempotency_key("p1", INVITE)
+    assert by_path["/api/v1/users"]["Idempotency-Key"] == idempotency_key(
+        "p1", INVITE, organization="acme-eu"
+    )
     for call in responses.mock.calls:
         annotation = json.loads(call.request.headers["X-Audit-Annotation"])
         assert annotation["tool"] == "accessctl" and annotation["plan"] == "p1"
@@ -230,7 +232,7 @@ def test_replace_deletes_then_creates_with_step_key() -> None:
     assert execute(org(replace), client(), plan_id="p7", annotations=CTX).ok
     assert sent(responses.mock) == [("DELETE", "/api/v1/users/u-ext"), ("POST", "/api/v1/users")]
     post = responses.mock.calls[1].request
-    assert post.headers["Idempotency-Key"] == idempotency_key("p7", replace, "create")
+    assert post.headers["Idempotency-Key"] == idempotency_key("p7", replace, "create", "acme-eu")
     assert json.loads(post.headers["X-Audit-Annotation"])["step"] == "create"
 
 
@@ -238,6 +240,9 @@ def test_idempotency_keys_are_deterministic_per_plan_and_change() -> None:
     assert idempotency_key("p1", INVITE) == idempotency_key("p1", INVITE)
     assert idempotency_key("p1", INVITE) != idempotency_key("p2", INVITE)
     assert idempotency_key("p1", INVITE) != idempotency_key("p1", INVITE, "create")
+    assert idempotency_key("p1", INVITE, organization="a") != idempotency_key(
+        "p1", INVITE, organization="b"
+    )  # one email invited to two organizations by one plan: two keys
 
     keys = []
     for _ in range(2):
@@ -287,7 +292,7 @@ def test_dry_run_client_records_exact_requests_and_sends_nothing() -> None:
         ("PATCH", "/users/u-old"),
     ]
     invite = recorder.requests[1]
-    assert invite.headers["Idempotency-Key"] == idempotency_key("p1", INVITE)
+    assert invite.headers["Idempotency-Key"] == idempotency_key("p1", INVITE, "", "acme-eu")
     assert invite.body == INVITE.after
     text = "\n".join(r.render(BASE) for r in recorder.requests)
     assert "If-Match: e-old" in text and "X-Audit-Annotation: {" in text

@@ -145,7 +145,7 @@ class _Runner:
         self.emit(ApplyEvent(name, change, "started"))
         response: Any = None
         try:
-            for call in calls_for(change, self.plan_id):
+            for call in calls_for(change, self.plan_id, name):
                 response = self.call(change, call)
         except _Conflict as exc:
             return self._finish(change, "failed", exc.code, exc.message)
