@@ -52,8 +52,9 @@ class Source:
 
 
 def normalise_email(value: str) -> str:
-    """Emails compare case-insensitively and without surrounding space."""
-    return value.strip().casefold()
+    """Emails compare case-insensitively and without surrounding space. `lower`, not `casefold`:
+    folding rewrites letters (`ß` becomes `ss`), which would invite another mailbox."""
+    return value.strip().lower()
 
 
 def normalise_cidr(value: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import Policy
+from reconciler.model import Policy, normalise_email
 
 
 @pytest.mark.parametrize(
@@ -13,3 +13,8 @@ def test_removal_limit_counts_or_rounds_a_percentage_up(
     limit: int | str, live: int, allowed: int
 ) -> None:
     assert Policy(max_removals=limit).removal_limit(live) == allowed
+
+
+def test_emails_compare_without_case_but_keep_their_letters() -> None:
+    assert normalise_email("  Alice@Acme.Example ") == "alice@acme.example"
+    assert normalise_email("Straße@Example.de") == "straße@example.de"
