@@ -125,8 +125,8 @@ def ranges_managed(desired: DesiredOrg) -> bool:
 
 
 def _diff_ranges(desired: DesiredOrg, live: LiveState) -> list[Change]:
-    if not ranges_managed(desired):
-        return []
+    if not ranges_managed(desired) or live.ip_ranges is None:
+        return []  # a standard-plan organization has no ranges: safety reports `plan_required`
     live_ranges = list(live.ip_ranges or [])
     live_by_name = {r.name: r for r in live_ranges}
     wanted_names = {r.name for r in desired.config.ip_ranges}

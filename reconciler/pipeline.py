@@ -13,6 +13,7 @@ from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.model import DesiredOrg, LiveState
 from reconciler.plan import (
     Caller,
+    Change,
     Finding,
     OrgPlan,
     Plan,
@@ -55,9 +56,15 @@ def plan_org(
     token_env: str | None = None,
     extra: Sequence[Finding] = (),
 ) -> OrgPlan:
-    """The pure part: diff and safety for one organization."""
-    changes, findings = diff(desired, live)
-    violations = check(desired, live, changes, force=force)
+    """The pure part: diff and safety for one organization. A token of another organization
+    stops here: a diff against the wrong organization would only bury the reason."""
+    if desired.config.organization != live.organization.name:
+        changes: list[Change] = []
+        findings: list[Finding] = []
+        violations = [f for f in check(desired, live, []) if f.code == "organization_mismatch"]
+    else:
+        changes, findings = diff(desired, live)
+        violations = check(desired, live, changes, force=force)
     return OrgPlan(
         organization=desired.config.organization,
         api_url=api_url,

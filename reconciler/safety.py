@@ -116,11 +116,13 @@ def check(
         )
 
     if changes and caller_role not in MANAGERS:
+        # A warning: a read-only token may plan (pull requests, drift); `apply` refuses it.
         error(
             "insufficient_role",
-            f"the token's principal {live.me.email} is {caller_role}: only Admin and Super Admin "
-            "may change access; use an Admin's token",
+            f"the token's principal {live.me.email} is {caller_role}: this plan can be reviewed, "
+            "but only an Admin's or Super Admin's token can apply it",
             source=org_source,
+            severity="warning",
         )
 
     declared_ranges = config.ip_ranges and (

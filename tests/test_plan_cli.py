@@ -265,7 +265,11 @@ def test_rule_terminated_user_is_reported_not_changed(emu: EmulatorProcess, tmp_
 
 
 def test_rule_organization_mismatch(emu: EmulatorProcess, tmp_path: Path) -> None:
-    _unsafe(run(emu, tmp_path, config(org="acme-us")), "organization_mismatch")
+    result = run(emu, tmp_path, config(org="acme-us"))
+    _unsafe(result, "organization_mismatch")
+    # no diff against the wrong organization: the reason is all there is to read
+    assert "# users" not in result.stdout and "error[" in result.stdout
+    assert result.stdout.count("error[") == 1
 
 
 def test_rule_store_not_live(emu: EmulatorProcess, tmp_path: Path) -> None:
@@ -283,7 +287,18 @@ def test_rule_more_than_50_ranges(emu: EmulatorProcess, tmp_path: Path) -> None:
 
 
 def test_rule_principal_without_admin_role(emu: EmulatorProcess, tmp_path: Path) -> None:
-    _unsafe(run(emu, tmp_path, _changed(), token="tok-reader"), "insufficient_role")
+    """A read-only token plans (exit 2: changes) with a warning; apply refuses the plan."""
+    result = run(emu, tmp_path, _changed(), "--detailed-exitcode", token="tok-reader")
+    assert result.exit_code == 2, result.output
+    assert "warning[insufficient_role]" in result.stdout
+    applied = CliRunner().invoke(
+        cli,
+        ["apply", str(tmp_path / "acme.yaml"), "--yes", "--api-url", emu.base_url,
+         "--today", "2025-06-01"],
+        env={"ACME_TOKEN": "tok-reader", "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert applied.exit_code == 1, applied.output
+    assert "insufficient_role" in applied.output and "nothing was sent" in applied.output
 
 
 def test_rule_ranges_on_a_standard_plan(emu: EmulatorProcess, tmp_path: Path) -> None:
@@ -293,7 +308,9 @@ def test_rule_ranges_on_a_standard_plan(emu: EmulatorProcess, tmp_path: Path) ->
         stores="  MID7: Shop\n",
         token_env="GLOBEX_TOKEN",
     )
-    _unsafe(run(emu, tmp_path, text), "plan_required")
+    result = run(emu, tmp_path, text)
+    _unsafe(result, "plan_required")
+    assert "lockout" not in result.stdout and "ip_ranges/" not in result.stdout.split("Findings")[0]
 
 
 def test_plan_uses_pages_plus_two_requests(emu: EmulatorProcess, tmp_path: Path) -> None:

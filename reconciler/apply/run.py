@@ -26,15 +26,24 @@ class OrgRun:
     resume: bool = False
 
 
+# Warnings in a plan that still stop `apply`: the plan is fine to review, not to carry out.
+APPLY_BLOCKERS = frozenset({"insufficient_role"})
+
+
 def check_safe(plan: Plan) -> None:
-    """Refuse a plan with safety violations, listing every one."""
-    if plan.is_safe:
+    """Refuse a plan with safety violations (or apply blockers), listing every one."""
+    blocking = [
+        (org, f)
+        for org in plan.orgs
+        for f in org.findings
+        if f.severity == "error" or (f.code in APPLY_BLOCKERS and org.changes)
+    ]
+    if not blocking:
         return
     lines = []
-    for org in plan.orgs:
-        for finding in org.violations:
-            where = f" ({finding.source})" if finding.source else ""
-            lines.append(f"  {org.organization}: {finding.code}: {finding.message}{where}")
+    for org, finding in blocking:
+        where = f" ({finding.source})" if finding.source else ""
+        lines.append(f"  {org.organization}: {finding.code}: {finding.message}{where}")
     raise UnsafePlanError(
         "the plan is unsafe; nothing was sent:\n" + "\n".join(lines),
         hint="fix the configuration (or use --force where the rule allows it) and plan again",
