@@ -181,3 +181,18 @@ def test_every_diagnostic_code_is_in_the_readme() -> None:
 
     missing = [code for code in CODES if f"| `{code}` |" not in README]
     assert not missing, f"README lacks diagnostic codes: {missing}"
+
+
+def test_the_yaml_example_validates(tmp_path: Path) -> None:
+    """The example under "The YAML" is a config a newcomer copies: it must be valid as written."""
+    import datetime
+
+    from reconciler.config import load
+
+    section = README.split("## The YAML", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "acme-eu.yaml"
+    path.write_text(example, encoding="utf-8")
+    result = load([path], today=datetime.date(2026, 11, 22))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert result.orgs[0].config.organization == "acme-eu"

@@ -150,15 +150,26 @@ def _tag(name: str) -> Tag:
     return found
 
 
+def _compose(text: str, *, pure: bool) -> Node | None:
+    yaml = YAML(typ="safe", pure=pure)
+    yaml.Resolver = _FastResolver
+    root: Node | None = yaml.compose(text)
+    return root
+
+
 def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | None:
     """Parse YAML text into a Document; problems go to `diags`."""
     try:
-        yaml = YAML(typ="safe", pure=False)
-        yaml.Resolver = _FastResolver
-        root = yaml.compose(text)
+        root = _compose(text, pure=False)
     except Exception as exc:  # any parser failure is the input's fault: report, never raise
-        diags.append(syntax_diagnostic(exc, display, text))
-        return None
+        # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g. an
+        # unquoted URL in a flow mapping: `api: {url: https://host/api/v1}`. ruamel.yaml's own
+        # parser is the reference; only when it refuses too is the file wrong.
+        try:
+            root = _compose(text, pure=True)
+        except Exception:
+            diags.append(syntax_diagnostic(exc, display, text))
+            return None
     if root is None:
         diags.append(
             Diagnostic(
