@@ -31,14 +31,26 @@ API_URL_ENV = "ACCESSCTL_API_URL"
 
 
 def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str | None) -> str:
-    """`--api-url`, then `$ACCESSCTL_API_URL`, then the config's `api.url`."""
-    url = api_url or environ.get(API_URL_ENV) or configured
-    if not url:
-        raise UsageError(
-            "no access API URL: set api.url in the config, or pass --api-url",
-            hint=f"or export {API_URL_ENV}",
-        )
-    return url
+    """`--api-url`, then `$ACCESSCTL_API_URL`, then the config's `api.url`; an error names the
+    one that is wrong (without repeating it: a URL may hold credentials)."""
+    if api_url is not None and not api_url.strip():
+        raise UsageError("--api-url is empty", hint="give the base URL, e.g. https://host/api/v1")
+    for value, where in (
+        (api_url, "--api-url"),
+        (environ.get(API_URL_ENV), f"${API_URL_ENV}"),
+        (configured, "api.url"),
+    ):
+        if value:
+            if not value.startswith(("http://", "https://")):
+                raise UsageError(
+                    f"{where} is not an http:// or https:// URL",
+                    hint="give the API's base URL, e.g. https://access.example.com/api/v1",
+                )
+            return value
+    raise UsageError(
+        "no access API URL: set api.url in the config, or pass --api-url",
+        hint=f"or export {API_URL_ENV}",
+    )
 
 
 def client_for(api_url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:

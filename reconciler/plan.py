@@ -268,15 +268,19 @@ def save_plan(plan: Plan, path: str | Path) -> None:
 
 
 def load_plan(path: str | Path) -> Plan:
+    remake = "make a new one with `accessctl plan PATHS -o plan.json`"
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise AccessctlError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise AccessctlError(f"{path}: not a plan file (not UTF-8 text)", hint=remake) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AccessctlError(
-            f"{path}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
+            f"{path}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})",
+            hint=f"was it cut short or edited by hand? {remake}",
         ) from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise AccessctlError(

@@ -180,3 +180,10 @@ def test_bad_plan_files_are_named_errors(tmp_path: Path, text: str, message: str
 def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(AccessctlError, match="cannot read plan file"):
         load_plan(tmp_path / "nope.json")
+
+
+def test_a_plan_file_that_is_not_text_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(AccessctlError, match="not a plan file \\(not UTF-8 text\\)"):
+        load_plan(path)

@@ -43,7 +43,7 @@ def test_apply_plan_file_that_is_not_text(tmp_path: Path, dry: list[str]) -> Non
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {plan}: not a plan file (not UTF-8 text)\n"
-        "Hint: create it with `accessctl plan PATHS -o plan.json`\n"
+        "Hint: make a new one with `accessctl plan PATHS -o plan.json`\n"
     )
 
 

@@ -40,13 +40,7 @@ def _saved_plan(paths: Sequence[str]) -> Plan | None:
             f"no such plan file: {paths[0]}",
             hint="save one with `accessctl plan PATHS -o plan.json`, or pass the YAML config",
         )
-    try:
-        return load_plan(paths[0])
-    except UnicodeDecodeError:  # load_plan reports bad JSON; bytes that are not text land here
-        raise AccessctlError(
-            f"{paths[0]}: not a plan file (not UTF-8 text)",
-            hint="create it with `accessctl plan PATHS -o plan.json`",
-        ) from None
+    return load_plan(paths[0])
 
 
 class Reporter:
@@ -131,7 +125,7 @@ def run(
     as_json = output_format == "json"
     if not as_json:
         shown = io.StringIO()
-        render_text(plan, shown, color=sys.stdout.isatty() and "NO_COLOR" not in environ)
+        render_text(plan, shown, color=sys.stdout.isatty() and not environ.get("NO_COLOR"))
         click.echo(shown.getvalue(), nl=False)
     check_safe(plan)
 

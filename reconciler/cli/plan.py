@@ -88,7 +88,7 @@ def plan(
         _report_config_error(exc, output_format)
         ctx.exit(EXIT_ERROR)
     stdout = sys.stdout
-    color = output_format == "text" and stdout.isatty() and "NO_COLOR" not in environ
+    color = output_format == "text" and stdout.isatty() and not environ.get("NO_COLOR")
     render = renderer(output_format)
     if output_format == "github":
         render(result, stdout, step_summary=environ.get("GITHUB_STEP_SUMMARY") or None)
