@@ -45,7 +45,7 @@ def simulate(live: LiveState, changes: Iterable[Change]) -> EndState:
     return EndState(roles=roles, cidrs=[*ranges.values(), *created])
 
 
-def _covers(cidrs: Sequence[str], ip: str) -> bool:
+def covers(cidrs: Sequence[str], ip: str) -> bool:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -178,7 +178,7 @@ def check(
             severity="warning",
         )
 
-    if end.cidrs and not _covers(end.cidrs, live.me.ip):
+    if end.cidrs and not covers(end.cidrs, live.me.ip):
         culprit = next((c for c in changes if c.kind == "ip_ranges"), None)
         error(
             "lockout",

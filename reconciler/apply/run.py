@@ -12,8 +12,9 @@ from reconciler.apply.dryrun import RecordedRequest, RecordingClient
 from reconciler.apply.executor import ApplyEvent, ApplyResult, execute
 from reconciler.apply.journal import Journal, JournalWriter
 from reconciler.errors import StalePlanError, UnsafePlanError
-from reconciler.model import LiveState
+from reconciler.model import LiveState, normalise_email
 from reconciler.plan import OrgPlan, Plan, live_fingerprint
+from reconciler.safety import covers, simulate
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def check_saved(
     runs = []
     for org in plan.orgs:
         live = fetch(org)
+        _check_caller(org, live)
         done = journal.done(org.organization) if journal else frozenset()
         if live_fingerprint(live) == org.live_fingerprint:
             runs.append(OrgRun(org, live, done, resume=bool(done)))
@@ -75,6 +77,28 @@ def check_saved(
         else:
             raise stale_error(org.organization)
     return runs
+
+
+def _check_caller(org: OrgPlan, live: LiveState) -> None:
+    """A saved plan's safety checks hold for the principal and address it was made by: another
+    principal is refused; another address only when the plan's end state would shut it out."""
+    if normalise_email(live.me.email) != normalise_email(org.caller.email):
+        raise StalePlanError(
+            f"the saved plan for {org.organization} was made as {org.caller.email}, but this "
+            f"token is {live.me.email}'s: its safety checks (own principal, Super Admin rules) "
+            "do not carry over to another principal",
+            hint="plan again with the token that will apply",
+        )
+    if live.me.ip == org.caller.ip:
+        return
+    end = simulate(live, org.changes)
+    if end.cidrs and not covers(end.cidrs, live.me.ip):
+        raise UnsafePlanError(
+            f"the saved plan for {org.organization} was made from {org.caller.ip}; this apply "
+            f"runs from {live.me.ip}, which no allowed range holds once the plan is applied: "
+            "it would lock this caller out; nothing was sent",
+            hint="apply from an allowed address, or add a range that holds it and plan again",
+        )
 
 
 def apply_runs(
