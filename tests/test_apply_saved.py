@@ -3,6 +3,8 @@ end state would shut out (reconciler/apply/run.py: check_saved)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
@@ -36,7 +38,9 @@ def test_the_same_principal_from_the_same_address_applies() -> None:
 def test_another_principal_is_refused() -> None:
     plan = _saved(live_state(USERS, [OFFICE]))
     other = live_state(USERS, [OFFICE], me="ops@acme.example", me_role="Admin")
-    with pytest.raises(StalePlanError, match="was made as root@acme.example, but this token is"):
+    with pytest.raises(
+        StalePlanError, match=re.escape("was made as root@acme.example, but this token is")
+    ):
         check_saved(plan, lambda _org: other, None)
 
 
@@ -50,5 +54,7 @@ def test_another_address_inside_the_ranges_applies() -> None:
 def test_another_address_outside_the_end_state_is_refused() -> None:
     plan = _saved(live_state(USERS, [OFFICE]))
     outside = live_state(USERS, [OFFICE], ip="198.51.100.7")
-    with pytest.raises(UnsafePlanError, match="runs from 198.51.100.7, which no allowed range"):
+    with pytest.raises(
+        UnsafePlanError, match=re.escape("runs from 198.51.100.7, which no allowed range")
+    ):
         check_saved(plan, lambda _org: outside, None)
