@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import random
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -287,10 +286,7 @@ def test_ten_thousand_users_in_fifty_pages(rsps: responses.RequestsMock) -> None
             cursor,
         )
     client = make_client()
-    started = time.perf_counter()
-    live = fetch_live_state(client)
-    elapsed = time.perf_counter() - started
+    live = fetch_live_state(client)  # timed in benchmarks/plan_bench.py, not here
     assert len(live.users) == 10_000
     assert len(live.users[9_999].stores) == 200
     assert client.request_count == 1 + 50 + 2
-    assert elapsed < 5  # generous: the parse itself takes a fraction of this

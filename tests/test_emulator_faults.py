@@ -107,7 +107,7 @@ def test_latency_does_not_block_other_requests(emu: EmulatorProcess) -> None:
         codes = list(pool.map(lambda i: apis[i % 8].get("/me").status_code, range(16)))
     elapsed = time.monotonic() - start
     assert codes == [200] * 16
-    assert 0.3 <= elapsed < 1.2  # sequential would take 2.4 s
+    assert 0.3 <= elapsed < 2.0  # sequential would take 2.4 s; 8 at once about 0.3 s
 
 
 def test_request_counts_by_pattern(emu: EmulatorProcess, admin: Api) -> None:

@@ -67,7 +67,8 @@ def test_control_endpoints_refuse_non_loopback_peers() -> None:
     from reconciler.emulator.seed import Seed
     from reconciler.emulator.state import EmulatorState
 
-    app = create_app(EmulatorState(db=Database(), seed=Seed()))
+    db = Database()
+    app = create_app(EmulatorState(db=db, seed=Seed()))
     sent: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:
@@ -87,5 +88,8 @@ def test_control_endpoints_refuse_non_loopback_peers() -> None:
         asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
         return sent[0]["status"]
 
-    assert call("198.51.100.7") == 403
-    assert call("127.0.0.1") == 200
+    try:
+        assert call("198.51.100.7") == 403
+        assert call("127.0.0.1") == 200
+    finally:
+        db.close()
