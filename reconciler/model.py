@@ -62,6 +62,20 @@ def normalise_cidr(value: str) -> str:
     return re.sub(r"\s+", "", value)
 
 
+def ip_in_network(ip: str, cidr: str) -> bool:
+    """Whether address `ip` lies in network `cidr`. An IPv4-mapped IPv6 address
+    (`::ffff:203.0.113.7`, how a dual-stack server may see an IPv4 caller) counts as its IPv4
+    address. False for anything that does not parse."""
+    try:
+        address = ipaddress.ip_address(ip)
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped in network
+    return address in network
+
+
 def canonical_cidr(value: str) -> str:
     """The network in canonical form (`10.0.0.0/24`); raises ValueError when not a network."""
     return str(ipaddress.ip_network(normalise_cidr(value), strict=True))

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import __version__
 from reconciler.errors import AccessctlError
-from reconciler.model import LiveRange, LiveState, LiveUser, Role, Source
+from reconciler.model import LiveRange, LiveState, LiveUser, Role, Source, ip_in_network
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -178,10 +178,7 @@ def _is_widening(before: dict[str, Any], after: dict[str, Any]) -> bool:
 def _holds(side: dict[str, Any] | None, ip: str | None) -> bool:
     if side is None or ip is None:
         return False
-    try:
-        return ipaddress.ip_address(ip) in ipaddress.ip_network(str(side["cidr"]), strict=False)
-    except (KeyError, ValueError):
-        return False
+    return "cidr" in side and ip_in_network(ip, str(side["cidr"]))
 
 
 def phase_of(change: Change, caller_ip: str | None = None) -> Phase:

@@ -4,12 +4,18 @@ turns only the removal limit into a warning."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model import MAX_IP_RANGES, DesiredOrg, LiveState, Role, normalise_email
+from reconciler.model import (
+    MAX_IP_RANGES,
+    DesiredOrg,
+    LiveState,
+    Role,
+    ip_in_network,
+    normalise_email,
+)
 from reconciler.plan import ROLE_RANK, Change, Finding, Severity, SourceRef
 
 SUPER = Role.SUPER_ADMIN.value
@@ -46,17 +52,7 @@ def simulate(live: LiveState, changes: Iterable[Change]) -> EndState:
 
 
 def covers(cidrs: Sequence[str], ip: str) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    for cidr in cidrs:
-        try:
-            if address in ipaddress.ip_network(cidr, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(ip_in_network(ip, cidr) for cidr in cidrs)
 
 
 def _role(side: dict[str, Any] | None) -> str | None:

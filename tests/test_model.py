@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import Policy, normalise_email
+from reconciler.model import Policy, ip_in_network, normalise_email
 
 
 @pytest.mark.parametrize(
@@ -18,3 +18,19 @@ def test_removal_limit_counts_or_rounds_a_percentage_up(
 def test_emails_compare_without_case_but_keep_their_letters() -> None:
     assert normalise_email("  Alice@Acme.Example ") == "alice@acme.example"
     assert normalise_email("Straße@Example.de") == "straße@example.de"
+
+
+@pytest.mark.parametrize(
+    ("ip", "cidr", "inside"),
+    [
+        ("203.0.113.7", "203.0.113.0/24", True),
+        ("::ffff:203.0.113.7", "203.0.113.0/24", True),  # an IPv4 caller seen over IPv6
+        ("::ffff:198.51.100.7", "203.0.113.0/24", False),
+        ("2001:db8::1", "2001:db8::/32", True),
+        ("2001:db8::1", "203.0.113.0/24", False),
+        ("not-an-ip", "203.0.113.0/24", False),
+        ("203.0.113.7", "not-a-network", False),
+    ],
+)
+def test_ip_in_network(ip: str, cidr: str, inside: bool) -> None:
+    assert ip_in_network(ip, cidr) is inside

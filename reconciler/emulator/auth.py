@@ -13,7 +13,7 @@ from reconciler.emulator import audit
 from reconciler.emulator.middleware import is_loopback
 from reconciler.emulator.problems import Problem
 from reconciler.emulator.state import EmulatorState
-from reconciler.model import Role
+from reconciler.model import Role, ip_in_network
 
 WRITER_ROLES = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
 _bearer = HTTPBearer(auto_error=False, description="A principal's API token.")
@@ -137,8 +137,7 @@ def _record_login(state: EmulatorState, caller: Caller, token: str) -> None:
 
 
 def ip_in_any(ip: str, cidrs: list[str]) -> bool:
-    address = ipaddress.ip_address(ip)
-    return any(address in ipaddress.ip_network(c) for c in cidrs)
+    return any(ip_in_network(ip, c) for c in cidrs)
 
 
 async def get_writer(
