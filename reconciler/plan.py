@@ -207,8 +207,11 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
     if change.action in ("delete", "replace"):
         return Phase.REMOVE
     before, after = change.before or {}, change.after or {}
-    if "role" in change.fields and _rank(after.get("role")) <= _rank(before.get("role")):
-        return Phase.REVOKE
+    if "role" in change.fields:
+        # A promotion runs with the grants even when it also drops a store: a new Super Admin
+        # must exist before the old one is demoted in REVOKE (a store removal strands nobody).
+        promoted = _rank(after.get("role")) > _rank(before.get("role"))
+        return Phase.GRANT if promoted else Phase.REVOKE
     if "stores" in change.fields and set(before.get("stores") or ()) - set(
         after.get("stores") or ()
     ):
