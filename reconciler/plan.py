@@ -56,6 +56,10 @@ class Phase(IntEnum):
     REVOKE = 3  # demotions and store grant removals
     REMOVE = 4  # user removals and replacements (type change: remove, then re-invite)
     NARROW = 5  # range deletions and narrowings
+    # Deletions and narrowings that take a range away from the caller's IP, after every other:
+    # while any range that does not hold the caller remains, removing the last one that does is
+    # refused (emptying all ranges is allowed only as the final step).
+    RELEASE = 6
 
 
 class SourceRef(BaseModel):
@@ -193,6 +197,12 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
             return Phase.COVER
         if change.action == "create":
             return Phase.WIDEN
+        if (
+            change.action in ("delete", "update")
+            and _holds(change.before, caller_ip)
+            and not _holds(change.after, caller_ip)
+        ):
+            return Phase.RELEASE
         if (
             change.action == "update"
             and change.before

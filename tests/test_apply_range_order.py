@@ -106,3 +106,19 @@ def test_swapping_ranges_at_the_limit_never_holds_51(
     result = accessctl(full_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
     assert result.exit_code == 0, result.output
     assert not make_plan(full_emu, config).has_changes
+
+
+@pytest.mark.parametrize("parallelism", ["1", "8"])
+def test_emptying_the_ranges_releases_the_callers_range_last(
+    move_emu: EmulatorProcess, tmp_path: Path, parallelism: str
+) -> None:
+    """`ip_ranges: []`: an empty allow list is allowed, but while "B branch" remains, deleting
+    "A loopback" (the caller's) would be a lockout. "A loopback" sorts first, so only the phase
+    order keeps it last."""
+    move_emu.reset()
+    config = write_config(tmp_path, "    ip_ranges: []\n" + BASE_USERS)
+    result = accessctl(move_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
+    assert result.exit_code == 0, result.output
+    deleted = [e["target"]["name"] for e in changes_made(move_emu)]
+    assert deleted == ["B branch", "A loopback"]
+    assert not make_plan(move_emu, config).has_changes

@@ -77,7 +77,7 @@ def _range_create(cidr: str) -> Change:
         (_range_create("192.0.2.0/24"), Phase.COVER),
         (_range_create("10.0.0.0/8"), Phase.WIDEN),
         (_range_update("10.0.0.0/24", "192.0.2.0/24"), Phase.COVER),  # moved onto the caller
-        (_range_update("192.0.2.0/24", "10.0.0.0/24"), Phase.NARROW),  # moved off the caller
+        (_range_update("192.0.2.0/24", "10.0.0.0/24"), Phase.RELEASE),  # moved off the caller
         (_range_update("192.0.2.0/28", "192.0.2.0/24"), Phase.WIDEN),  # held it already
         (_range_update("192.0.2.0/24", "192.0.2.0/28"), Phase.NARROW),  # still holds it
         (_range_update("2001:db8::/32", "192.0.2.0/24"), Phase.COVER),
@@ -95,7 +95,7 @@ def test_an_ipv6_caller_is_covered_by_ipv6_ranges_only() -> None:
     assert phase_of(_range_create("192.0.2.0/24"), "2001:db8::1") == Phase.WIDEN
     moved = _range_update("192.0.2.0/24", "2001:db8::/48")
     assert phase_of(moved, "2001:db8::1") == Phase.COVER
-    assert phase_of(moved, "192.0.2.7") == Phase.NARROW
+    assert phase_of(moved, "192.0.2.7") == Phase.RELEASE  # moved off the IPv4 caller
 
 
 def test_org_plan_orders_by_its_callers_phases() -> None:
@@ -114,7 +114,7 @@ def test_org_plan_orders_by_its_callers_phases() -> None:
     assert [(c.address, org.phase(c)) for c in org.ordered_changes()] == [
         ("ip_ranges/B", Phase.COVER),
         ("ip_ranges/New", Phase.WIDEN),
-        ("ip_ranges/A", Phase.NARROW),
+        ("ip_ranges/A", Phase.RELEASE),
     ]
 
 
@@ -191,3 +191,18 @@ def test_a_plan_file_that_is_not_text_is_named(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(AccessctlError, match="not a plan file \\(not UTF-8 text\\)"):
         load_plan(path)
+
+
+def test_ranges_that_stop_holding_the_caller_go_last() -> None:
+    mine = Change(
+        address="ip_ranges/Office", kind="ip_ranges", action="delete",
+        before={"name": "Office", "cidr": "203.0.113.0/24"},
+    )  # fmt: skip
+    other = mine.model_copy(
+        update={"address": "ip_ranges/VPN", "before": {"name": "VPN", "cidr": "198.51.100.0/24"}}
+    )
+    narrowed = _range_update("203.0.113.0/24", "203.0.113.128/25")
+    assert phase_of(mine, "203.0.113.10") == Phase.RELEASE
+    assert phase_of(narrowed, "203.0.113.10") == Phase.RELEASE  # .10 is outside .128/25
+    assert phase_of(other, "203.0.113.10") == Phase.NARROW
+    assert phase_of(mine) == Phase.NARROW  # no caller known: the plain order

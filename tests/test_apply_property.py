@@ -1,0 +1,105 @@
+"""The law that matters, end to end: for any desired state, against the real emulator, a safe plan
+applies without a failure and the next plan is empty; an unsafe one is refused and sends nothing.
+
+Random users (roles, types, store grants, expiries) and ranges, including replacements of the
+range that holds the caller's IP, renames, type changes and unmanaged users to remove."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_apply_support import TODAY, accessctl, make_plan, write_config
+
+from reconciler.emulator.testing import EmulatorProcess
+
+pytestmark = pytest.mark.e2e
+
+CALLER_IP = "203.0.113.10"
+USERS = [
+    {"email": "root@acme.example", "role": "Super Admin", "stores": "all"},
+    {"email": "u1@acme.example", "role": "User", "stores": ["MID1"]},
+    {"email": "u2@acme.example", "role": "Admin", "stores": "all"},
+    {"email": "x1@partner.example", "type": "external", "role": "External User",
+     "expires_at": "2099-01-31", "stores": ["MID2"]},
+]  # fmt: skip
+SEED = {
+    "organizations": [
+        {
+            "name": "acme",
+            "plan": "ultimate",
+            "technical_support_access": True,
+            "stores": [{"id": "MID1", "name": "Web"}, {"id": "MID2", "name": "POS"}],
+            "ip_ranges": [
+                {"name": "Office", "cidr": "203.0.113.0/24"},
+                {"name": "VPN", "cidr": "198.51.100.0/24"},
+            ],
+            "users": USERS,
+            "tokens": [{"token": "tok-e2e-root", "email": "root@acme.example", "ip": CALLER_IP}],
+        }
+    ]
+}
+ROLES = ["Admin", "User", "Settlement", "Disputes", "Read Only"]
+CIDRS = ["203.0.113.0/24", "203.0.113.0/25", "203.0.0.0/16", "198.51.100.0/24", "192.0.2.0/24"]
+
+stores = st.sampled_from(["all", "[MID1]", "[MID2]", "[MID1, MID2]", "[]"])
+internal = st.builds(lambda role, s: f"role: {role}, stores: {s}", st.sampled_from(ROLES), stores)
+external = st.builds(
+    lambda day, s: f"type: external, expires: 2099-02-{day:02d}, stores: {s}",
+    st.integers(1, 28),
+    stores,
+)
+users = st.dictionaries(
+    st.sampled_from(["u1@acme.example", "u2@acme.example", "u3@acme.example",
+                     "x1@partner.example", "x2@partner.example"]),
+    st.one_of(internal, external),
+    max_size=5,
+)  # fmt: skip
+ranges = st.dictionaries(
+    st.sampled_from(["Office", "VPN", "HQ", "Lab"]), st.sampled_from(CIDRS), max_size=4
+).filter(lambda r: len(set(r.values())) == len(r))  # one name per network
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED) as server:
+        yield server
+
+
+def _config(wanted_users: dict[str, str], wanted_ranges: dict[str, str]) -> str:
+    lines = ["ip_ranges:" if wanted_ranges else "ip_ranges: []"]
+    lines += [f"  - {{name: {n}, cidr: {c}}}" for n, c in wanted_ranges.items()]
+    lines += ["users:", "  - {email: root@acme.example, role: Super Admin, stores: all}"]
+    lines += [f"  - {{email: {email}, {rest}}}" for email, rest in wanted_users.items()]
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(wanted_users=users, wanted_ranges=ranges)
+def test_a_safe_plan_converges_and_an_unsafe_one_sends_nothing(
+    emu: EmulatorProcess, wanted_users: dict[str, str], wanted_ranges: dict[str, str]
+) -> None:
+    emu.reset()
+    with tempfile.TemporaryDirectory() as folder:
+        config = write_config(Path(folder), _config(wanted_users, wanted_ranges))
+        plan = make_plan(emu, config)
+        before: list[dict[str, Any]] = emu.audit_events("tok-e2e-root")
+        result = accessctl(emu, "apply", str(config), "--yes", "--today", TODAY.isoformat())
+        if not plan.is_safe:
+            assert result.exit_code == 1, result.output
+            assert emu.audit_events("tok-e2e-root") == before  # nothing was sent
+            return
+        assert result.exit_code == 0, result.output
+        again = make_plan(emu, config)
+        assert again.changes == [], [c.address for c in again.changes]
+        invited = [m["to"] for m in emu.outbox()]
+        assert len(invited) == len(set(invited)), invited  # nobody invited twice
