@@ -44,7 +44,7 @@ SEED = {
         }
     ]
 }
-ROLES = ["Admin", "User", "Settlement", "Disputes", "Read Only"]
+ROLES = ["Super Admin", "Admin", "User", "Settlement", "Disputes", "Read Only"]
 CIDRS = ["203.0.113.0/24", "203.0.113.0/25", "203.0.0.0/16", "198.51.100.0/24", "192.0.2.0/24"]
 
 stores = st.sampled_from(["all", "[MID1]", "[MID2]", "[MID1, MID2]", "[]"])
@@ -71,8 +71,11 @@ def emu() -> Iterator[EmulatorProcess]:
         yield server
 
 
-def _config(wanted_users: dict[str, str], wanted_ranges: dict[str, str]) -> str:
-    lines = ["ip_ranges:" if wanted_ranges else "ip_ranges: []"]
+def _config(
+    wanted_users: dict[str, str], wanted_ranges: dict[str, str], support: bool | None = None
+) -> str:
+    lines = [] if support is None else [f"settings: {{technical_support_access: {support}}}"]
+    lines += ["ip_ranges:" if wanted_ranges else "ip_ranges: []"]
     lines += [f"  - {{name: {n}, cidr: {c}}}" for n, c in wanted_ranges.items()]
     lines += ["users:", "  - {email: root@acme.example, role: Super Admin, stores: all}"]
     lines += [f"  - {{email: {email}, {rest}}}" for email, rest in wanted_users.items()]
@@ -84,13 +87,16 @@ def _config(wanted_users: dict[str, str], wanted_ranges: dict[str, str]) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(wanted_users=users, wanted_ranges=ranges)
+@given(wanted_users=users, wanted_ranges=ranges, support=st.none() | st.booleans())
 def test_a_safe_plan_converges_and_an_unsafe_one_sends_nothing(
-    emu: EmulatorProcess, wanted_users: dict[str, str], wanted_ranges: dict[str, str]
+    emu: EmulatorProcess,
+    wanted_users: dict[str, str],
+    wanted_ranges: dict[str, str],
+    support: bool | None,
 ) -> None:
     emu.reset()
     with tempfile.TemporaryDirectory() as folder:
-        config = write_config(Path(folder), _config(wanted_users, wanted_ranges))
+        config = write_config(Path(folder), _config(wanted_users, wanted_ranges, support))
         plan = make_plan(emu, config)
         before: list[dict[str, Any]] = emu.audit_events("tok-e2e-root")
         result = accessctl(emu, "apply", str(config), "--yes", "--today", TODAY.isoformat())
