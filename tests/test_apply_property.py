@@ -1,8 +1,10 @@
-"""The law that matters, end to end: for any desired state, against the real emulator, a safe plan
-applies without a failure and the next plan is empty; an unsafe one is refused and sends nothing.
+"""The law that matters, end to end: for any desired state, after any hand-made drift, against
+the real emulator, a safe plan applies without a failure and the next plan is empty; an unsafe
+one is refused and sends nothing; the apply invites nobody twice.
 
-Random users (roles, types, store grants, expiries) and ranges, including replacements of the
-range that holds the caller's IP, renames, type changes and unmanaged users to remove."""
+Random users (all roles, internal and external, store grants, expiries), ranges (including
+replacing the caller's range and emptying the list), the support setting, and hand-made changes
+in the portal before the plan (invites, role changes, removals, ranges, the setting)."""
 
 from __future__ import annotations
 
@@ -65,6 +67,38 @@ ranges = st.dictionaries(
 ).filter(lambda r: len(set(r.values())) == len(r))  # one name per network
 
 
+# Hand-made changes in the portal before the plan, so the live side varies too. Each is a request
+# a person could make; the platform may refuse some (that is fine: the live state stays as is).
+hand_changes = st.lists(
+    st.one_of(
+        st.tuples(st.just("POST"), st.just("/users"), st.fixed_dictionaries({
+            "email": st.sampled_from(["u3@acme.example", "h1@acme.example", "x2@partner.example"]),
+            "type": st.just("internal"), "role": st.sampled_from(ROLES),
+            "stores": st.sampled_from([["MID1"], ["MID1", "MID2"], []]),
+        })),
+        st.tuples(st.just("PATCH"), st.sampled_from(["u1", "u2"]), st.fixed_dictionaries({
+            "role": st.sampled_from(ROLES),
+        })),
+        st.tuples(st.just("DELETE"), st.sampled_from(["u1", "u2", "x1"]), st.just({})),
+        st.tuples(st.just("POST"), st.just("/ip-ranges"), st.fixed_dictionaries({
+            "name": st.sampled_from(["Lab", "Hand"]), "cidr": st.sampled_from(CIDRS),
+        })),
+        st.tuples(st.just("PATCH"), st.just("/organization"), st.fixed_dictionaries({
+            "technical_support_access": st.booleans(),
+        })),
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+def _make_by_hand(emu: EmulatorProcess, changes: list[tuple[str, str, dict[str, Any]]]) -> None:
+    api = emu.api("tok-e2e-root")
+    ids = {u["email"].split("@")[0]: u["id"] for u in api.all_items("/users")}
+    for method, target, body in changes:
+        path = target if target.startswith("/") else f"/users/{ids.get(target, 'none')}"
+        api.request(method, path, **({"json": body} if body else {}))
+
+
 @pytest.fixture(scope="module")
 def emu() -> Iterator[EmulatorProcess]:
     with EmulatorProcess(SEED) as server:
@@ -87,18 +121,26 @@ def _config(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(wanted_users=users, wanted_ranges=ranges, support=st.none() | st.booleans())
+@given(
+    wanted_users=users,
+    wanted_ranges=ranges,
+    support=st.none() | st.booleans(),
+    by_hand=hand_changes,
+)
 def test_a_safe_plan_converges_and_an_unsafe_one_sends_nothing(
     emu: EmulatorProcess,
     wanted_users: dict[str, str],
     wanted_ranges: dict[str, str],
     support: bool | None,
+    by_hand: list[tuple[str, str, dict[str, Any]]],
 ) -> None:
     emu.reset()
+    _make_by_hand(emu, by_hand)
     with tempfile.TemporaryDirectory() as folder:
         config = write_config(Path(folder), _config(wanted_users, wanted_ranges, support))
         plan = make_plan(emu, config)
         before: list[dict[str, Any]] = emu.audit_events("tok-e2e-root")
+        sent_before = len(emu.outbox())
         result = accessctl(emu, "apply", str(config), "--yes", "--today", TODAY.isoformat())
         if not plan.is_safe:
             assert result.exit_code == 1, result.output
@@ -107,5 +149,5 @@ def test_a_safe_plan_converges_and_an_unsafe_one_sends_nothing(
         assert result.exit_code == 0, result.output
         again = make_plan(emu, config)
         assert again.changes == [], [c.address for c in again.changes]
-        invited = [m["to"] for m in emu.outbox()]
-        assert len(invited) == len(set(invited)), invited  # nobody invited twice
+        invited = [m["to"] for m in emu.outbox()[sent_before:]]
+        assert len(invited) == len(set(invited)), invited  # the apply invited nobody twice
