@@ -25,7 +25,7 @@ from reconciler.apply import (
 )
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import today_option
+from reconciler.cli._options import api_url_option, today_option
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.render.text import render as render_text
@@ -240,7 +240,7 @@ def _finish(result: ApplyResult, as_json: bool, dry: bool) -> None:
     show_default=True,
     help="text for people; json prints one result object.",
 )
-@click.option("--api-url", default=None, help="Access API base URL (overrides api.url).")
+@api_url_option()
 @click.option("--force", is_flag=True, help="Allow more removals than policy.max_removals.")
 @today_option()
 @click.pass_context

@@ -11,6 +11,7 @@ import click
 
 from reconciler.audit import fetch_audit, parse_duration, render_text
 from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
+from reconciler.cli._options import api_url_option
 
 
 def run(
@@ -67,7 +68,7 @@ def run(
     is_flag=True,
     help="Exit 2 when changes were made by hand (0 when none, 1 on error).",
 )
-@click.option("--api-url", default=None, help="Access API base URL (overrides api.url).")
+@api_url_option()
 @click.pass_context
 def audit(
     ctx: click.Context,

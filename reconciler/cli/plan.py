@@ -9,7 +9,7 @@ import sys
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import check_output, today_option, write_failed
+from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
 from reconciler.errors import ConfigError
 from reconciler.render import FORMATS, renderer
 
@@ -50,7 +50,7 @@ def _report_config_error(exc: ConfigError, output_format: str) -> None:
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
 )
 @click.option("--force", is_flag=True, help="Accept more removals than policy.max_removals.")
-@click.option("--api-url", metavar="URL", help="Override api.url (also $ACCESSCTL_API_URL).")
+@api_url_option()
 @today_option()
 @click.pass_context
 def plan(
