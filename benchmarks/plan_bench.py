@@ -8,11 +8,15 @@
    in-memory live state, measured in a subprocess with resource.getrusage (target < 1 GiB).
 
     .venv/bin/python benchmarks/plan_bench.py [--users 10000] [--memory-users 100000]
+
+Both run with the garbage collector set as the `accessctl` command sets it (reconciler/runtime.py);
+`--default-gc` keeps CPython's defaults, for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import math
 import random
@@ -35,6 +39,7 @@ from reconciler.model import (
     LiveUser,
     Me,
 )
+from reconciler.runtime import tune_collector
 
 TODAY = date(2025, 6, 1)
 ROLES = ["Admin", "User", "Settlement", "Disputes", "Read Only"]
@@ -221,10 +226,10 @@ def memory_child(n_users: int) -> None:
     print(f"{peak_kib} {base} {elapsed:.3f} {len(plan.changes)}")
 
 
-def bench_memory(n_users: int) -> None:
+def bench_memory(n_users: int, extra: list[str]) -> None:
     print(f"memory: planning {n_users} users in a subprocess …", flush=True)
     out = subprocess.run(
-        [sys.executable, __file__, "--memory-child", str(n_users)],
+        [sys.executable, __file__, "--memory-child", str(n_users), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -249,14 +254,23 @@ def main() -> None:
         help="store grants per user: few (1-12, listed) | all (every store, `stores: all`)",
     )
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's collector thresholds instead of setting them as `accessctl` does",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_collector()
     if args.memory_child is not None:
         memory_child(args.memory_child)
         return
+    how = "CPython's default" if args.default_gc else "as the accessctl command sets them"
+    print(f"garbage collector thresholds: {gc.get_threshold()} ({how})")
     for grants in ("few", "all") if args.grants == "both" else (args.grants,):
         bench_emulator(args.users, grants, args.repeat)
     if not args.skip_memory:
-        bench_memory(args.memory_users)
+        bench_memory(args.memory_users, ["--default-gc"] if args.default_gc else [])
 
 
 if __name__ == "__main__":

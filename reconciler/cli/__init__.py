@@ -16,6 +16,7 @@ import click
 from reconciler import __version__
 from reconciler.errors import AccessctlError
 from reconciler.redact import SecretFilter, redact
+from reconciler.runtime import tune_collector
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,6 +171,7 @@ def _tolerate_narrow_encodings() -> None:
 
 def main() -> None:
     _tolerate_narrow_encodings()
+    tune_collector()
     cli.main(prog_name="accessctl")
 
 
