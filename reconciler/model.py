@@ -276,3 +276,9 @@ class LiveState(_Live):
     users: list[LiveUser]
     ip_ranges: list[LiveRange] | None
     caller_ip: str | None = None
+
+    @property
+    def ip(self) -> str:
+        """The caller's IP as the access API sees it: the `caller_ip` of the ranges list (the
+        address a range change is checked against), else `/me`'s."""
+        return self.caller_ip or self.me.ip

@@ -82,7 +82,7 @@ def plan_org(
         api_url=api_url,
         token_env=token_env,
         live_fingerprint=live_fingerprint(live),
-        caller=Caller(email=live.me.email, role=live.me.role, ip=live.me.ip),
+        caller=Caller(email=live.me.email, role=live.me.role, ip=live.ip),
         changes=changes,
         findings=[*violations, *extra, *findings],
     )

@@ -174,11 +174,11 @@ def check(
             severity="warning",
         )
 
-    if end.cidrs and not covers(end.cidrs, live.me.ip):
+    if end.cidrs and not covers(end.cidrs, live.ip):
         culprit = next((c for c in changes if c.kind == "ip_ranges"), None)
         error(
             "lockout",
-            f"after this plan no allowed IP range contains the caller's IP {live.me.ip}: the "
+            f"after this plan no allowed IP range contains the caller's IP {live.ip}: the "
             "token would be locked out; add a range that covers it",
             culprit,
             address=None if culprit else "ip_ranges",

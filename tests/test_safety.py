@@ -39,6 +39,26 @@ def test_lockout_when_end_ranges_miss_the_caller() -> None:
     assert [f.code for f in _findings(open_org, live)] == ["ranges_cleared"]
 
 
+def test_lockout_is_judged_on_the_ip_the_ranges_api_sees() -> None:
+    # `/me` says 203.0.113.10, but the ranges list (what a range change is checked against)
+    # sees the caller at 198.51.100.7: keeping only 203.0.113.0/24 would lock it out.
+    live = live_state(ranges=[live_range("HQ", "203.0.113.0/24")]).model_copy(
+        update={"caller_ip": "198.51.100.7"}
+    )
+    org = desired(users=[root_decl()], ip_ranges=[{"name": "HQ", "cidr": "203.0.113.0/24"}])
+    (finding,) = _findings(org, live)
+    assert finding.code == "lockout"
+    assert "198.51.100.7" in finding.message
+    covered = desired(
+        users=[root_decl()],
+        ip_ranges=[
+            {"name": "HQ", "cidr": "203.0.113.0/24"},
+            {"name": "VPN", "cidr": "198.51.100.0/24"},
+        ],
+    )
+    assert _codes(covered, live) == []
+
+
 def test_max_removals_and_force() -> None:
     users = [live_user(ROOT, "Super Admin")] + [live_user(f"u{i}@acme.example") for i in range(9)]
     live = live_state(users)

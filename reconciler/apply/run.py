@@ -89,13 +89,13 @@ def _check_caller(org: OrgPlan, live: LiveState) -> None:
             "do not carry over to another principal",
             hint="plan again with the token that will apply",
         )
-    if live.me.ip == org.caller.ip:
+    if live.ip == org.caller.ip:
         return
     end = simulate(live, org.changes)
-    if end.cidrs and not covers(end.cidrs, live.me.ip):
+    if end.cidrs and not covers(end.cidrs, live.ip):
         raise UnsafePlanError(
             f"the saved plan for {org.organization} was made from {org.caller.ip}; this apply "
-            f"runs from {live.me.ip}, which no allowed range holds once the plan is applied: "
+            f"runs from {live.ip}, which no allowed range holds once the plan is applied: "
             "it would lock this caller out; nothing was sent",
             hint="apply from an allowed address, or add a range that holds it and plan again",
         )
