@@ -3,7 +3,7 @@ clock and the environment come in as values, and nothing here prints."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from reconciler.config import Diagnostic
 
 API_URL_ENV = "ACCESSCTL_API_URL"
+
+# Told `(organization, list path, items read so far)` after each list page of a fetch.
+Progress = Callable[[str, str, int], None]
+
+
+def _report_pages(client: AccessApiClient, organization: str, progress: Progress | None) -> None:
+    if progress is not None:
+        client.on_page = lambda path, count: progress(organization, path, count)
 
 
 def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str | None) -> str:
@@ -147,6 +155,7 @@ def plan_paths(
     api_url: str | None = None,
     only_org: str | None = None,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> Plan:
     """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) before
     any network call when the config has errors; ApiError when a fetch fails."""
@@ -165,6 +174,8 @@ def plan_paths(
             )
         targets.append((url, token_env))
     clients = [client_for(url, env, environ) for url, env in targets]
+    for org, client in zip(orgs, clients, strict=True):
+        _report_pages(client, org.config.organization, progress)
     try:
         lives = fetch_many(clients)
     finally:
@@ -186,7 +197,12 @@ def plan_paths(
     )
 
 
-def refetch(org_plan: OrgPlan, environ: Mapping[str, str], api_url: str | None = None) -> LiveState:
+def refetch(
+    org_plan: OrgPlan,
+    environ: Mapping[str, str],
+    api_url: str | None = None,
+    progress: Progress | None = None,
+) -> LiveState:
     """The live state behind a saved org plan, fetched again (apply's staleness check)."""
     from reconciler.api import fetch_live_state
 
@@ -194,6 +210,7 @@ def refetch(org_plan: OrgPlan, environ: Mapping[str, str], api_url: str | None =
     if not org_plan.token_env:
         raise UsageError(f"{org_plan.organization}: the plan names no token environment variable")
     client = client_for(url, org_plan.token_env, environ)
+    _report_pages(client, org_plan.organization, progress)
     try:
         return fetch_live_state(client)
     finally:

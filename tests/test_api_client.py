@@ -532,11 +532,15 @@ def test_list_all_follows_cursors(rsps: responses.RequestsMock, client: AccessAp
     )
     add_page(rsps, "/ip-ranges", "c1", {"items": [{"id": "3"}, {"id": "4"}], "next_cursor": "c2"})
     add_page(rsps, "/ip-ranges", "c2", {"items": [{"id": "5"}], "next_cursor": None})
+    seen: list[tuple[str, int]] = []
+    client.on_page = lambda path, count: seen.append((path, count))
     result = client.list_all("/ip-ranges", page_size=2)
     assert [i["id"] for i in result.items] == ["1", "2", "3", "4", "5"]
     assert result.extra == {"caller_ip": "203.0.113.9"}
     assert result.pages == 3
     assert client.request_count == 3
+    # progress is told the items read so far, once per page
+    assert seen == [("/ip-ranges", 2), ("/ip-ranges", 4), ("/ip-ranges", 5)]
 
 
 def test_list_all_empty(rsps: responses.RequestsMock, client: AccessApiClient) -> None:

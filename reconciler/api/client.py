@@ -182,6 +182,8 @@ class AccessApiClient:
         self.max_retries = max(0, max_retries)
         self.max_retry_seconds = max_retry_seconds
         self.token_env: str | None = None  # set by client_from_env; named in hints
+        # Told `(path, items so far)` after each list page: how a command shows progress.
+        self.on_page: Callable[[str, int], None] | None = None
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -262,6 +264,8 @@ class AccessApiClient:
             if pages == 1:
                 extra = {k: v for k, v in page.items() if k not in ("items", "next_cursor")}
             items.extend(page_items)
+            if self.on_page is not None:
+                self.on_page(path, len(items))
             if next_cursor is None:
                 return ListResult(items=items, extra=extra, pages=pages)
             if next_cursor in seen:

@@ -26,6 +26,7 @@ from reconciler.apply import (
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import api_url_option, today_option
+from reconciler.cli._progress import FetchProgress
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.render.text import render as render_text
@@ -112,9 +113,10 @@ def run(
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
     try:
-        plan = saved or plan_paths(
-            paths, today=today, environ=environ, api_url=api_url, force=force
-        )
+        with FetchProgress() as progress:
+            plan = saved or plan_paths(
+                paths, today=today, environ=environ, api_url=api_url, force=force, progress=progress
+            )
     except ConfigError as exc:
         from reconciler.config import render_text as render_diagnostics
 
@@ -135,7 +137,8 @@ def run(
         journal = read_journal(journal_file, saved.plan_id)
         if journal is None:
             journal_file.unlink(missing_ok=True)  # left by another plan
-        runs = check_saved(saved, lambda org: refetch(org, environ, api_url), journal)
+        with FetchProgress() as progress:
+            runs = check_saved(saved, lambda org: refetch(org, environ, api_url, progress), journal)
 
     if not plan.has_changes:
         if journal_file is not None:

@@ -12,6 +12,7 @@ import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import check_output, today_option, write_failed
+from reconciler.cli._progress import FetchProgress
 from reconciler.errors import ConfigError, UsageError
 
 
@@ -85,7 +86,9 @@ def export(
         ctx.exit(EXIT_ERROR)
     client = client_for(url, env, environ)
     try:
-        live = fetch_live_state(client)
+        with FetchProgress() as progress:
+            client.on_page = lambda path, count: progress(only_org or "", path, count)
+            live = fetch_live_state(client)
     finally:
         client.close()
     if only_org and not paths and live.organization.name != only_org:

@@ -10,6 +10,7 @@ import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
+from reconciler.cli._progress import FetchProgress
 from reconciler.errors import ConfigError
 from reconciler.render import FORMATS, renderer
 
@@ -76,14 +77,16 @@ def plan(
     if out:
         check_output(out, "-o")
     try:
-        result = plan_paths(
-            list(paths),
-            today=today,
-            environ=environ,
-            api_url=api_url,
-            only_org=only_org,
-            force=force,
-        )
+        with FetchProgress() as progress:
+            result = plan_paths(
+                list(paths),
+                today=today,
+                environ=environ,
+                api_url=api_url,
+                only_org=only_org,
+                force=force,
+                progress=progress,
+            )
     except ConfigError as exc:
         _report_config_error(exc, output_format)
         ctx.exit(EXIT_ERROR)
