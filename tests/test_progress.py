@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ class Clock:
 
 def test_redraws_at_most_once_per_interval_and_erases_itself() -> None:
     out, clock = io.StringIO(), Clock()
-    with FetchProgress(out, enabled=True, interval=0.1, clock=clock) as progress:
+    with closing(FetchProgress(out, enabled=True, interval=0.1, clock=clock)) as progress:
         progress("acme-eu", "/users", 200)
         progress("acme-eu", "/stores", 3)  # within the interval: counted, not drawn
         clock.now += 0.2
@@ -57,7 +58,7 @@ def test_thousands_are_grouped_and_a_long_line_is_cut(monkeypatch: pytest.Monkey
 
 def test_silent_off_a_terminal() -> None:
     out = io.StringIO()  # not a terminal
-    with FetchProgress(out) as progress:
+    with closing(FetchProgress(out)) as progress:
         assert not progress.enabled
         progress("acme-eu", "/users", 200)
     assert out.getvalue() == ""

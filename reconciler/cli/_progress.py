@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import TextIO
 
 _LISTS = {"/users": "users", "/stores": "stores", "/ip-ranges": "ranges"}
@@ -16,7 +15,7 @@ _LISTS = {"/users": "users", "/stores": "stores", "/ip-ranges": "ranges"}
 
 class FetchProgress:
     """`Reading live state: acme-eu 4,200 users, 200 stores` on one line of a terminal, redrawn
-    at most every `interval` seconds, erased when the fetch ends (use it as a context manager).
+    at most every `interval` seconds, erased by `close()` (`with closing(FetchProgress()) as p`).
 
     Silent unless the stream is a terminal: CI logs and pipes get no control characters, and
     `-v` already logs every request there. Called from the fetch threads, hence the lock."""
@@ -64,17 +63,6 @@ class FetchProgress:
             if self._drawn_at is not None:
                 self._write("\r\033[K")
                 self._drawn_at = None
-
-    def __enter__(self) -> FetchProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _write(self, text: str) -> None:
         try:

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -113,7 +114,7 @@ def run(
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
     try:
-        with FetchProgress() as progress:
+        with closing(FetchProgress()) as progress:
             plan = saved or plan_paths(
                 paths, today=today, environ=environ, api_url=api_url, force=force, progress=progress
             )
@@ -137,7 +138,7 @@ def run(
         journal = read_journal(journal_file, saved.plan_id)
         if journal is None:
             journal_file.unlink(missing_ok=True)  # left by another plan
-        with FetchProgress() as progress:
+        with closing(FetchProgress()) as progress:
             runs = check_saved(saved, lambda org: refetch(org, environ, api_url, progress), journal)
 
     if not plan.has_changes:

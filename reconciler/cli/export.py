@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import os
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -86,7 +87,7 @@ def export(
         ctx.exit(EXIT_ERROR)
     client = client_for(url, env, environ)
     try:
-        with FetchProgress() as progress:
+        with closing(FetchProgress()) as progress:
             client.on_page = lambda path, count: progress(only_org or "", path, count)
             live = fetch_live_state(client)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
+from contextlib import closing
 
 import click
 
@@ -77,7 +78,7 @@ def plan(
     if out:
         check_output(out, "-o")
     try:
-        with FetchProgress() as progress:
+        with closing(FetchProgress()) as progress:
             result = plan_paths(
                 list(paths),
                 today=today,
