@@ -212,6 +212,25 @@ def test_5xx_is_retried_with_jittered_backoff(
     assert 0 <= second <= 1.0
 
 
+def test_the_first_retry_is_a_warning_later_ones_are_info(
+    rsps: responses.RequestsMock,
+    client: AccessApiClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for _ in range(2):
+        add_problem(rsps, "GET", "/users/u1", 503, "unavailable")
+    rsps.get(BASE + "/users/u1", json={"id": "u1"})
+    add_problem(rsps, "GET", "/me", 502, "bad_gateway")
+    rsps.get(BASE + "/me", json={})
+    with caplog.at_level(logging.INFO, logger="accessctl.api"):
+        client.get("/users/u1")
+        client.get("/me")
+    retries = [(r.levelname, r.getMessage()) for r in caplog.records if "retrying" in r.message]
+    assert [level for level, _ in retries] == ["WARNING", "INFO", "INFO"]
+    assert retries[0][1].startswith("GET /users/u1: 503, retrying in ")
+    assert retries[0][1].endswith("(attempt 2 of 6)")
+
+
 def test_backoff_is_full_jitter_and_capped() -> None:
     rng = random.Random(1)
     draws = [backoff_delay(10, rng) for _ in range(200)]

@@ -323,3 +323,19 @@ def test_plan_uses_pages_plus_two_requests(emu: EmulatorProcess, tmp_path: Path)
         "GET /users": 1,
         "GET /ip-ranges": 1,
     }
+
+
+def test_a_retry_is_reported_once_without_verbose(emu: EmulatorProcess, tmp_path: Path) -> None:
+    # the next two API requests are answered 429 with `Retry-After: 0`: two retries, one notice
+    emu.set_faults(rate_limit_burst=2, retry_after=0)
+    try:
+        result = run(emu, tmp_path, config(), "--detailed-exitcode")
+    finally:
+        emu.clear_faults()
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert len(notices) == 1, result.stderr
+    assert notices[0].startswith("accessctl: GET /")
+    assert ": 429, retrying in 0.00s (attempt 2 of 6)" in notices[0]
+    assert "tok-root" not in result.stderr
+    assert result.stdout.endswith("No changes. Live state matches the configuration.\n")

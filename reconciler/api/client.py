@@ -190,6 +190,7 @@ class AccessApiClient:
         self._gate = RateGate(clock, sleep)
         self._count_lock = threading.Lock()
         self._request_count = 0
+        self._retried = False  # a retry has been reported
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -407,7 +408,12 @@ class AccessApiClient:
                 )
                 spent = max(self._clock() - started, slept)
                 if spent + delay <= self.max_retry_seconds:
-                    log.info(
+                    # The first retry is a warning, shown without -v: a run that waits on an
+                    # API that does not answer should say so, not hang in silence.
+                    level = logging.INFO if self._retried else logging.WARNING
+                    self._retried = True
+                    log.log(
+                        level,
                         "%s %s: %s, retrying in %.2fs (attempt %d of %d)",
                         method,
                         path,

@@ -14,6 +14,7 @@ from typing import Any, TextIO, TypeVar
 import click
 
 from reconciler import __version__
+from reconciler.cli._progress import is_terminal
 from reconciler.errors import AccessctlError
 from reconciler.redact import SecretFilter, redact
 from reconciler.runtime import tune_collector
@@ -97,23 +98,24 @@ _LOG_HANDLER: logging.Handler | None = None
 
 
 def _configure_logging(verbosity: int) -> None:
-    """-v: one line per API request; -vv: also connection-level detail. To stderr, through the
-    secret filter; set up again on every invocation (tests run many in one process)."""
+    """Without -v: warnings only (the first retry of an API call). -v: one line per API
+    request; -vv: also connection-level detail. To stderr, through the secret filter; on a
+    terminal each line first erases the progress line. Set up again on every invocation
+    (tests run many in one process)."""
     global _LOG_HANDLER
     loggers = [logging.getLogger("accessctl"), logging.getLogger("urllib3")]
     for logger in loggers:
         if _LOG_HANDLER is not None:
             logger.removeHandler(_LOG_HANDLER)
         logger.setLevel(logging.NOTSET)
-    _LOG_HANDLER = None
-    if verbosity <= 0:
-        return
     stream: TextIO = sys.stderr
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("accessctl: %(levelname)s %(name)s: %(message)s"))
+    erase = "\r\033[K" if is_terminal(stream) else ""
+    shape = "%(levelname)s %(name)s: " if verbosity > 0 else ""
+    handler.setFormatter(logging.Formatter(f"{erase}accessctl: {shape}%(message)s"))
     handler.addFilter(SecretFilter())
     _LOG_HANDLER = handler
-    loggers[0].setLevel(logging.DEBUG)
+    loggers[0].setLevel(logging.DEBUG if verbosity > 0 else logging.WARNING)
     loggers[0].addHandler(handler)
     if verbosity >= 2:
         loggers[1].setLevel(logging.DEBUG)

@@ -29,7 +29,7 @@ class FetchProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = _is_terminal(self.stream) if enabled is None else enabled
+        self.enabled = is_terminal(self.stream) if enabled is None else enabled
         self.interval = interval
         self._clock = clock
         self._lock = threading.Lock()
@@ -72,7 +72,8 @@ class FetchProgress:
             self.enabled = False
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """False for anything that is not a terminal, or cannot say (closed, or no isatty)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
