@@ -114,7 +114,7 @@ def desired_yaml(
     return "\n".join(lines) + "\n"
 
 
-def bench_emulator(n_users: int, grants: str, repeat: int) -> None:
+def bench_emulator(n_users: int, grants: str, repeat: int, latency_ms: float = 0) -> None:
     from reconciler.api import fetch_live_state
     from reconciler.emulator.testing import EmulatorProcess
     from reconciler.pipeline import client_for, load_desired, plan_org
@@ -128,7 +128,8 @@ def bench_emulator(n_users: int, grants: str, repeat: int) -> None:
         ]
     }
     print(f"\n== {n_users} users, {len(org['stores'])} stores, {len(org['ip_ranges'])} ranges, "
-          f"grants: {grants} (best of {repeat}); seeding the emulator …", flush=True)  # fmt: skip
+          f"grants: {grants} (best of {repeat}), latency {latency_ms:g} ms; seeding the emulator …",
+          flush=True)  # fmt: skip
     with EmulatorProcess(seed, timeout=300) as emu, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.yaml"
         desired_text = desired_yaml(org, emu.base_url, grants=grants)
@@ -138,6 +139,8 @@ def bench_emulator(n_users: int, grants: str, repeat: int) -> None:
         with client_for(emu.base_url, TOKEN_ENV, environ) as warm:
             fetch_live_state(warm)
         emu.reset_request_counts()
+        if latency_ms:
+            emu.set_faults(latency_ms=latency_ms)
 
         t_load = t_fetch = t_plan = t_render = math.inf
         for attempt in range(repeat):
@@ -257,6 +260,12 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="added latency per API request, as a real API has (SPEC §8 measures with none)",
+    )
+    parser.add_argument(
         "--default-gc",
         action="store_true",
         help="keep CPython's collector thresholds instead of setting them as `accessctl` does",
@@ -270,7 +279,7 @@ def main() -> None:
     how = "CPython's default" if args.default_gc else "as the accessctl command sets them"
     print(f"garbage collector thresholds: {gc.get_threshold()} ({how})")
     for grants in ("few", "all") if args.grants == "both" else (args.grants,):
-        bench_emulator(args.users, grants, args.repeat)
+        bench_emulator(args.users, grants, args.repeat, args.latency_ms)
     if not args.skip_memory:
         bench_memory(args.memory_users, ["--default-gc"] if args.default_gc else [])
 
