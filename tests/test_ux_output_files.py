@@ -100,9 +100,53 @@ def test_export_org_must_be_the_tokens_organization(emu: EmulatorProcess) -> Non
     assert code == 1
     assert output == (
         "Error: --org globex: the token in ACME_TOKEN belongs to organization acme-eu, "
-        "not globex\n"
+        "not globex; nothing was written\n"
         "Hint: use the token of globex, or leave out --org\n"
     )
     code, output = _invoke([*args[:-1], "acme-eu"], emu.base_url)
     assert code == 0
     assert "organization: acme-eu\n" in output
+
+
+def test_export_from_a_config_must_get_the_configs_organization(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    config = tmp_path / "globex.yaml"
+    config.write_text(CONFIG.replace("acme-eu", "globex"), encoding="utf-8")
+    out = tmp_path / "globex-live.yaml"
+    code, output = _invoke(["export", str(config), "-o", str(out)], emu.base_url)
+    assert code == 1
+    assert output == (
+        f"Error: {config} is for globex: the token in ACME_TOKEN belongs to organization "
+        "acme-eu, not globex; nothing was written\n"
+        "Hint: use the token of globex\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("inside", ["acme.yaml", "plan.yaml", "sub/plan.yml"])
+def test_plan_out_never_replaces_or_joins_the_config(tmp_path: Path, inside: str) -> None:
+    folder = tmp_path / "access"
+    (folder / "sub").mkdir(parents=True)
+    config = folder / "acme.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = folder / inside
+    given = str(config) if inside == "acme.yaml" else str(folder)
+    code, output = _invoke(["plan", given, "-o", str(out)], UNREACHABLE)
+    assert code == 1
+    if inside == "acme.yaml":
+        assert output.startswith(f"Error: -o {out} is one of the configuration files being read")
+    else:
+        assert output.startswith(f"Error: -o {out} is inside the configuration folder {folder}")
+    assert config.read_text(encoding="utf-8") == CONFIG
+    assert not (folder / "plan.yaml").exists()
+
+
+def test_plan_out_as_json_inside_the_config_folder_is_fine(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "acme.yaml").write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "plan.json"
+    code, output = _invoke(["plan", str(tmp_path), "-o", str(out)], emu.base_url)
+    assert code == 0, output
+    assert out.exists()

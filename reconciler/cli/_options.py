@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from reconciler.config.files import SUFFIXES
 from reconciler.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,15 +45,31 @@ def api_url_option() -> Callable[[F], F]:
     )
 
 
-def check_output(path: str, option: str) -> None:
+def check_output(path: str, option: str, inputs: Sequence[str] = ()) -> None:
     """Refuse an output path whose folder does not exist, before any network call, so a user
-    does not wait for a fetch only to lose the result."""
+    does not wait for a fetch only to lose the result; and one that is, or would become, part
+    of the configuration at `inputs` (`plan access/ -o access/plan.yaml`)."""
     folder = Path(path).parent
     if not folder.is_dir():
         raise UsageError(
             f"{option} {path}: the folder {folder} does not exist",
             hint=f"create it first (mkdir -p {folder}), or write somewhere else",
         )
+    target = Path(path).resolve()
+    for raw in inputs:
+        given = Path(raw).resolve()
+        if target == given:
+            raise UsageError(
+                f"{option} {path} is one of the configuration files being read; writing there "
+                "would replace it",
+                hint="save the plan elsewhere, e.g. -o plan.json",
+            )
+        if given.is_dir() and target.is_relative_to(given) and target.suffix in SUFFIXES:
+            raise UsageError(
+                f"{option} {path} is inside the configuration folder {raw}, and the next run "
+                "would read it as configuration",
+                hint="save the plan elsewhere, or as .json",
+            )
 
 
 def write_failed(path: str, exc: OSError) -> UsageError:

@@ -24,8 +24,9 @@ def _target(
     token_env: str | None,
     environ: dict[str, str],
     today: datetime.date,
-) -> tuple[str, str]:
-    """(API URL, token variable) from a config file's `api`, else from the options."""
+) -> tuple[str, str, str | None]:
+    """(API URL, token variable, the organization expected) from a config file's `api` and
+    `organization`, else from the options."""
     from reconciler.pipeline import load_desired, resolve_url
 
     if paths:
@@ -36,12 +37,14 @@ def _target(
         api = orgs[0].config.api
         url = resolve_url(api.url, environ, api_url)
         env = token_env or api.token_env
+        expected: str | None = orgs[0].config.organization
     else:
         url = resolve_url(None, environ, api_url)
         env = token_env
+        expected = only_org
     if not env:
         raise UsageError("name the environment variable that holds the API token: --token-env VAR")
-    return url, env
+    return url, env, expected
 
 
 @cli.command()
@@ -80,7 +83,7 @@ def export(
     if out:
         check_output(out, "-o")
     try:
-        url, env = _target(paths, only_org, api_url, token_env, environ, today)
+        url, env, expected = _target(paths, only_org, api_url, token_env, environ, today)
     except ConfigError as exc:
         render_text(exc.diagnostics, sys.stderr)
         click.echo(f"Error: {exc.message}", err=True)
@@ -88,15 +91,16 @@ def export(
     client = client_for(url, env, environ)
     try:
         with closing(FetchProgress()) as progress:
-            client.on_page = lambda path, count: progress(only_org or "", path, count)
+            client.on_page = lambda path, count: progress(expected or "", path, count)
             live = fetch_live_state(client)
     finally:
         client.close()
-    if only_org and not paths and live.organization.name != only_org:
+    if expected is not None and live.organization.name != expected:
+        where = f"--org {only_org}" if not paths else f"{', '.join(paths)} is for {expected}"
         raise UsageError(
-            f"--org {only_org}: the token in {env} belongs to organization "
-            f"{live.organization.name}, not {only_org}",
-            hint=f"use the token of {only_org}, or leave out --org",
+            f"{where}: the token in {env} belongs to organization "
+            f"{live.organization.name}, not {expected}; nothing was written",
+            hint=f"use the token of {expected}" + ("" if paths else ", or leave out --org"),
         )
     text = export_yaml(live, api_url=url, token_env=env, today=today)
     if out:

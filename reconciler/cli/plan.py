@@ -76,7 +76,7 @@ def plan(
 
     environ = dict(os.environ)
     if out:
-        check_output(out, "-o")
+        check_output(out, "-o", paths)
     try:
         with closing(FetchProgress()) as progress:
             result = plan_paths(
