@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -89,6 +90,26 @@ class _Strict(BaseModel):
 # Desired state
 
 
+def api_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the access API's base URL (worded to follow the URL's name, and
+    never quoting it: it may hold credentials), or None when it can be."""
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # a port out of range or not a number raises here
+    except ValueError:
+        return "is not valid (check the host and the port)"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "is not an http:// or https:// URL"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "holds credentials (`user:password@`): the API takes only the token in the variable "
+            "named by api.token_env"
+        )
+    if parts.query or parts.fragment:
+        return "has a query or fragment (`?…`, `#…`): give the API's base URL only"
+    return None
+
+
 class ApiConfig(_Strict):
     """Where the access API is and which environment variable holds the token."""
 
@@ -98,6 +119,14 @@ class ApiConfig(_Strict):
         description="Name of the environment variable holding the API token. Never the token.",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else api_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"the URL {problem}")
+        return value
 
 
 class Settings(_Strict):

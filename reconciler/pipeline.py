@@ -7,10 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.diff import diff
 from reconciler.errors import AccessctlError, ConfigError, UsageError
-from reconciler.model import DesiredOrg, LiveState
+from reconciler.model import DesiredOrg, LiveState, api_url_problem
 from reconciler.plan import (
     Caller,
     Change,
@@ -49,12 +50,14 @@ def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str
         (configured, "api.url"),
     ):
         if value:
-            if not value.startswith(("http://", "https://")):
+            problem = api_url_problem(value)
+            if problem is not None:
                 raise UsageError(
-                    f"{where} is not an http:// or https:// URL",
+                    f"{where} {problem}",
                     hint="give the API's base URL, e.g. https://access.example.com/api/v1",
                 )
-            return value
+            parts = urlsplit(value.strip())
+            return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
     raise UsageError(
         "no access API URL: set api.url in the config, or pass --api-url",
         hint=f"or export {API_URL_ENV}",

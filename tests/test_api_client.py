@@ -523,6 +523,15 @@ def test_success_body_that_is_not_an_object(
     assert info.value.code == "invalid_response"
 
 
+def test_a_body_nested_too_deeply_is_unreadable_not_a_crash(
+    rsps: responses.RequestsMock, client: AccessApiClient
+) -> None:
+    rsps.get(BASE + "/me", body="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    with pytest.raises(ApiError) as info:
+        client.get("/me")
+    assert info.value.code == "invalid_response"
+
+
 # --------------------------------------------------------------------------------------------
 # Pagination
 

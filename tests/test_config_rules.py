@@ -27,6 +27,7 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
     "unknown_field.yaml": [("unknown_field.yaml", 5, 5, "error", "unknown_field")],
     "invalid_type.yaml": [("invalid_type.yaml", 3, 29, "error", "invalid_type")],
     "invalid_value.yaml": [("invalid_value.yaml", 3, 20, "error", "invalid_value")],
+    "invalid_api_url.yaml": [("invalid_api_url.yaml", 3, 8, "error", "invalid_value")],
     "missing_field.yaml": [("missing_field.yaml", 3, 5, "error", "missing_field")],
     "missing_organization.yaml": [
         ("missing_organization.yaml", 1, 1, "error", "missing_organization")

@@ -25,6 +25,12 @@ def test_flag_then_environment_then_config() -> None:
         (CONFIGURED, {API_URL_ENV: "ftp://x"}, None, f"${API_URL_ENV} is not an http"),
         ("user:secret@host/api", {}, None, "api.url is not an http:// or https:// URL"),
         (None, {}, None, "no access API URL"),
+        (CONFIGURED, {}, "http://svc:secret@127.0.0.1:8/api/v1", "--api-url holds credentials"),
+        (CONFIGURED, {}, "http://127.0.0.1:99999/api/v1", "--api-url is not valid (check the"),
+        (CONFIGURED, {}, "http://127.0.0.1:secret/api/v1", "--api-url is not valid"),
+        (CONFIGURED, {}, "http://[::1", "--api-url is not valid"),
+        (CONFIGURED, {API_URL_ENV: "https://h/api/v1?k=secret"}, None, "has a query or fragment"),
+        ("https://h/api/v1#secret", {}, None, "api.url has a query or fragment"),
     ],
 )
 def test_a_wrong_url_names_where_it_came_from(
@@ -34,3 +40,7 @@ def test_a_wrong_url_names_where_it_came_from(
         resolve_url(configured, env, flag)
     assert message in str(info.value)
     assert "secret" not in str(info.value)
+
+
+def test_the_scheme_may_be_written_in_capitals() -> None:
+    assert resolve_url(None, {}, "HTTPS://Host.example/api/v1") == "https://Host.example/api/v1"

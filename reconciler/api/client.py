@@ -334,7 +334,7 @@ class AccessApiClient:
             return {}
         try:
             data = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
             data = None
         if not isinstance(data, dict):
             raise self._invalid(path, "the body is not a JSON object", method)

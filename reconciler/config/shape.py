@@ -258,7 +258,8 @@ def _to_diagnostic(
     if kind in _EXPECTED:
         message = f"{_pretty(path)}: expected {_EXPECTED[kind]}, got {_kind(value)}"
         return _diag(doc, path, "invalid_type", message, key=on_key)
-    return _diag(doc, path, "invalid_value", f"{_pretty(path)}: {err['msg']}", key=on_key)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return _diag(doc, path, "invalid_value", f"{_pretty(path)}: {message}", key=on_key)
 
 
 def _diag(
