@@ -21,6 +21,7 @@ from reconciler.plan import (
     SourceRef,
     config_digest,
     live_fingerprint,
+    sign,
 )
 from reconciler.safety import check
 
@@ -162,7 +163,7 @@ def plan_paths(
 ) -> Plan:
     """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) before
     any network call when the config has errors; ApiError when a fetch fails."""
-    from reconciler.api import fetch_many
+    from reconciler.api import fetch_many, read_token
 
     orgs, diags = load_desired(paths, today=today, only_org=only_org)
     digest = config_digest(_read_texts(orgs))
@@ -184,7 +185,7 @@ def plan_paths(
     finally:
         for client in clients:
             client.close()
-    return Plan(
+    plan = Plan(
         config_digest=digest,
         orgs=[
             plan_org(
@@ -198,6 +199,7 @@ def plan_paths(
             for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
         ],
     )
+    return sign(plan, lambda org: read_token(org.token_env or "", environ))
 
 
 def refetch(

@@ -10,9 +10,11 @@ request body from `after` (create) or from `after` restricted to `fields` (updat
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -128,6 +130,14 @@ class OrgPlan(BaseModel):
     caller: Caller
     changes: list[Change] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    signature: str = Field(
+        default="",
+        description=(
+            "HMAC-SHA256 over this organization's part of the plan (with the plan id and config "
+            "digest), keyed with its API token: `apply` refuses a saved plan that was edited "
+            "after `plan` wrote it, or that names another token."
+        ),
+    )
 
     @property
     def violations(self) -> list[Finding]:
@@ -231,6 +241,38 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
 
 # --------------------------------------------------------------------------------------------
 # Fingerprints and files
+
+
+def org_signature(plan_id: str, config_digest: str, org: OrgPlan, token: str) -> str:
+    """The signature `org` should carry: HMAC-SHA256, keyed with the organization's API token,
+    over everything `apply` acts on (changes, findings, the API and token variable, the caller,
+    the live fingerprint) and the plan id the idempotency keys derive from."""
+    body = org.model_dump(mode="json", exclude={"signature"})
+    text = json.dumps(
+        {"plan_id": plan_id, "config_digest": config_digest, "org": body},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    mac = hmac.new(token.encode("utf-8"), text.encode("utf-8"), hashlib.sha256)
+    return "hmac-sha256:" + mac.hexdigest()
+
+
+def sign(plan: Plan, token_for: Callable[[OrgPlan], str]) -> Plan:
+    """`plan` with every organization signed with the token `token_for` gives for it."""
+    signed = [
+        org.model_copy(
+            update={
+                "signature": org_signature(plan.plan_id, plan.config_digest, org, token_for(org))
+            }
+        )
+        for org in plan.orgs
+    ]
+    return plan.model_copy(update={"orgs": signed})
+
+
+def signature_holds(plan: Plan, org: OrgPlan, token: str) -> bool:
+    expected = org_signature(plan.plan_id, plan.config_digest, org, token)
+    return hmac.compare_digest(expected, org.signature)
 
 
 def _digest(value: Any) -> str:

@@ -8,13 +8,19 @@ from reconciler.api.client import AccessApiClient, ListResult
 from reconciler.api.fetch import fetch_live_state, fetch_many
 from reconciler.errors import AccessctlError
 
-__all__ = ["AccessApiClient", "ListResult", "client_from_env", "fetch_live_state", "fetch_many"]
+__all__ = [
+    "AccessApiClient",
+    "ListResult",
+    "client_from_env",
+    "fetch_live_state",
+    "fetch_many",
+    "read_token",
+]
 
 
-def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
-    """A client whose token is read from the environment variable named `token_env`.
-
-    The error names the variable, never a value."""
+def read_token(token_env: str, environ: Mapping[str, str]) -> str:
+    """The API token in the environment variable `token_env`; the error names the variable,
+    never a value."""
     token = environ.get(token_env, "")
     if not token.strip():
         state = "is not set" if token_env not in environ else "is empty"
@@ -23,6 +29,12 @@ def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> Acc
             "for this organization.",
             hint=f"Export {token_env} before running accessctl (in CI, from a secret).",
         )
+    return token
+
+
+def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
+    """A client whose token is read from the environment variable named `token_env`."""
+    token = read_token(token_env, environ)
     try:
         client = AccessApiClient(url, token)
     except AccessctlError as exc:

@@ -12,7 +12,7 @@ from reconciler.apply.executor import (
     execute,
 )
 from reconciler.apply.journal import Journal, JournalWriter, journal_path, read_journal
-from reconciler.apply.run import OrgRun, apply_runs, check_safe, check_saved, dry_run
+from reconciler.apply.run import OrgRun, apply_runs, check_safe, check_saved, check_signed, dry_run
 
 __all__ = [
     "ApiCall",
@@ -29,6 +29,7 @@ __all__ = [
     "calls_for",
     "check_safe",
     "check_saved",
+    "check_signed",
     "dry_run",
     "execute",
     "journal_path",

@@ -3,7 +3,7 @@ state (or, after an interrupted apply, the live state its journal explains)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from reconciler.annotations import AnnotationContext
@@ -13,7 +13,7 @@ from reconciler.apply.executor import ApplyEvent, ApplyResult, execute
 from reconciler.apply.journal import Journal, JournalWriter
 from reconciler.errors import StalePlanError, UnsafePlanError
 from reconciler.model import LiveState, normalise_email
-from reconciler.plan import OrgPlan, Plan, live_fingerprint
+from reconciler.plan import OrgPlan, Plan, live_fingerprint, signature_holds
 from reconciler.safety import covers, simulate
 
 
@@ -49,6 +49,23 @@ def check_safe(plan: Plan) -> None:
         "the plan is unsafe; nothing was sent:\n" + "\n".join(lines),
         hint="fix the configuration (or use --force where the rule allows it) and plan again",
     )
+
+
+def check_signed(plan: Plan, environ: Mapping[str, str]) -> None:
+    """Refuse a saved plan that is not what `accessctl plan` wrote for the tokens at hand. Runs
+    before any request: an edited plan could name another API, another token variable, or
+    changes no safety check has seen."""
+    from reconciler.api import read_token
+
+    for org in plan.orgs:
+        token = read_token(org.token_env, environ) if org.token_env else ""
+        if not org.signature or not token or not signature_holds(plan, org, token):
+            raise UnsafePlanError(
+                f"the saved plan for {org.organization} is not the one `accessctl plan` wrote "
+                f"for the token in {org.token_env or '(no variable)'}: it was edited since, or "
+                "made with another token; nothing was sent",
+                hint="plan again with the token that will apply: accessctl plan PATHS -o plan.json",
+            )
 
 
 def stale_error(organization: str) -> StalePlanError:

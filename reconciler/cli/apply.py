@@ -22,6 +22,7 @@ from reconciler.apply import (
     apply_runs,
     check_safe,
     check_saved,
+    check_signed,
     dry_run,
 )
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
@@ -113,6 +114,8 @@ def run(
 
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
+    if saved is not None:
+        check_signed(saved, environ)
     try:
         with closing(FetchProgress()) as progress:
             plan = saved or plan_paths(
