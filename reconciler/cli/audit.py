@@ -42,6 +42,14 @@ def run(
             raise UsageError(f"{org.config.organization}: api.token_env is not set")
         url = resolve_url(org.config.api.url, environ, api_url)
         with client_for(url, token_env, environ) as client:
+            live_name = client.get("/organization").get("name")
+            if live_name != org.config.organization:
+                raise UsageError(
+                    f"{org.config.organization}: the token in {token_env} belongs to "
+                    f"organization {live_name}: its audit log says nothing about "
+                    f"{org.config.organization}",
+                    hint=f"use the token of {org.config.organization}",
+                )
             audits.append(fetch_audit(client, org.config.organization, start))
     if output_format == "json":
         click.echo(json.dumps({"organizations": [a.as_dict() for a in audits]}, indent=2))
