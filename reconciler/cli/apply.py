@@ -84,16 +84,22 @@ def _summary(result: ApplyResult) -> str:
     )
 
 
-def _confirm(plan: Plan, yes: bool) -> None:
+def _confirm(plan: Plan, yes: bool, *, shown: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
+        review = "review the plan above" if shown else "review the plan (`accessctl plan`)"
         raise UsageError(
             "refusing to apply without confirmation: there is no terminal to ask on",
-            hint="review the plan above, then pass --yes (in CI: apply a reviewed saved plan)",
+            hint=f"{review}, then pass --yes (in CI: apply a reviewed saved plan)",
         )
     orgs = ", ".join(org.organization for org in plan.orgs if org.changes)
-    if not click.confirm(f"Apply {len(plan.changes)} changes to {orgs}?", default=False):
+    try:
+        confirmed = click.confirm(f"Apply {len(plan.changes)} changes to {orgs}?", default=False)
+    except click.Abort:  # Ctrl-C or end of input at the prompt: an interruption, exit 130
+        click.echo(err=True)
+        raise KeyboardInterrupt from None
+    if not confirmed:
         raise AccessctlError("Apply cancelled; nothing was sent.")
 
 
@@ -115,6 +121,11 @@ def run(
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
     if saved is not None:
+        if force:
+            raise UsageError(
+                "--force acts when the plan is made, not on a saved plan",
+                hint="make the plan again with `accessctl plan PATHS --force -o plan.json`",
+            )
         check_signed(saved, environ)
     try:
         with closing(FetchProgress()) as progress:
@@ -144,16 +155,19 @@ def run(
         with closing(FetchProgress()) as progress:
             runs = check_saved(saved, lambda org: refetch(org, environ, api_url, progress), journal)
 
-    if not plan.has_changes:
+    if not plan.has_changes and not dry:
         if journal_file is not None:
             journal_file.unlink(missing_ok=True)
-        _finish(ApplyResult(), as_json, dry)
+        _finish(ApplyResult(), as_json)
         return EXIT_OK
     if dry:
         requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations)
         if as_json:
             click.echo(json.dumps({"dry_run": True, "requests": [r.as_dict() for r in requests]}))
         else:
+            if not requests:
+                click.echo("\nDry run: nothing to send.")
+                return EXIT_OK
             urls = {org.organization: org.api_url or "" for org in plan.orgs}
             click.echo(f"\nDry run: the requests apply would send ({len(requests)}):\n")
             for request in requests:
@@ -161,7 +175,7 @@ def run(
             click.echo(f"Dry run: {len(requests)} requests not sent.")
         return EXIT_OK
 
-    _confirm(plan, yes)
+    _confirm(plan, yes, shown=not as_json)
 
     def client(org: OrgPlan) -> ApplyClient:
         if not org.token_env:
@@ -201,13 +215,13 @@ def run(
             writer.close(remove=False)
     if writer is not None and result.ok and journal_file is not None:
         journal_file.unlink(missing_ok=True)
-    _finish(result, as_json, dry)
+    _finish(result, as_json)
     if not result.ok and writer is not None and not as_json:
         click.echo(f"Progress was recorded in {journal_file}.", err=True)
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
-def _finish(result: ApplyResult, as_json: bool, dry: bool) -> None:
+def _finish(result: ApplyResult, as_json: bool) -> None:
     if as_json:
         data = {
             "ok": result.ok,
@@ -217,7 +231,7 @@ def _finish(result: ApplyResult, as_json: bool, dry: bool) -> None:
             "changes": [r.as_dict() for r in result.results],
         }
         click.echo(json.dumps(data, indent=2))
-    elif not dry:
+    else:
         click.echo(_summary(result))
 
 
