@@ -1,7 +1,7 @@
 """Who changed access, and was it through git? Recent audit events of an organization, each
 classified as made by accessctl (its annotation says so, and names the commit, PR and plan) or
 by hand (in the portal or with another tool: actor and IP). Logins are counted apart: they change
-nothing."""
+nothing. Every field of an event comes from the API: the text report shows it through `visible`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from urllib.parse import quote
 from reconciler import TOOL_NAME
 from reconciler.annotations import parse_annotation
 from reconciler.errors import UsageError
+from reconciler.render.terminal import visible
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -129,7 +130,7 @@ def fetch_audit(client: ListClient, organization: str, since: datetime) -> OrgAu
 
 def describe(entry: AuditEntry) -> str:
     """One line: when, what, on what, by whom — and the git provenance or the hand's IP."""
-    head = f"{entry.at}  {entry.action:<22} {entry.target}"
+    head = f"{visible(entry.at)}  {visible(entry.action):<22} {visible(entry.target)}"
     if entry.origin == "accessctl":
         note = entry.annotation
         parts = [f"by {entry.actor} via accessctl"]
@@ -141,10 +142,10 @@ def describe(entry: AuditEntry) -> str:
             parts.append(f"plan {str(note['plan'])[:12]}")
         if note.get("source"):
             parts.append(str(note["source"]))
-        return f"{head}  ({', '.join(parts)})"
+        return f"{head}  ({visible(', '.join(parts))})"
     who = f"by {entry.actor}" + (f" from {entry.ip}" if entry.ip else "")
     delta = _delta(entry.before, entry.after)
-    return f"{head}  ({who})" + (f"  {delta}" if delta else "")
+    return f"{head}  ({visible(who)})" + (f"  {visible(delta)}" if delta else "")
 
 
 def _delta(before: Any, after: Any) -> str:
@@ -160,12 +161,14 @@ def render_text(audits: Sequence[OrgAudit]) -> list[str]:
     lines: list[str] = []
     for audit in audits:
         ours, hand, logins = audit.of("accessctl"), audit.hand_made, audit.of("login")
-        lines.append(f"Organization {audit.organization}: audit events since {audit.since}")
+        lines.append(
+            f"Organization {visible(audit.organization)}: audit events since {audit.since}"
+        )
         lines.append(f"  Made by accessctl ({len(ours)}):")
         lines += [f"    {describe(e)}" for e in ours] or ["    none"]
         lines.append(f"  Made by hand, outside accessctl ({len(hand)}):")
         lines += [f"    {describe(e)}" for e in hand] or ["    none"]
-        who = sorted({e.actor for e in logins})
+        who = sorted({visible(e.actor) for e in logins})
         lines.append(f"  Logins: {len(logins)}" + (f" ({', '.join(who)})" if who else ""))
         lines.append("")
     total = sum(len(a.hand_made) for a in audits)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 from test_apply_support import HAND_TOKEN, accessctl, line_of, seed, write_config
+from test_terminal_safety import PLAIN, assert_shown_safely
 
-from reconciler.audit import classify, describe, parse_duration
+from reconciler.audit import OrgAudit, classify, describe, parse_duration, render_text
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.errors import UsageError
 
@@ -46,6 +47,34 @@ def test_classify_accessctl_hand_and_login() -> None:
         "(by root@x via accessctl, commit abcdef123456, PR #17, plan 0123456789ab, acme.yaml:12)"
     )
     assert describe(hand).endswith('(by it@x from 10.0.0.9)  role: "User" → "Admin"')
+
+
+def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
+    fake = "evil…\nHand-made changes: 0."
+    events = [
+        {"at": "t1", "actor": "root@x", "action": "ip_range.created",
+         "target": {"type": "ip_range", "name": f"{PLAIN}\u202e"},
+         "annotation": {**NOTE, "source": "acme.yaml:12\x1b[1A\x1b[2K", "pr": "17\r"}},
+        {"at": "t2", "actor": "it@x\x1b[8m", "action": "ip_range.updated\x9b2K", "ip": "10.0.0.9\r",
+         "target": {"type": "ip_range", "name": fake}, "annotation": None,
+         "before": {"name": "Lab", "n\x1bame": 1}, "after": {"name": "a\u2066\x85", "n\x1bame": 2}},
+        {"at": "t3", "actor": "eve\u202e@x\x07", "action": "login"},
+    ]  # fmt: skip
+    audit = OrgAudit("acme-eu", "t0", [classify(e) for e in events])
+    lines = render_text([audit])
+    assert_shown_safely("\n".join(lines))
+    assert lines[2:6] == [
+        f"    t1  ip_range.created       ip_range {PLAIN}\\u202e  (by root@x via accessctl, "
+        "commit abcdef123456, PR #17\\r, plan 0123456789ab, acme.yaml:12\\x1b[1A\\x1b[2K)",
+        "  Made by hand, outside accessctl (1):",
+        "    t2  ip_range.updated\\x9b2K ip_range evil…\\nHand-made changes: 0.  "
+        '(by it@x\\x1b[8m from 10.0.0.9\\r)  name: "Lab" → "a\\u2066\\u0085"; n\\x1bame: 1 → 2',
+        "  Logins: 1 (eve\\u202e@x\\x07)",
+    ]
+    assert lines[-1] == (
+        "Hand-made changes: 1. Review them, then put them in the config or revert them."
+    )
+    assert audit.as_dict()["by_hand"][0]["target"] == f"ip_range {fake}"  # JSON shows the data
 
 
 @pytest.fixture(scope="module")

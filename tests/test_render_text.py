@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from test_plan_builders import empty_plan, sample_plan
+from test_terminal_safety import PLAIN, SGR, assert_shown_safely, hostile_plan
 
 from reconciler.render import renderer
-from reconciler.render.text import render
+from reconciler.render.text import RESET, STYLE, render
 
 EXPECTED = """\
 Organization acme-eu (as root@acme.example, Super Admin, from 203.0.113.10)
@@ -85,3 +87,25 @@ def test_an_unchanged_organization_says_so_when_several_are_planned() -> None:
     assert text.count("Organization acme-eu") == 2
     assert "  No changes.\n" in text
     assert "  No changes.\n" not in _text(changed)
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_live_names_are_shown_not_obeyed(color: bool) -> None:
+    text = _text(hostile_plan(), color=color)
+    if color:  # the renderer's own colours, and no other escape sequence
+        assert set(SGR.findall(text)) <= {*STYLE.values(), RESET}
+    else:
+        assert "\033" not in text
+    shown = SGR.sub("", text)
+    assert_shown_safely(shown)
+    lines = shown.splitlines()
+    assert "    - ip_ranges/Temp\\r\\x1b[2K\\x1b[1A\\x1b[2K" in lines
+    assert '        name: "Temp\\r\\u001b[2K\\u001b[1A\\u001b[2K"' in lines
+    assert f"    - ip_ranges/{PLAIN}\\u2066" in lines
+    link = "X\\x1b]8;;https://evil.example\\x07\\nPlan: 0 to add, 0 to change, 0 to remove."
+    assert f"        stores: + MID2; - {link}" in lines
+    assert "users/eve\\u202e@acme.example\\x9b2k: eve\\u202e@acme.example\\x9b2K (User)" in shown
+    assert lines[0].endswith("(as root@acme.example, Super Admin\\x1b[1A, from 203.0.113.10)")
+    assert [line for line in lines if line.startswith("Plan:")] == [
+        "Plan: 1 to add, 1 to change, 2 to remove."
+    ]

@@ -1,7 +1,8 @@
 """`--dry-run`: a client that records the requests the executor would send, and sends none.
 
 Running the real executor against it means the printed requests are exactly the ones a real
-apply sends: same order, same bodies, same headers. The Authorization header is never shown."""
+apply sends: same order, same bodies, same headers. The Authorization header is never shown, and
+the ids, etags and names in the printed text pass through `visible`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.calls import Method
+from reconciler.render.terminal import visible
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class RecordedRequest:
         if self.body is not None:
             lines.append("")
             lines.append(json.dumps(self.body, separators=(",", ":"), ensure_ascii=False))
-        return "\n".join(lines)
+        return "\n".join(visible(line) for line in lines)
 
 
 class RecordingClient:

@@ -31,6 +31,7 @@ from reconciler.cli._options import api_url_option, today_option
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
+from reconciler.render.terminal import visible
 from reconciler.render.text import render as render_text
 
 
@@ -64,6 +65,7 @@ class Reporter:
         line = f"{event.status} {change.address} ({change.action}){where}"
         if event.status != "applied" and event.message:
             line += f": {event.message}"
+        line = visible(line)  # live names and API messages may hold control characters
         if not self.tty:
             click.echo(line)
             return

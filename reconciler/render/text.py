@@ -1,6 +1,7 @@
 """The plan for a terminal, like Terraform's: `+` create, `~` update, `-` delete, `-/+` replace,
 before → after per field, grouped by organization then settings / ranges / users, the source
-`file:line` on each change, findings, and a summary line. Colour only when asked."""
+`file:line` on each change, findings, and a summary line. Colour only when asked. Names, emails
+and values come from the API or the config: they pass through `visible`, the colours do not."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TextIO
 
 from reconciler.plan import Change, Finding, OrgPlan, Plan
 from reconciler.render import SYMBOL, field_lines, grouped, summary_line, write_lines
+from reconciler.render.terminal import visible
 
 RESET = "\033[0m"
 STYLE = {
@@ -52,8 +54,8 @@ def render(plan: Plan, stream: TextIO, *, color: bool = False) -> None:
 def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
     caller = org.caller
     lines = [
-        paint("bold", f"Organization {org.organization}")
-        + f" (as {caller.email}, {caller.role}, from {caller.ip})",
+        paint("bold", f"Organization {visible(org.organization)}")
+        + visible(f" (as {caller.email}, {caller.role}, from {caller.ip})"),
         "",
     ]
     if several and not org.changes:
@@ -71,19 +73,23 @@ def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
 
 
 def _change(change: Change, paint: _Paint) -> list[str]:
-    head = f"  {SYMBOL[change.action]:>3} {change.address}"
+    head = f"  {SYMBOL[change.action]:>3} {visible(change.address)}"
     if change.source is not None:
-        head += f"  ({change.source})"
+        head += f"  ({visible(str(change.source))})"
     if change.action == "replace":
         head += "  # type cannot change in place: remove, then re-invite"
-    return [paint(change.action, head)] + [f"        {line}" for line in field_lines(change)]
+    return [paint(change.action, head)] + [
+        f"        {visible(line)}" for line in field_lines(change)
+    ]
 
 
 def _finding(finding: Finding, paint: _Paint) -> str:
-    where = " ".join(
-        part
-        for part in (finding.address, f"({finding.source})" if finding.source else None)
-        if part
+    where = visible(
+        " ".join(
+            part
+            for part in (finding.address, f"({finding.source})" if finding.source else None)
+            if part
+        )
     )
     label = paint(finding.severity, f"{finding.severity}[{finding.code}]")
-    return f"    {label} {where + ': ' if where else ''}{finding.message}"
+    return f"    {label} {where + ': ' if where else ''}{visible(finding.message)}"
