@@ -270,6 +270,11 @@ def test_rule_organization_mismatch(emu: EmulatorProcess, tmp_path: Path) -> Non
     # no diff against the wrong organization: the reason is all there is to read
     assert "# users" not in result.stdout and "error[" in result.stdout
     assert result.stdout.count("error[") == 1
+    assert "No changes" not in result.stdout  # nothing was compared, so none can be claimed
+    assert (
+        "Not compared: the token is not acme-us's (see the findings); nothing was diffed.\n"
+        in result.stdout
+    )
 
 
 def test_rule_store_not_live(emu: EmulatorProcess, tmp_path: Path) -> None:

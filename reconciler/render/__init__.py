@@ -50,8 +50,19 @@ class Counts:
         return cls(add, change, remove)
 
 
+def compared(org: OrgPlan) -> bool:
+    """False when the token belongs to another organization: no diff was computed."""
+    return not any(f.code == "organization_mismatch" for f in org.findings)
+
+
 def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
+        skipped = [org.organization for org in plan.orgs if not compared(org)]
+        if skipped:
+            return (
+                f"Not compared: the token is not {', '.join(skipped)}'s (see the findings); "
+                "nothing was diffed."
+            )
         return "No changes. Live state matches the configuration."
     n = Counts.of(plan.changes)
     return f"Plan: {n.add} to add, {n.change} to change, {n.remove} to remove."

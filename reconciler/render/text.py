@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import TextIO
 
 from reconciler.plan import Change, Finding, OrgPlan, Plan
-from reconciler.render import SYMBOL, field_lines, grouped, summary_line, write_lines
+from reconciler.render import (
+    SYMBOL,
+    compared,
+    field_lines,
+    grouped,
+    summary_line,
+    write_lines,
+)
 from reconciler.render.terminal import visible
 
 RESET = "\033[0m"
@@ -59,7 +66,7 @@ def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
         "",
     ]
     if several and not org.changes:
-        lines += ["  No changes.", ""]
+        lines += ["  No changes." if compared(org) else "  Not compared.", ""]
     for kind, changes in grouped(org):
         lines.append(f"  # {TITLES[kind]}")
         for change in changes:
