@@ -5,9 +5,19 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from test_plan_builders import sample_plan
+from test_plan_builders import (
+    ROOT,
+    desired,
+    live_range,
+    live_state,
+    live_user,
+    root_decl,
+    sample_plan,
+)
 
-from reconciler.render.github import annotation, render
+from reconciler.pipeline import plan_org
+from reconciler.plan import Plan
+from reconciler.render.github import MAX_ANNOTATIONS, annotation, render
 
 
 def test_annotations_pin_changes_and_findings_to_lines(tmp_path: Path) -> None:
@@ -38,3 +48,49 @@ def test_no_summary_file_when_not_given(tmp_path: Path) -> None:
 
 def test_escaping() -> None:
     assert annotation("notice", "a%b\nc", None, "t: x,y") == "::notice title=t%3A x%2Cy::a%25b%0Ac"
+
+
+def _crowded_plan() -> Plan:
+    """2,000 invites, 400 Admin grants, 1,000 removals past policy.max_removals (one error) and
+    49 range deletions (warnings): more than 200 annotations, most of them notices."""
+    live = [live_user(ROOT, "Super Admin")]
+    live += [live_user(f"ops{i:04d}@acme.example") for i in range(400)]
+    live += [live_user(f"gone{i:04d}@acme.example") for i in range(1000)]
+    users = [root_decl()]
+    users += [{"email": f"ops{i:04d}@acme.example", "role": "Admin"} for i in range(400)]
+    users += [{"email": f"dev{i:04d}@acme.example", "stores": ["MID1"]} for i in range(2000)]
+    office = {"name": "Office", "cidr": "203.0.113.0/24"}  # holds the caller's IP
+    ranges = [live_range("Office", office["cidr"])]
+    ranges += [live_range(f"Old {i:02d}", f"198.51.100.{i}/32") for i in range(49)]
+    config = desired(users=users, ip_ranges=[office], policy={"unmanaged_users": "remove"})
+    return Plan(config_digest="d", orgs=[plan_org(config, live_state(live, ranges))])
+
+
+def test_truncated_annotations_keep_the_most_severe_first() -> None:
+    out = io.StringIO()
+    render(_crowded_plan(), out)
+    lines = out.getvalue().splitlines()
+    levels = [line.split(" ", 1)[0] for line in lines[:MAX_ANNOTATIONS]]
+    assert levels == ["::error"] + ["::warning"] * 199
+    assert lines[1].startswith("::warning file=acme.yaml,line=21,title=accessctl plan%3A update::")
+    assert '~ users/ops0000@acme.example: role: "User" → "Admin"' in lines[1]
+    warned = [line.split("::")[2].split(":")[0] for line in lines[1:MAX_ANNOTATIONS]]
+    assert warned == sorted(warned)  # plan order within a severity: users by address
+    assert lines[MAX_ANNOTATIONS] == (
+        "::notice title=accessctl plan::3250 more annotations not shown: 250 warnings, 3000 notices"
+    )
+    assert len(lines) == MAX_ANNOTATIONS + 2
+    assert lines[-1] == "Plan: 2000 to add, 400 to change, 1049 to remove."
+
+
+def test_under_the_cap_every_annotation_is_shown_most_severe_first() -> None:
+    plan = sample_plan()
+    out = io.StringIO()
+    render(plan, out)
+    lines = out.getvalue().splitlines()
+    levels = [line.split(" ", 1)[0] for line in lines[:-1]]
+    assert (
+        levels == ["::error", "::warning", "::warning", "::warning", "::warning"] + ["::notice"] * 4
+    )
+    assert len(levels) == len(plan.orgs[0].findings) + len(plan.orgs[0].changes)
+    assert "more annotations not shown" not in out.getvalue()

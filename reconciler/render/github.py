@@ -1,10 +1,12 @@
 """GitHub Actions output: workflow-command annotations pinned to the YAML lines whose declarations
 change (`::error` for safety violations, `::warning` for risky changes and warnings, `::notice`
-for the rest), a summary line, and the markdown plan appended to the step summary file when the
-caller passes its path (the CLI reads `$GITHUB_STEP_SUMMARY`; this module reads no environment)."""
+for the rest), most severe first so that past the cap it is notices that are counted instead of
+shown; a summary line; and the markdown plan appended to the step summary file when the caller
+passes its path (the CLI reads `$GITHUB_STEP_SUMMARY`; this module reads no environment)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
@@ -13,6 +15,7 @@ from reconciler.render import SYMBOL, field_lines, risk, summary_line
 from reconciler.render import markdown as md
 
 MAX_ANNOTATIONS = 200  # per run; the rest are counted in one notice
+LEVELS = ("error", "warning", "notice")  # most severe first
 
 
 def _data(text: str) -> str:
@@ -31,35 +34,43 @@ def annotation(level: str, message: str, source: SourceRef | None, title: str) -
     return f"::{level} {','.join(props)}::{_data(message)}"
 
 
-def _for_change(change: Change) -> str:
+def _for_change(change: Change) -> tuple[str, str]:
+    """The level and annotation of a change."""
     why = risk(change)
     detail = "; ".join(field_lines(change))
     message = f"{SYMBOL[change.action]} {change.address}" + (f": {detail}" if detail else "")
     if why:
         message += f" ({why})"
     level = "warning" if why else "notice"
-    return annotation(level, message, change.source, f"accessctl plan: {change.action}")
+    return level, annotation(level, message, change.source, f"accessctl plan: {change.action}")
 
 
-def _for_finding(finding: Finding) -> str:
+def _for_finding(finding: Finding) -> tuple[str, str]:
+    """The level and annotation of a finding."""
     level = {"error": "error", "warning": "warning"}.get(finding.severity, "notice")
     where = f"{finding.address}: " if finding.address else ""
-    return annotation(level, where + finding.message, finding.source, f"accessctl {finding.code}")
+    title = f"accessctl {finding.code}"
+    return level, annotation(level, where + finding.message, finding.source, title)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def render(
     plan: Plan, stream: TextIO, *, color: bool = False, step_summary: str | Path | None = None
 ) -> None:
-    lines: list[str] = []
+    found: list[tuple[str, str]] = []
     for org in plan.orgs:
-        lines += [_for_finding(f) for f in org.findings]
-        lines += [_for_change(c) for c in org.ordered_changes()]
-    if len(lines) > MAX_ANNOTATIONS:
-        rest = len(lines) - MAX_ANNOTATIONS
-        lines = lines[:MAX_ANNOTATIONS]
-        lines.append(
-            annotation("notice", f"{rest} more annotations not shown", None, "accessctl plan")
-        )
+        found += [_for_finding(f) for f in org.findings]
+        found += [_for_change(c) for c in org.ordered_changes()]
+    found.sort(key=lambda item: LEVELS.index(item[0]))  # stable: plan order within a level
+    lines = [line for _, line in found[:MAX_ANNOTATIONS]]
+    hidden = Counter(level for level, _ in found[MAX_ANNOTATIONS:])
+    if hidden:
+        counts = ", ".join(_plural(hidden[x], x) for x in LEVELS if hidden[x])
+        message = f"{hidden.total()} more annotations not shown: {counts}"
+        lines.append(annotation("notice", message, None, "accessctl plan"))
     lines.append(summary_line(plan))
     for line in lines:
         stream.write(line + "\n")
