@@ -290,3 +290,68 @@ def test_ten_thousand_users_in_fifty_pages(rsps: responses.RequestsMock) -> None
     assert len(live.users) == 10_000
     assert len(live.users[9_999].stores) == 200
     assert client.request_count == 1 + 50 + 2
+
+
+def _serve_with(
+    rsps: responses.RequestsMock,
+    *,
+    ranges: list[dict[str, str]] | None = None,
+    extra_user: dict[str, Any] | None = None,
+    org_name: str | None = None,
+) -> None:
+    organization = recorded("organization") | {"plan": "ultimate"}
+    if org_name is not None:
+        organization["name"] = org_name
+    rsps.get(BASE + "/me", json=recorded("me"))
+    rsps.get(BASE + "/organization", json=organization)
+    page(rsps, "/stores", recorded("stores"))
+    users_1 = recorded("users-1")
+    users_2 = copy.deepcopy(recorded("users-2"))
+    if extra_user is not None:
+        users_2["items"].append(extra_user)
+    page(rsps, "/users", users_1)
+    page(rsps, "/users", users_2, users_1["next_cursor"])
+    listed = recorded("ip-ranges")
+    if ranges is not None:
+        listed = listed | {
+            "items": [{"id": f"r{i}", "etag": '"1"', **r} for i, r in enumerate(ranges)]
+        }
+    page(rsps, "/ip-ranges", listed)
+
+
+def test_live_names_and_networks_are_read_as_a_config_writes_them(
+    rsps: responses.RequestsMock,
+) -> None:
+    _serve_with(
+        rsps,
+        ranges=[
+            {"name": " Office ", "cidr": "10.0.0.1/8"},
+            {"name": "VPN", "cidr": "2001:db8::1/32"},
+        ],
+        org_name=" acme-eu ",
+    )
+    live = fetch_live_state(make_client())
+    assert live.ip_ranges is not None
+    assert [(r.name, r.cidr) for r in live.ip_ranges] == [
+        ("Office", "10.0.0.0/8"),
+        ("VPN", "2001:db8::/32"),
+    ]
+    assert live.organization.name == "acme-eu"
+
+
+def test_a_range_that_is_not_a_network_is_unreadable(rsps: responses.RequestsMock) -> None:
+    _serve_with(rsps, ranges=[{"name": "Broken", "cidr": "garbage"}])
+    with pytest.raises(ApiError) as info:
+        fetch_live_state(make_client())
+    assert info.value.code == "invalid_response"
+    assert "the range 'Broken' has a cidr that is not a network ('garbage')" in info.value.message
+
+
+def test_two_users_with_one_email_are_unreadable(rsps: responses.RequestsMock) -> None:
+    first = recorded("users-1")["items"][0]
+    twin = first | {"id": "usr_twin", "email": first["email"].upper()}
+    _serve_with(rsps, extra_user=twin)
+    with pytest.raises(ApiError) as info:
+        fetch_live_state(make_client())
+    assert info.value.code == "invalid_response"
+    assert "two users have the email" in info.value.message

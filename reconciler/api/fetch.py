@@ -8,6 +8,7 @@ partial list.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -16,7 +17,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from reconciler.api.client import AccessApiClient, ListResult
 from reconciler.errors import ApiError
-from reconciler.model import LiveOrganization, LiveRange, LiveState, LiveStore, LiveUser, Me
+from reconciler.model import (
+    LiveOrganization,
+    LiveRange,
+    LiveState,
+    LiveStore,
+    LiveUser,
+    Me,
+    normalise_cidr,
+    normalise_email,
+)
 
 _STORES: TypeAdapter[list[LiveStore]] = TypeAdapter(list[LiveStore])
 _USERS: TypeAdapter[list[LiveUser]] = TypeAdapter(list[LiveUser])
@@ -70,6 +80,35 @@ def _unique_ids(path: str, items: Sequence[LiveStore | LiveUser | LiveRange]) ->
         )
 
 
+def _unique_emails(users: Sequence[LiveUser]) -> None:
+    seen: set[str] = set()
+    for user in users:
+        key = normalise_email(user.email)
+        if key in seen:
+            raise ApiError(
+                f"GET /users: two users have the email {user.email} (case aside); the platform "
+                "keeps one account per email, so accessctl cannot tell which to compare",
+                code="invalid_response",
+                hint="Report it to the API's maintainers.",
+            )
+        seen.add(key)
+
+
+def _as_written(live: LiveRange) -> LiveRange:
+    """A live range as a config writes it: the name without surrounding blanks (YAML trims
+    them), the network in canonical form (a live range with host bits set still compares)."""
+    try:
+        network = ipaddress.ip_network(normalise_cidr(live.cidr), strict=False)
+    except ValueError:
+        raise ApiError(
+            f"GET /ip-ranges: the range {live.name!r} has a cidr that is not a network "
+            f"({live.cidr!r}); accessctl will not judge lockout on ranges it cannot read",
+            code="invalid_response",
+            hint="Report it to the API's maintainers.",
+        ) from None
+    return live.model_copy(update={"name": live.name.strip(), "cidr": str(network)})
+
+
 def _ranges(client: AccessApiClient) -> ListResult | None:
     try:
         return client.list_all("/ip-ranges")
@@ -113,8 +152,12 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
     ranges = None if ranges_list is None else _many(_RANGES, "/ip-ranges", ranges_list)
     _unique_ids("/stores", stores)
     _unique_ids("/users", users)
+    _unique_emails(users)
     if ranges is not None:
         _unique_ids("/ip-ranges", ranges)
+        ranges = [_as_written(r) for r in ranges]
+    # Names are compared as YAML can write them: without surrounding blanks.
+    organization = organization.model_copy(update={"name": organization.name.strip()})
     listed_ip = ranges_list.extra.get("caller_ip") if ranges_list is not None else None
     caller_ip = listed_ip if isinstance(listed_ip, str) and listed_ip else me.ip
     # Every part is validated already: skip a second pass over 10,000 users.
