@@ -144,13 +144,20 @@ class _Runner:
         name = self.org.organization
         self.emit(ApplyEvent(name, change, "started"))
         response: Any = None
+        sent: list[str] = []
         try:
             for call in calls_for(change, self.plan_id, name):
                 response = self.call(change, call)
-        except _Conflict as exc:
-            return self._finish(change, "failed", exc.code, exc.message)
-        except ApiError as exc:
-            return self._finish(change, "failed", exc.code or "api_error", exc.message)
+                sent.append(call.step)
+        except (_Conflict, ApiError) as exc:
+            code = exc.code if isinstance(exc, _Conflict) else exc.code or "api_error"
+            message = exc.message
+            if "delete" in sent:  # a replace whose second half failed: say what did happen
+                message = (
+                    f"removed, but not invited again: {message}. The user has no access until "
+                    "the cause is fixed and apply runs again"
+                )
+            return self._finish(change, "failed", code, message)
         return self._finish(change, "applied", response=response)
 
     def _finish(
