@@ -1,9 +1,11 @@
 """The `X-Audit-Annotation` every mutating request carries (SPEC §6): who made the change, why,
 and from which declaration — so an audit event leads back to a commit and a line of YAML.
 
-The annotation is a compact JSON object of at most 4096 bytes. When CI metadata or `--annotate`
-pairs make it larger, the least important keys are dropped first: user annotations (the last one
-given first), then the run URL, and so on; `tool`, `plan` and `change` are never dropped.
+The annotation is a compact JSON object of at most 4096 bytes. `--annotate` pairs may take half
+of it (more is a usage error, before anything is sent). When CI metadata makes it larger, the
+least important keys are dropped first: the run URL, the CI system, actor, ref and PR, then the
+user's pairs (the last one given first), then the commit, and so on; `tool`, `plan` and `change`
+are never dropped.
 
 The environment is passed in as a mapping: nothing here reads `os.environ`.
 """
@@ -22,14 +24,17 @@ from reconciler.errors import UsageError
 from reconciler.plan import Change
 
 MAX_ANNOTATION_BYTES = 4096
+# The share `--annotate` pairs may take, so they are never dropped to make room for the rest.
+MAX_EXTRA_BYTES = 2048
 
 # Keys the tool writes, in the order they appear. `extra` pairs may not reuse them.
 CORE_KEYS = ("tool", "version", "plan", "change", "source", "ci", "commit", "ref", "pr", "actor")
 RUN_URL = "run_url"
 RESERVED = frozenset((*CORE_KEYS, RUN_URL, "step"))
 NEVER_DROPPED = ("tool", "plan", "change")
-# Least important first (after the user's own pairs, which go before all of these).
-DROP_ORDER = (RUN_URL, "ci", "actor", "ref", "pr", "commit", "version", "source", "step")
+# Least important first; the user's own pairs go between the CI details and the commit.
+DROP_FIRST = (RUN_URL, "ci", "actor", "ref", "pr")
+DROP_LAST = ("commit", "version", "source", "step")
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _GITHUB_PR_REF = re.compile(r"^refs/pull/(\d+)/(?:merge|head)$")
@@ -123,6 +128,14 @@ def parse_pairs(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
                 hint=f"pick another key; reserved: {', '.join(sorted(RESERVED))}",
             )
         parsed.append((key, value))
+    size = sum(len(_encode({k: v})) for k, v in parsed)
+    if size > MAX_EXTRA_BYTES:
+        raise UsageError(
+            f"--annotate: the pairs take {size:,} bytes as JSON; they may take at most "
+            f"{MAX_EXTRA_BYTES:,} (the whole annotation holds {MAX_ANNOTATION_BYTES:,}, and the "
+            "commit, plan, change and file:line need the rest)",
+            hint="put a link or an id in the annotation, not the text itself",
+        )
     return tuple(parsed)
 
 
@@ -131,11 +144,11 @@ def _encode(data: Mapping[str, Any]) -> str:
 
 
 def fit(data: dict[str, Any], extra_keys: Iterable[str], limit: int = MAX_ANNOTATION_BYTES) -> str:
-    """Compact JSON of `data`, dropping keys until it fits in `limit` bytes: `extra_keys` from the
-    last to the first, then DROP_ORDER. Never drops NEVER_DROPPED."""
+    """Compact JSON of `data`, dropping keys until it fits in `limit` bytes: DROP_FIRST, then
+    `extra_keys` from the last to the first, then DROP_LAST. Never drops NEVER_DROPPED."""
     data = dict(data)
     text = _encode(data)
-    order = [*reversed(list(extra_keys)), *DROP_ORDER]
+    order = [*DROP_FIRST, *reversed(list(extra_keys)), *DROP_LAST]
     for key in order:
         if len(text.encode("ascii")) <= limit:
             break

@@ -100,20 +100,29 @@ def test_bad_or_reserved_pairs_are_usage_errors(pair: str) -> None:
         parse_pairs([pair])
 
 
-def test_oversized_annotation_drops_user_pairs_first_then_run_url() -> None:
-    big = "x" * 3000
-    context = AnnotationContext.from_environ(GITHUB, [f"a={big}", f"b={big}"])
-    data = json.loads(context.header_for("p1", CHANGE))
-    assert "b" not in data and "a" in data  # the last pair goes first
-    assert data["run_url"]
+def test_oversized_pairs_are_refused_before_anything_is_sent() -> None:
+    with pytest.raises(UsageError) as info:
+        AnnotationContext.from_environ({}, [f"note={'x' * 4000}", "ticket=ACCESS-42"])
+    assert "the pairs take 4,033 bytes as JSON; they may take at most 2,048" in info.value.message
+    assert AnnotationContext.from_environ({}, [f"note={'x' * 1000}", "ticket=ACCESS-42"]).extra
 
-    context = AnnotationContext.from_environ({**GITHUB, "GITHUB_ACTOR": "y" * 4000}, [f"a={big}"])
+
+def test_huge_ci_metadata_is_dropped_before_the_users_pairs() -> None:
+    pairs = [f"a={'x' * 900}", f"b={'x' * 900}"]
+    context = AnnotationContext.from_environ({**GITHUB, "GITHUB_ACTOR": "y" * 4000}, pairs)
     header = context.header_for("p1", CHANGE)
     data = json.loads(header)
     assert len(header.encode()) <= MAX_ANNOTATION_BYTES
-    assert "a" not in data and "run_url" not in data and "actor" not in data
+    assert "actor" not in data and "run_url" not in data
+    assert data["a"] == data["b"] == "x" * 900
     assert data["commit"] == "0123abcd"
     assert (data["tool"], data["plan"], data["change"]) == ("accessctl", "p1", CHANGE.address)
+
+    # past the budget even so, the user's pairs go (the last first) before the commit
+    context = AnnotationContext.from_environ({**GITHUB, "GITHUB_SHA": "c" * 2500}, pairs)
+    data = json.loads(context.header_for("p1", CHANGE))
+    assert "b" not in data and data["a"] == "x" * 900
+    assert data["commit"] == "c" * 2500
 
 
 def test_non_ascii_is_escaped_and_measured_in_bytes() -> None:
