@@ -101,3 +101,20 @@ def test_dry_run_body_shows_what_json_leaves_raw() -> None:
         f'{{"name":"HQ\\u202e\\x7f\\x85","cidr":"203.0.113.0/24","note":"{PLAIN}"}}'
     )
     assert request.as_dict()["body"] == body  # the JSON listing is not escaped twice
+
+
+def test_validate_text_output_shows_control_characters_from_the_yaml() -> None:
+    import io
+
+    from reconciler.config import Diagnostic, render_text
+
+    out = io.StringIO()
+    diag = Diagnostic(
+        "a\x1b.yaml", 3, 7, "error", "unknown_role", "unknown role `A\x1b[2K\nB`", "\r"
+    )
+    render_text([diag], out)
+    assert out.getvalue() == (
+        "a\\x1b.yaml:3:7: error[unknown_role]: unknown role `A\\x1b[2K\\nB`\n"
+        "    hint: \\r\n"
+        "1 error, 0 warnings\n"
+    )

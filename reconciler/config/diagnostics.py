@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, TextIO
 
+from reconciler.render.terminal import visible
+
 Severity = Literal["error", "warning"]
 
 
@@ -61,10 +63,11 @@ def render_text(
     diags: Sequence[Diagnostic], stream: TextIO, *, files_checked: int | None = None
 ) -> None:
     """`file:line:col: error[code]: message`, an indented hint line, then a summary line."""
-    for diag in diags:
-        stream.write(f"{diag.location()}: {diag.severity}[{diag.code}]: {diag.message}\n")
+    for diag in diags:  # messages quote the YAML, which may hold control characters
+        where = visible(diag.location())
+        stream.write(f"{where}: {diag.severity}[{diag.code}]: {visible(diag.message)}\n")
         if diag.hint:
-            stream.write(f"    hint: {diag.hint}\n")
+            stream.write(f"    hint: {visible(diag.hint)}\n")
     stream.write(summary(diags, files_checked) + "\n")
 
 
