@@ -129,7 +129,12 @@ def apply_runs(
     journal: JournalWriter | None = None,
 ) -> ApplyResult:
     """Apply each organization in turn (organizations are independent: one failing does not stop
-    the next). With a journal, every completed change is recorded before it is reported."""
+    the next). With a journal, every completed change is recorded before it is reported.
+
+    One email holds one role across organizations, so an invitation or role change refused with
+    `role_conflict` may succeed once another organization of the same apply has removed or
+    changed that user: when some organization made progress, each such organization is run
+    once more for its refused and skipped changes."""
     result = ApplyResult()
 
     def report(event: ApplyEvent) -> None:
@@ -137,30 +142,43 @@ def apply_runs(
             journal.record(event)
         on_event(event)
 
-    for run in runs:
-        if not run.org.changes:
-            continue
+    def run_org(run: OrgRun) -> ApplyResult:
         client = client_for(run.org)
         try:
             if journal is not None and run.live is not None and not run.done and not run.resume:
                 journal.start(run.org.organization, run.live)
-            result.extend(
-                execute(
-                    run.org,
-                    client,
-                    plan_id=plan_id,
-                    annotations=annotations,
-                    parallelism=parallelism,
-                    on_event=report,
-                    done=run.done,
-                    resume=run.resume,
-                )
+            return execute(
+                run.org,
+                client,
+                plan_id=plan_id,
+                annotations=annotations,
+                parallelism=parallelism,
+                on_event=report,
+                done=run.done,
+                resume=run.resume,
             )
         finally:
             close = getattr(client, "close", None)
             if callable(close):
                 close()
+
+    outcomes = [(run, run_org(run)) for run in runs if run.org.changes]
+    for outcome in outcomes:
+        result.extend(outcome[1])
+    blocked = [(run, done) for run, done in outcomes if _role_conflicts(done)]
+    if blocked and any(r.status == "applied" for _, done in outcomes for r in done.results):
+        for run, done in blocked:
+            again = [r.change for r in done.results if r.status in ("failed", "skipped")]
+            retry = OrgRun(run.org.model_copy(update={"changes": again}), run.live, resume=True)
+            second = run_org(retry)
+            retried = {id(r.change) for r in done.results if r.status != "applied"}
+            result.results = [r for r in result.results if id(r.change) not in retried]
+            result.extend(second)
     return result
+
+
+def _role_conflicts(result: ApplyResult) -> bool:
+    return any(r.status == "failed" and r.code == "role_conflict" for r in result.results)
 
 
 def dry_run(

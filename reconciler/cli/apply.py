@@ -54,13 +54,17 @@ class Reporter:
         self.total, self.tty, self.quiet = total, tty, quiet
         self.finished = 0
         self.failed = 0
+        self._last: dict[tuple[str, str, str], str] = {}  # a change retried is counted once
 
     def __call__(self, event: ApplyEvent) -> None:
         if event.status == "started" or self.quiet:
             return
-        self.finished += 1
-        self.failed += event.status == "failed"
         change = event.change
+        key = (event.organization, change.address, change.action)
+        previous = self._last.get(key)
+        self._last[key] = event.status
+        self.finished += previous is None
+        self.failed += (event.status == "failed") - (previous == "failed")
         where = f" {change.source}" if change.source else ""
         line = f"{event.status} {change.address} ({change.action}){where}"
         if event.status != "applied" and event.message:

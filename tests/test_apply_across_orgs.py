@@ -1,0 +1,81 @@
+"""One email holds one role across organizations: a user moved from one organization to another
+in one apply converges in that apply (the invitation refused with role_conflict is tried again
+once the other organization has removed them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import cli
+from reconciler.emulator.testing import EmulatorProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def _org(name: str, users: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "name": name,
+        "plan": "standard",
+        "technical_support_access": False,
+        "stores": [{"id": f"MID-{name}", "name": "Web"}],
+        "users": [
+            {"email": f"root@{name}.example", "role": "Super Admin", "stores": "all"},
+            *users,
+        ],
+        "tokens": [{"token": f"tok-{name}", "email": f"root@{name}.example"}],
+    }
+
+
+# `alpha` sorts first, so its invitation runs before beta's removal and is refused once.
+SEED = {
+    "organizations": [
+        _org("alpha", []),
+        _org("beta", [{"email": "mover@x.example", "role": "Read Only", "stores": "all"}]),
+    ]
+}
+
+
+def _config(name: str, extra: str = "") -> str:
+    return (
+        f"organization: {name}\n"
+        f"api: {{token_env: {name.upper()}_TOKEN}}\n"
+        f"stores: {{MID-{name}: Web}}\n"
+        "policy: {unmanaged_users: remove, max_removals: 5}\n"
+        "users:\n"
+        f"  - {{email: root@{name}.example, role: Super Admin, stores: all}}\n" + extra
+    )
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED) as process:
+        yield process
+
+
+def test_a_user_moved_between_organizations_converges_in_one_apply(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "alpha.yaml").write_text(
+        _config("alpha", "  - {email: mover@x.example, role: User, stores: all}\n"),
+        encoding="utf-8",
+    )
+    (tmp_path / "beta.yaml").write_text(_config("beta"), encoding="utf-8")
+    environ = {
+        "ALPHA_TOKEN": "tok-alpha",
+        "BETA_TOKEN": "tok-beta",
+        "ACCESSCTL_API_URL": emu.base_url,
+    }
+    result = CliRunner().invoke(cli, ["apply", str(tmp_path), "--yes"], env=environ)
+    assert result.exit_code == 0, result.output
+    lines = [x for x in result.output.splitlines() if x.startswith(("failed ", "applied users/m"))]
+    assert lines[0].startswith("failed users/mover@x.example (create)")
+    assert "role_conflict" in lines[0] or "another organization" in lines[0]
+    assert lines[1].startswith("applied users/mover@x.example (delete)")
+    assert lines[2].startswith("applied users/mover@x.example (create)")
+    assert "Apply complete: 2 applied, 0 failed, 0 skipped." in result.output
+    again = CliRunner().invoke(cli, ["plan", str(tmp_path), "--detailed-exitcode"], env=environ)
+    assert again.exit_code == 0, again.output
