@@ -23,7 +23,7 @@ from reconciler.plan import (
     live_fingerprint,
     sign,
 )
-from reconciler.safety import check
+from reconciler.safety import check, cross_org_roles
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
@@ -185,18 +185,23 @@ def plan_paths(
     finally:
         for client in clients:
             client.close()
+    org_plans = [
+        plan_org(
+            org,
+            live,
+            force=force,
+            api_url=url,
+            token_env=env,
+            extra=_warnings_for(org, diags),
+        )
+        for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
+    ]
+    across = cross_org_roles(org_plans, lives)
     plan = Plan(
         config_digest=digest,
         orgs=[
-            plan_org(
-                org,
-                live,
-                force=force,
-                api_url=url,
-                token_env=env,
-                extra=_warnings_for(org, diags),
-            )
-            for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
+            org.model_copy(update={"findings": [*org.findings, *more]}) if more else org
+            for org, more in zip(org_plans, across, strict=True)
         ],
     )
     return sign(plan, lambda org: read_token(org.token_env or "", environ))

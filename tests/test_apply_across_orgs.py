@@ -4,6 +4,7 @@ once the other organization has removed them)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,52 @@ def test_a_user_moved_between_organizations_converges_in_one_apply(
     assert "Apply complete: 2 applied, 0 failed, 0 skipped." in result.output
     again = CliRunner().invoke(cli, ["plan", str(tmp_path), "--detailed-exitcode"], env=environ)
     assert again.exit_code == 0, again.output
+
+
+SHARED = {"email": "shared@x.example", "role": "User", "stores": "all"}
+SEED_SHARED = {"organizations": [_org("alpha", [SHARED]), _org("beta", [SHARED])]}
+
+
+@pytest.fixture(scope="module")
+def emu_shared() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess(SEED_SHARED) as process:
+        yield process
+
+
+def _plan_json(emu: EmulatorProcess, folder: Path) -> dict[str, list[tuple[str, str]]]:
+    environ = {
+        "ALPHA_TOKEN": "tok-alpha",
+        "BETA_TOKEN": "tok-beta",
+        "ACCESSCTL_API_URL": emu.base_url,
+    }
+    result = CliRunner().invoke(cli, ["plan", str(folder), "--format", "json"], env=environ)
+    assert result.exit_code == 0, result.output
+    return {
+        org["organization"]: [(f["code"], f["message"]) for f in org["findings"]]
+        for org in json.loads(result.output)["orgs"]
+    }
+
+
+def test_a_role_changed_in_two_organizations_at_once_is_flagged(
+    emu_shared: EmulatorProcess, tmp_path: Path
+) -> None:
+    admin = "  - {email: shared@x.example, role: Admin, stores: all}\n"
+    (tmp_path / "alpha.yaml").write_text(_config("alpha", admin), encoding="utf-8")
+    (tmp_path / "beta.yaml").write_text(_config("beta", admin), encoding="utf-8")
+    findings = _plan_json(emu_shared, tmp_path)
+    for here, there in (("alpha", "beta"), ("beta", "alpha")):
+        ((code, message),) = findings[here]
+        assert code == "role_conflict"
+        assert message.startswith(
+            f"shared@x.example holds the role User in {there}: the platform keeps one role per "
+            f"email, so Admin here will be refused ({there} changes it to Admin too"
+        )
+
+
+def test_a_user_kept_elsewhere_is_not_flagged_when_nothing_disagrees(
+    emu_shared: EmulatorProcess, tmp_path: Path
+) -> None:
+    same = "  - {email: shared@x.example, role: User, stores: all}\n"
+    (tmp_path / "alpha.yaml").write_text(_config("alpha", same), encoding="utf-8")
+    (tmp_path / "beta.yaml").write_text(_config("beta"), encoding="utf-8")  # removed there
+    assert _plan_json(emu_shared, tmp_path) == {"alpha": [], "beta": []}
