@@ -77,5 +77,12 @@ def test_no_terminal_and_json_output_does_not_point_at_a_plan_never_shown(
     config = str(write_config(tmp_path, CHANGED))
     result = accessctl(emu, "apply", config, "--format", "json")
     assert result.exit_code == 1
-    assert "review the plan (`accessctl plan`), then pass --yes" in result.output
+    assert "review the plan (`accessctl plan`), then pass --yes" in result.stderr
     assert "above" not in result.output
+    answer = json.loads(result.stdout)  # a tool reading stdout learns why, not only the code
+    assert answer == {
+        "ok": False,
+        "error": "refusing to apply without confirmation: there is no terminal to ask on",
+        "hint": "review the plan (`accessctl plan`), then pass --yes (in CI: apply a reviewed "
+        "saved plan)",
+    }

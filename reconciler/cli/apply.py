@@ -31,6 +31,7 @@ from reconciler.cli._options import api_url_option, today_option
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
+from reconciler.redact import redact
 from reconciler.render.terminal import visible
 from reconciler.render.text import render as render_text
 
@@ -297,8 +298,8 @@ def apply(
       accessctl apply plan.json --yes          # apply a reviewed plan in CI
       accessctl apply access/ --dry-run        # show the requests, send none
     """
-    ctx.exit(
-        run(
+    try:
+        code = run(
             paths,
             environ=dict(os.environ),
             today=today,
@@ -310,4 +311,9 @@ def apply(
             api_url=api_url,
             force=force,
         )
-    )
+    except AccessctlError as exc:
+        if output_format == "json":  # a tool reading stdout learns why, not only the exit code
+            error = {"ok": False, "error": redact(exc.message), "hint": redact(exc.hint or "")}
+            click.echo(json.dumps(error, indent=2))
+        raise
+    ctx.exit(code)
