@@ -37,7 +37,7 @@ ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in Role)
 MAX_IP_RANGES = 50
 UserType = Literal["internal", "external"]
 UnmanagedPolicy = Literal["report", "remove", "ignore"]
-MAX_REMOVALS_PATTERN = r"^\d+(\.\d+)?%$"
+MAX_REMOVALS_PATTERN = r"^0*(100(\.0+)?|\d{1,2}(\.\d+)?)%$"  # 0% to 100%
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +80,14 @@ def ip_in_network(ip: str, cidr: str) -> bool:
 def canonical_cidr(value: str) -> str:
     """The network in canonical form (`10.0.0.0/24`); raises ValueError when not a network."""
     return str(ipaddress.ip_network(normalise_cidr(value), strict=True))
+
+
+def _not_blank(value: str, need: str) -> str:
+    """`value` without surrounding space; a blank one is an error (the API needs a name)."""
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError(f"must not be blank: {need}")
+    return stripped
 
 
 class _Strict(BaseModel):
@@ -159,6 +167,15 @@ class Policy(_Strict):
         description="Emails the reconciler never removes or demotes.",
     )
 
+    @field_validator("max_removals", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        if isinstance(value, bool):  # pydantic would take `true` as 1
+            raise ValueError(
+                f"must be a whole number or a percentage such as `10%`, not `{str(value).lower()}`"
+            )
+        return value
+
     @field_validator("protected")
     @classmethod
     def _fold_protected(cls, value: list[str]) -> list[str]:
@@ -182,7 +199,7 @@ class IpRange(_Strict):
     @field_validator("name")
     @classmethod
     def _strip_name(cls, value: str) -> str:
-        return value.strip()
+        return _not_blank(value, "a range needs a name")
 
     @field_validator("cidr")
     @classmethod
@@ -236,6 +253,11 @@ class OrgConfig(_Strict):
     )
     ip_ranges: list[IpRange] = Field(default_factory=list)
     users: list[User] = Field(default_factory=list)
+
+    @field_validator("organization")
+    @classmethod
+    def _strip_organization(cls, value: str) -> str:
+        return _not_blank(value, "write the live organization's name")
 
 
 @dataclass(frozen=True)

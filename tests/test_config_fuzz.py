@@ -36,6 +36,7 @@ TOKENS = [
     "\t", "\n", "  ", "---", "...", "?", "|", ">", "%YAML 1.2\n", "null", "~", "true", "1e9",
     "2027-02-30", "0x1f", "Terminated", "External User", "10.0.0.1/33", "users", "role",
     "\x00", "\ufeff", "é", "password: x",
+    "\u2028", "\x85", "%YAML 1.1\n---\n", "yes", "~: x\n", "5: x\n", "&a ", "- *a\n", "<<: *a\n",
 ]  # fmt: skip
 
 

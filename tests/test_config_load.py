@@ -152,3 +152,34 @@ def test_ranges_left_out_stay_unmanaged_but_an_empty_list_is_declared(tmp_path: 
     by_name = {org.config.organization: org.config for org in result.orgs}
     assert "ip_ranges" not in by_name["a"].model_fields_set
     assert "ip_ranges" in by_name["b"].model_fields_set
+
+
+def test_yaml_1_1_yes_turns_support_access_on(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "%YAML 1.1\n---\norganization: t\n"
+        "api: {url: http://127.0.0.1:8765/api/v1, token_env: T}\n"  # parsed by ruamel.yaml's own
+        "settings: {technical_support_access: yes}\n",
+        encoding="utf-8",
+    )
+    result = load([path], today=TODAY)
+    assert result.diagnostics == []
+    assert result.orgs[0].config.settings.technical_support_access is True
+
+
+def test_a_user_with_a_non_string_key_keeps_the_rest_checked(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(
+        "organization: t\nstores: {1000001: Web shop, MID2: Kiosk}\nusers:\n"
+        "  - {email: a@t.example, role: Admin, 5: x}\n"
+        "  - {email: b@p.example, type: external, expires: 2026-01-01}\n",
+        encoding="utf-8",
+    )
+    result = load([path], today=TODAY)
+    assert [(d.line, d.column, d.code) for d in result.diagnostics] == [
+        (2, 10, "invalid_type"),  # store id `1000001` must be a string
+        (4, 39, "unknown_field"),  # `5`
+        (5, 51, "expiry_in_past"),
+    ]
+    assert list(result.orgs[0].config.stores) == ["MID2", "1000001"]
+    assert [u.email for u in result.orgs[0].config.users] == ["a@t.example", "b@p.example"]

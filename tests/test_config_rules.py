@@ -72,6 +72,35 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
     "duplicate_section": [("b.yaml", 2, 1, "error", "duplicate_section")],
     "duplicate_store": [("b.yaml", 3, 3, "error", "duplicate_store")],
     "duplicate_email_across_files": [("b.yaml", 3, 12, "error", "duplicate_email")],
+    # an internal user with the external users' role: the platform refuses it
+    "external_role_internal_user.yaml": [
+        ("external_role_internal_user.yaml", 4, 11, "error", "external_role")
+    ],
+    # `~:` is a null key: reported where it is, and the rest of the file is still checked
+    "non_string_key.yaml": [
+        ("non_string_key.yaml", 4, 13, "error", "duplicate_email"),
+        ("non_string_key.yaml", 5, 5, "error", "external_without_expiry"),
+        ("non_string_key.yaml", 6, 1, "error", "unknown_field"),
+    ],
+    # an unquoted numeric store id: at the key, and the grant of "1000001" is not undeclared
+    "non_string_store_id.yaml": [("non_string_store_id.yaml", 3, 3, "error", "invalid_type")],
+    # a broken `stores:` is one error, not one more per store granted
+    "stores_not_a_map.yaml": [("stores_not_a_map.yaml", 2, 9, "error", "invalid_type")],
+    "blank_organization.yaml": [("blank_organization.yaml", 1, 15, "error", "invalid_value")],
+    "blank_range_name.yaml": [("blank_range_name.yaml", 4, 12, "error", "invalid_value")],
+    "max_removals_bool.yaml": [("max_removals_bool.yaml", 3, 17, "error", "invalid_value")],
+    "max_removals_over_100.yaml": [("max_removals_over_100.yaml", 3, 17, "error", "invalid_value")],
+    # the second declaration is the alias on line 5, not its anchor on line 4
+    "duplicate_email_alias.yaml": [
+        ("duplicate_email_alias.yaml", 5, 5, "error", "duplicate_email")
+    ],
+    # U+2028, U+0085 and U+2029 in strings are not line breaks to an editor
+    "line_breaks_in_strings.yaml": [
+        ("line_breaks_in_strings.yaml", 7, 32, "error", "unknown_role")
+    ],
+    # 393 bytes of nested aliases standing for a billion values: refused at the anchor whose
+    # aliases go over the limit, at once
+    "alias_bomb.yaml": [("alias_bomb.yaml", 7, 4, "error", "yaml_unsupported")],
 }
 
 
@@ -100,11 +129,48 @@ def test_every_code_reported_is_documented() -> None:
         ("unknown_field.yaml", "did you mean `expires`?"),
         ("invalid_value.yaml", None),
         ("yaml_tab.yaml", "indent with spaces, not tabs"),
+        ("non_string_store_id.yaml", 'write `"1000001"`: unquoted, YAML reads it as a number'),
+        ("max_removals_bool.yaml", None),
     ],
 )
 def test_hints(case: str, hint: str | None) -> None:
     (diag,) = load([FIXTURES / case], today=TODAY).diagnostics
     assert diag.hint == hint
+
+
+MESSAGES = {
+    "external_role_internal_user.yaml": "internal user `j@t.example` has role `External User`",
+    "non_string_store_id.yaml": "store id `1000001` must be a string; quote it",
+    "blank_organization.yaml": (
+        "organization: must not be blank: write the live organization's name"
+    ),
+    "blank_range_name.yaml": "ip_ranges[1].name: must not be blank: a range needs a name",
+    "max_removals_bool.yaml": (
+        "policy.max_removals: must be a whole number or a percentage such as `10%`, not `true`"
+    ),
+    "max_removals_over_100.yaml": (
+        "policy.max_removals: `max_removals` must be a whole number or a percentage from 0% to "
+        "100%, such as `10%`"
+    ),
+}
+
+
+@pytest.mark.parametrize(("case", "message"), sorted(MESSAGES.items()))
+def test_messages(case: str, message: str) -> None:
+    (diag,) = load([FIXTURES / case], today=TODAY).diagnostics
+    assert diag.message == message
+
+
+def test_a_non_string_key_is_named_as_written() -> None:
+    diags = load([FIXTURES / "non_string_key.yaml"], today=TODAY).diagnostics
+    assert diags[-1].message == "unknown field `~` in the top level: keys must be plain words"
+    assert diags[-1].hint is not None and diags[-1].hint.startswith("YAML reads `~` as null;")
+
+
+def test_a_duplicate_through_an_alias_names_both_lines() -> None:
+    (diag,) = load([FIXTURES / "duplicate_email_alias.yaml"], today=TODAY).diagnostics
+    assert diag.line == 5
+    assert diag.message.endswith(f"here and at {FIXTURES / 'duplicate_email_alias.yaml'}:4")
 
 
 def test_cross_file_messages_name_both_places() -> None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from reconciler.model import Policy, ip_in_network, normalise_email
+from reconciler.model import IpRange, OrgConfig, Policy, ip_in_network, normalise_email
 
 
 @pytest.mark.parametrize(
@@ -34,3 +35,23 @@ def test_emails_compare_without_case_but_keep_their_letters() -> None:
 )
 def test_ip_in_network(ip: str, cidr: str, inside: bool) -> None:
     assert ip_in_network(ip, cidr) is inside
+
+
+@pytest.mark.parametrize("limit", [True, False, "150%", "100.5%", "1000%", "-1%", "10 %"])
+def test_max_removals_refuses_a_bool_and_more_than_all(limit: object) -> None:
+    with pytest.raises(ValidationError):
+        Policy.model_validate({"max_removals": limit})
+
+
+@pytest.mark.parametrize("limit", [0, 1, 250, "0%", "0.5%", "10%", "99.9%", "100%", "100.0%"])
+def test_max_removals_takes_a_count_or_a_share(limit: int | str) -> None:
+    assert Policy.model_validate({"max_removals": limit}).max_removals == limit
+
+
+def test_names_must_not_be_blank() -> None:
+    with pytest.raises(ValidationError, match="must not be blank"):
+        IpRange(name="   ", cidr="203.0.113.0/24")
+    with pytest.raises(ValidationError, match="must not be blank"):
+        OrgConfig(organization=" \t ")
+    assert IpRange(name=" Office ", cidr="203.0.113.0/24").name == "Office"
+    assert OrgConfig(organization=" acme-eu ").organization == "acme-eu"

@@ -148,3 +148,32 @@ def test_the_examples_folder_validates_clean_as_a_whole() -> None:
     result = CliRunner().invoke(cli, ["validate", "config-examples/", "--strict"])
     assert result.exit_code == 0, result.output
     assert result.output == "no problems found in 5 files\n"
+
+
+def test_a_date_near_the_end_of_time_is_no_crash(tmp_path: Path) -> None:
+    text = (
+        "organization: t\nusers:\n  - {email: j@t.example, type: external, expires: 9999-12-31}\n"
+    )
+    path = tmp_path / "far.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path), "--today", "9999-12-20"])
+    assert result.exit_code == 0
+    assert result.output == (
+        f"{path}:3:51: warning[expiry_soon]: external user `j@t.example` loses access in 11 days "
+        "(9999-12-31)\n"
+        "    hint: extend `expires:` if the access is still needed\n"
+        "0 errors, 1 warning in 1 file\n"
+    )
+
+
+def test_a_non_string_key_is_reported_where_it_is(tmp_path: Path) -> None:
+    text = "organization: t\nusers:\n  - {email: a@t.example, role: Admin}\ntrue: x\n"
+    code, output, path = _run(tmp_path, text)
+    assert code == 1
+    assert output == (
+        f"{path}:4:1: error[unknown_field]: unknown field `true` in the top level: keys must be "
+        "plain words\n"
+        "    hint: YAML reads `true` as a boolean; allowed here: organization, api, settings, "
+        "policy, stores, ip_ranges, users\n"
+        "1 error, 0 warnings in 1 file\n"
+    )

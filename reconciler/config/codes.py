@@ -40,7 +40,9 @@ CODES: dict[str, str] = {
     "expiry_in_past": "an external user whose `expires` date is today or earlier",
     "expiry_soon": "warning: an external user whose access ends within 14 days",
     "internal_with_expiry": "an internal user with an `expires` date",
-    "external_role": "an external user with a role other than `External User`",
+    "external_role": (
+        "an external user with a role other than `External User`, or an internal user with it"
+    ),
     "terminated_declared": "a user declared as `Terminated`, a role only the platform assigns",
     "undeclared_store": "a user granted a store missing from the organization's `stores:` map",
     "duplicate_store_grant": "warning: a user lists the same store twice",

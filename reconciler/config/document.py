@@ -10,6 +10,9 @@ find the line of any path later. Locations cost nothing until a diagnostic asks 
 from __future__ import annotations
 
 import math
+import re
+import warnings
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,6 +35,58 @@ MAX_EXPANDED_NODES = 2_000_000  # aliases may not blow a small file up into a hu
 PathItem = str | int
 YamlPath = Sequence[PathItem]
 
+# What a parser may count as a line break but editors and GitHub do not: libyaml breaks lines at
+# all three everywhere, ruamel.yaml's own parser in comments.
+_UNUSUAL_BREAKS = ("\x85", "\u2028", "\u2029")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+# From the end of one item to the alias written as the next one: spacing, indicators, comments,
+# the parent's own anchor or tag; then the alias itself (group 1).
+_TO_ALIAS = re.compile(
+    r"(?:\s|[-:,?\[{]|#[^\r\n]*|&[^\s,\[\]{}]+|![^\s,\[\]{}]*)*(\*[^\s,\[\]{}]+)"
+)
+_YAML_11 = re.compile(r"^%YAML[ \t]+1\.1\b", re.MULTILINE)
+
+
+class LineIndex:
+    """Lines and columns as editors count them: breaks at `\\n`, `\\r\\n` and `\\r` only.
+
+    A parser's mark counts U+0085, U+2028 and U+2029 as line breaks too (libyaml anywhere in the
+    file), so each one written in a quoted label would shift every later diagnostic by a line.
+    Marks also carry the character offset, which both parsers count alike: positions are
+    recomputed from it, and only for files that hold one of those characters."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.unusual = any(ch in text for ch in _UNUSUAL_BREAKS)
+        self._starts: list[int] | None = None
+
+    def position(self, mark: Any) -> tuple[int, int]:
+        """1-based (line, column) of a parser's mark."""
+        if self.unusual:
+            index = getattr(mark, "index", None)
+            if isinstance(index, int) and 0 <= index <= len(self.text):
+                return self.at(index)
+        return getattr(mark, "line", 0) + 1, getattr(mark, "column", 0) + 1
+
+    def at(self, index: int) -> tuple[int, int]:
+        """1-based (line, column) of the character at `index`."""
+        starts = self._line_starts()
+        line = bisect_right(starts, index) - 1
+        return line + 1, index - starts[line] + 1
+
+    def line(self, number: int) -> str:
+        """The text of 1-based line `number`, without its break ('' when out of range)."""
+        starts = self._line_starts()
+        if not 0 < number <= len(starts):
+            return ""
+        end = starts[number] if number < len(starts) else len(self.text)
+        return self.text[starts[number - 1] : end].rstrip("\r\n")
+
+    def _line_starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+        return self._starts
+
 
 @dataclass
 class Document:
@@ -40,52 +95,157 @@ class Document:
     file: str
     root: Node | None
     data: Any
+    lines: LineIndex = field(default_factory=lambda: LineIndex(""), repr=False)
+    yaml11: bool = False  # the file asked for YAML 1.1 (`%YAML 1.1`): its scalars read so
+    shared: bool = False  # an alias or merge made one list or mapping appear in two places
+    _aliases: dict[int, list[int | None]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # aliases are looked for only in text that may hold one (or an asterisk in a string)
+        self._may_alias = "*" in self.lines.text
 
     def node(self, path: YamlPath, *, key: bool = False) -> Node | None:
         """The node at `path` (the deepest one that exists), or its key node when `key`."""
+        return self._find(path, key)[0]
+
+    def locate(self, path: YamlPath = (), *, key: bool = False) -> Source:
+        """`file:line:column` (1-based) of the node at `path`. When the path goes through an
+        alias (`- *user`), that is where the alias is written, not its anchor: the same node
+        appears in two places, and a diagnostic must name the one it is about."""
+        found, alias = self._find(path, key)
+        if alias is not None:
+            line, column = self.lines.at(alias)
+        elif found is None:
+            line, column = 1, 1
+        elif self.lines.unusual:
+            line, column = self.lines.position(found.start_mark)
+        else:  # `_desired` locates every user: the common case without a call
+            line, column = found.start_mark.line + 1, found.start_mark.column + 1
+        return Source(self.file, line, column)
+
+    def _find(self, path: YamlPath, key: bool) -> tuple[Node | None, int | None]:
+        """The node at `path` and the text offset of the first alias on the way there."""
         current = self.root
         key_node: Node | None = None
-        for item in path:
+        alias: int | None = None
+        last = len(path) - 1
+        for step, item in enumerate(path):
             if isinstance(current, MappingNode):
-                pair = _find_pair(current, item)
-                if pair is None:
+                found = self._pair(current, item)
+                if found is None:
                     break
-                key_node, current = pair
+                key_node, current, via, written = found
+                if alias is None:  # an alias written as the value is not where its key is
+                    alias = via if via is not None or (key and step == last) else written
             elif isinstance(current, SequenceNode) and isinstance(item, int):
                 if not 0 <= item < len(current.value):
                     break
+                if alias is None and self._may_alias:
+                    alias = self._alias(current, item)
                 key_node, current = None, current.value[item]
             else:
                 break
         else:
             if key and key_node is not None:
-                return key_node
-        return current
+                return key_node, alias
+        return current, alias
 
-    def locate(self, path: YamlPath = (), *, key: bool = False) -> Source:
-        """`file:line:column` (1-based) of the node at `path`."""
-        found = self.node(path, key=key)
-        if found is None:
-            return Source(self.file, 1, 1)
-        mark = found.start_mark
-        return Source(self.file, mark.line + 1, mark.column + 1)
+    def _pair(
+        self, mapping: MappingNode, item: PathItem
+    ) -> tuple[Node, Node, int | None, int | None] | None:
+        """(key, value, alias the pair was merged in through, alias written as the value)."""
+        merges: list[int] = []
+        text_match: int | None = None
+        text = item if isinstance(item, str) else None
+        for position, (key_node, value_node) in enumerate(mapping.value):
+            if _is_merge(key_node):
+                merges.append(position)
+            elif text is not None:  # nearly every look-up: told apart without a call
+                if key_node.value != text or not isinstance(key_node, ScalarNode):
+                    continue
+                if key_node.ctag is STR_NODE_TAG or key_node.tag == STR_TAG:
+                    written = self._alias(mapping, position) if self._may_alias else None
+                    return key_node, value_node, None, written
+                if text_match is None:  # `5:` for "5": only if no key is the string itself
+                    text_match = position
+            elif _same_key(key_node, item, self.yaml11):
+                return key_node, value_node, None, self._alias(mapping, position)
+        if text_match is not None:  # e.g. a store id written as a number, checked as its text
+            key_node, value_node = mapping.value[text_match]
+            return key_node, value_node, None, self._alias(mapping, text_match)
+        for position in merges:
+            source = mapping.value[position][1]
+            via = self._alias(mapping, position)
+            if isinstance(source, SequenceNode):
+                candidates = [
+                    (candidate, via if via is not None else self._alias(source, index))
+                    for index, candidate in enumerate(source.value)
+                ]
+            else:
+                candidates = [(source, via)]
+            for candidate, through in candidates:
+                if isinstance(candidate, MappingNode):
+                    found = self._pair(candidate, item)
+                    if found is not None:
+                        key_node, value_node, inner, written = found
+                        return key_node, value_node, inner if through is None else through, written
+        return None
+
+    def _alias(self, parent: Node, position: int) -> int | None:
+        """Where the child at `position` of `parent` is written as an alias (its offset in the
+        text), or None when it is written out there. Found once per parent, on demand."""
+        if not self._may_alias:
+            return None
+        table = self._aliases.get(id(parent))
+        if table is None:
+            table = self._aliases[id(parent)] = _alias_table(parent, self.lines.text)
+        return table[position] if position < len(table) else None
 
 
-def _find_pair(mapping: MappingNode, item: PathItem) -> tuple[Node, Node] | None:
-    wanted = str(item)
-    merged: list[Node] = []
-    for key_node, value_node in mapping.value:
-        if _is_merge(key_node):
-            merged.append(value_node)
-        elif isinstance(key_node, ScalarNode) and key_node.value == wanted:
-            return key_node, value_node
-    for source in merged:
-        for candidate in source.value if isinstance(source, SequenceNode) else [source]:
-            if isinstance(candidate, MappingNode):
-                pair = _find_pair(candidate, item)
-                if pair is not None:
-                    return pair
-    return None
+def _alias_table(parent: Node, text: str) -> list[int | None]:
+    """For each child of `parent`, in order: the offset of the alias it is written as, or None.
+
+    The composer hands an alias back as its anchored node, so the alias's own place is not kept.
+    It is found in the text instead: an anchor always comes before its aliases, so a child whose
+    node starts before the end of the previous item is an alias, and its `*name` is the next
+    token there."""
+    table: list[int | None] = []
+    cursor = parent.start_mark.index
+    for child in parent.value:
+        if isinstance(parent, MappingNode):
+            key_node, child = child
+            key_start = key_node.start_mark.index
+            if key_start >= cursor:
+                cursor = key_node.end_mark.index
+            else:
+                cursor = _skip_alias(text, cursor)[1]
+        start = child.start_mark.index
+        if start >= cursor:
+            table.append(None)
+            cursor = max(cursor, child.end_mark.index)
+        else:
+            found, cursor = _skip_alias(text, cursor)
+            table.append(found)
+    return table
+
+
+def _skip_alias(text: str, cursor: int) -> tuple[int | None, int]:
+    match = _TO_ALIAS.match(text, cursor)
+    if match is None:
+        return None, cursor
+    return match.start(1), match.end(1)
+
+
+def _same_key(key_node: Node, item: Any, yaml11: bool) -> bool:
+    """Whether `key_node` is the key `item` that YAML read as something else than a string (`~`,
+    `true`, `5`, a date): the same type and value."""
+    if not isinstance(key_node, ScalarNode) or key_node.ctag is STR_NODE_TAG:
+        return False
+    try:
+        value = _construct(key_node.tag, key_node.value, yaml11)
+    except (ValueError, _UnknownTag):
+        return False
+    return type(value) is type(item) and bool(value == item)
 
 
 def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document | None:
@@ -150,23 +310,33 @@ def _tag(name: str) -> Tag:
     return found
 
 
-def _compose(text: str, *, pure: bool) -> Node | None:
+def _compose(text: str, *, pure: bool) -> tuple[Node | None, bool]:
+    """The node tree, and whether its scalars were resolved as YAML 1.1."""
     yaml = YAML(typ="safe", pure=pure)
     yaml.Resolver = _FastResolver
-    root: Node | None = yaml.compose(text)
-    return root
+    with warnings.catch_warnings():
+        # ruamel.yaml's own parser warns on an anchor defined twice, which YAML allows: the
+        # later one counts, as with libyaml. Never printed beside the diagnostics.
+        warnings.simplefilter("ignore")
+        root: Node | None = yaml.compose(text)
+    version = yaml.resolver.processing_version
+    return root, version in ((1, 1), "1.1")
 
 
 def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | None:
     """Parse YAML text into a Document; problems go to `diags`."""
+    # libyaml ignores `%YAML 1.1` and reads `yes` as a string, ruamel.yaml's parser honours it
+    # and reads `yes` as true: a file that asks for 1.1 goes to the one that honours it, so what
+    # it means does not depend on whether something else in it trips libyaml.
+    yaml11 = "%YAML" in text and _YAML_11.search(text) is not None
     try:
-        root = _compose(text, pure=False)
+        root, yaml11 = _compose(text, pure=yaml11)
     except Exception as exc:  # any parser failure is the input's fault: report, never raise
         # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g. an
         # unquoted URL in a flow mapping: `api: {url: https://host/api/v1}`. ruamel.yaml's own
         # parser is the reference; only when it refuses too is the file wrong.
         try:
-            root = _compose(text, pure=True)
+            root, yaml11 = _compose(text, pure=True)
         except Exception:
             diags.append(syntax_diagnostic(exc, display, text))
             return None
@@ -183,7 +353,8 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
             )
         )
         return None
-    builder = _Builder(display, diags)
+    lines = LineIndex(text)
+    builder = _Builder(display, diags, lines, yaml11)
     try:
         data = builder.build(root)
     except RecursionError:
@@ -191,12 +362,13 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
             Diagnostic(display, 1, 1, "error", "yaml_unsupported", "the YAML is nested too deeply")
         )
         return None
-    except _TooLarge:
+    except _TooLarge as exc:
+        line, column = lines.position(exc.node.start_mark)
         diags.append(
             Diagnostic(
                 display,
-                1,
-                1,
+                line,
+                column,
                 "error",
                 "yaml_unsupported",
                 "aliases expand this file to more than "
@@ -204,22 +376,21 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
             )
         )
         return None
-    return Document(display, root, data)
+    return Document(display, root, data, lines, yaml11, builder.shared)
 
 
 def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = getattr(mark, "line", 0) + 1 if mark is not None else 1
-    column = getattr(mark, "column", 0) + 1 if mark is not None else 1
-    lines = str(exc).splitlines()
-    problem = getattr(exc, "problem", None) or (lines[0] if lines else "")
+    lines = LineIndex(text)
+    line, column = lines.position(mark) if mark is not None else (1, 1)
+    message_lines = str(exc).splitlines()
+    problem = getattr(exc, "problem", None) or (message_lines[0] if message_lines else "")
     context = getattr(exc, "context", None)
     message = f"invalid YAML: {problem or type(exc).__name__}"
     if context:
         message += f" ({context})"
     hint = None
-    source_lines = text.splitlines()
-    bad_line = source_lines[line - 1] if 0 < line <= len(source_lines) else ""
+    bad_line = lines.line(line)
     if "\t" in bad_line[: column + 1]:
         hint = "indent with spaces, not tabs"
     elif "unexpected ':'" in str(exc):
@@ -228,18 +399,29 @@ def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
 
 
 class _TooLarge(Exception):
+    def __init__(self, node: Node) -> None:
+        super().__init__()
+        self.node = node  # the anchor whose alias went over the limit, or the node reached
+
+
+class _UnknownTag(Exception):
     pass
 
 
 @dataclass
 class _Builder:
-    """Turns composed nodes into plain values; aliases are shared, not copied."""
+    """Turns composed nodes into plain values; aliases are shared, not copied, but count for
+    every value they stand for, so a few lines of nested aliases cannot pass for a small file."""
 
     file: str
     diags: list[Diagnostic]
-    memo: dict[int, Any] = field(default_factory=dict)
+    lines: LineIndex
+    yaml11: bool = False
+    memo: dict[int, Any] = field(default_factory=dict)  # id -> value
+    sizes: dict[int, int] = field(default_factory=dict)  # id -> values in it (small ints: shared)
     active: set[int] = field(default_factory=set)
     size: int = 0
+    shared: bool = False
 
     def build(self, node: Node) -> Any:
         if isinstance(node, ScalarNode):
@@ -249,17 +431,19 @@ class _Builder:
             return self._scalar(node)
         ident = id(node)
         if ident in self.memo:
-            self.size += 1
+            self.shared = True
+            self.size += self.sizes[ident]
             if self.size > MAX_EXPANDED_NODES:
-                raise _TooLarge
+                raise _TooLarge(node)
             return self.memo[ident]
         if ident in self.active:
             self._report(node, "yaml_unsupported", "an alias refers to a node that contains it")
             return None
         self.active.add(ident)
+        start = self.size
         self.size += 1
         if self.size > MAX_EXPANDED_NODES:
-            raise _TooLarge
+            raise _TooLarge(node)
         value: Any
         if isinstance(node, SequenceNode):
             if node.ctag is not _SEQ_TAG and node.tag != _TAG + "seq":
@@ -273,11 +457,12 @@ class _Builder:
             value = None
         self.active.discard(ident)
         self.memo[ident] = value
+        self.sizes[ident] = self.size - start
         return value
 
     def _mapping(self, node: MappingNode) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
-        lines: dict[Any, int] = {}
+        first: dict[Any, Node] = {}
         merges: list[Node] = []
         for key_node, value_node in node.value:
             if _is_merge(key_node):
@@ -288,15 +473,16 @@ class _Builder:
                 continue
             plain = key_node.ctag is STR_NODE_TAG or key_node.tag == STR_TAG
             key = key_node.value if plain else self._scalar(key_node)
-            if key in lines:
+            if key in first:
+                line = self.lines.position(first[key].start_mark)[0]
                 self._report(
                     key_node,
                     "duplicate_key",
-                    f"duplicate key `{key_node.value}`: also set on line {lines[key]}",
+                    f"duplicate key `{key_node.value}`: also set on line {line}",
                     "keep one of them; YAML readers silently disagree on which one wins",
                 )
                 continue
-            lines[key] = key_node.start_mark.line + 1
+            first[key] = key_node
             result[key] = self.build(value_node)
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
@@ -310,22 +496,13 @@ class _Builder:
         return result
 
     def _scalar(self, node: ScalarNode) -> Any:
-        tag, text = node.tag, node.value
         try:
-            if tag == _TAG + "null":
-                return None
-            if tag == _TAG + "bool":
-                return text.lower() == "true"
-            if tag == _TAG + "int":
-                return _to_int(text)
-            if tag == _TAG + "float":
-                return _to_float(text)
-            if tag == _TAG + "timestamp":
-                return _to_timestamp(text)
+            return _construct(node.tag, node.value, self.yaml11)
         except ValueError:
-            return text
-        self._unsupported_tag(node)
-        return text
+            return node.value
+        except _UnknownTag:
+            self._unsupported_tag(node)
+            return node.value
 
     def _unsupported_tag(self, node: Node) -> None:
         self._report(
@@ -336,14 +513,55 @@ class _Builder:
         )
 
     def _report(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
-        mark = node.start_mark
-        self.diags.append(
-            Diagnostic(self.file, mark.line + 1, mark.column + 1, "error", code, message, hint)
-        )
+        line, column = self.lines.position(node.start_mark)
+        self.diags.append(Diagnostic(self.file, line, column, "error", code, message, hint))
 
 
-def _to_int(text: str) -> int:
+# The spellings ruamel.yaml's constructor accepts for a bool-tagged scalar: YAML 1.2's `true` and
+# `false` and, for `%YAML 1.1` files or an explicit `!!bool`, 1.1's yes/no/on/off/y/n.
+_BOOLS = {
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "on": True,
+    "off": False,
+    "y": True,
+    "n": False,
+}
+
+
+def _construct(tag: str | None, text: str, yaml11: bool) -> Any:
+    """The value of a scalar that is not a plain string. ValueError when `text` is not a value
+    of `tag` (the text is then kept as a string); _UnknownTag for tags outside the schema."""
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        value = _BOOLS.get(text.lower())
+        if value is None:
+            raise ValueError(text)
+        return value
+    if tag == _TAG + "int":
+        return _to_int(text, yaml11)
+    if tag == _TAG + "float":
+        return _to_float(text)
+    if tag == _TAG + "timestamp":
+        return _to_timestamp(text)
+    raise _UnknownTag(tag)
+
+
+def _to_int(text: str, yaml11: bool = False) -> int:
     clean = text.replace("_", "")
+    if yaml11:  # 1.1's octal `010` and base-60 `1:30` (what ruamel.yaml's constructor reads)
+        sign = -1 if clean.startswith("-") else 1
+        digits = clean.lstrip("+-")
+        if ":" in digits:
+            value = 0
+            for part in digits.split(":"):
+                value = value * 60 + int(part, 10)
+            return sign * value
+        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+            return sign * int(digits, 8)
     try:
         return int(clean, 0)
     except ValueError:

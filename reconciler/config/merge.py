@@ -57,6 +57,14 @@ class MergedOrg:
     def declares_stores(self) -> bool:
         return any("stores" in f.sections for f in self.files)
 
+    @property
+    def known_stores(self) -> dict[str, str] | None:
+        """The declared stores to check grants against; None when no file declares any, or when
+        a file's `stores:` was dropped for an error (every grant would be reported as well)."""
+        if not self.declares_stores or any("stores" in f.broken for f in self.files):
+            return None
+        return self.stores
+
 
 def merge(files: list[FileConfig], diags: list[Diagnostic]) -> list[MergedOrg]:
     """Group files by organization, in the order the organizations first appear."""

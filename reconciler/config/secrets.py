@@ -41,10 +41,14 @@ _HINT = (
 )
 
 
-def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[tuple[PathItem, ...]]:
-    """Report inline secrets; returns their paths so other checks do not report them again."""
-    found: set[tuple[PathItem, ...]] = set()
-    _walk(doc.data, (), doc, diags, found)
+def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[int]:
+    """Report inline secrets; returns the ids of the YAML nodes reported (keys or values), so
+    other checks do not report them again wherever an alias repeats them."""
+    found: set[int] = set()
+    # A list or mapping that aliases repeat is one node in the file: scan it once (nested
+    # aliases can repeat one list millions of times).
+    seen: set[int] | None = set() if doc.shared else None
+    _walk(doc.data, (), doc, diags, found, seen)
     return found
 
 
@@ -53,30 +57,34 @@ def _walk(
     path: tuple[PathItem, ...],
     doc: Document,
     diags: list[Diagnostic],
-    found: set[tuple[PathItem, ...]],
+    found: set[int],
+    seen: set[int] | None,
 ) -> None:
     """Every string and key below `value`; paths are built only for containers and findings
     (a 10,000-user file holds some 100,000 scalars)."""
+    if seen is not None and isinstance(value, dict | list):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
     if isinstance(value, str):
         _check_value(value, path, doc, diags, found)
     elif isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and _is_secret_key(key) and item not in (None, ""):
                 where = (*path, key)
-                _report(doc, where, True, f"`{key}` is a credential written inline", diags)
-                found.add(where)
+                _report(doc, where, True, f"`{key}` is a credential written inline", diags, found)
             elif isinstance(item, str):
                 if len(item) >= 12:
                     _check_value(item, (*path, key), doc, diags, found)
             elif isinstance(item, dict | list):
-                _walk(item, (*path, key), doc, diags, found)
+                _walk(item, (*path, key), doc, diags, found, seen)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, str):
                 if len(item) >= 12:
                     _check_value(item, (*path, index), doc, diags, found)
             elif isinstance(item, dict | list):
-                _walk(item, (*path, index), doc, diags, found)
+                _walk(item, (*path, index), doc, diags, found, seen)
 
 
 def _check_value(
@@ -84,11 +92,11 @@ def _check_value(
     path: tuple[PathItem, ...],
     doc: Document,
     diags: list[Diagnostic],
-    found: set[tuple[PathItem, ...]],
+    found: set[int],
 ) -> None:
     if len(value) >= 12 and _SECRET_VALUE.match(value):
-        _report(doc, path, False, "this value looks like a credential written inline", diags)
-        found.add(path)
+        message = "this value looks like a credential written inline"
+        _report(doc, path, False, message, diags, found)
 
 
 def _is_secret_key(key: str) -> bool:
@@ -102,7 +110,13 @@ def _report(
     on_key: bool,
     message: str,
     diags: list[Diagnostic],
+    found: set[int],
 ) -> None:
+    node = doc.node(path, key=on_key)
+    if node is not None:
+        if id(node) in found:  # a string repeated by an alias: reported where it is written
+            return
+        found.add(id(node))
     src = doc.locate(path, key=on_key)
     diags.append(
         Diagnostic(src.file, src.line, src.column, "error", "inline_secret", message, _HINT)

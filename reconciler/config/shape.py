@@ -7,10 +7,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from ruamel.yaml.nodes import ScalarNode
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, PathItem
@@ -21,6 +23,7 @@ from reconciler.model import (
     OrgConfig,
     Policy,
     Settings,
+    Source,
     User,
     normalise_email,
 )
@@ -54,7 +57,7 @@ _FIELD_MESSAGES = {
     "stores": ("invalid_type", "`stores` must be a list of store ids or `all`"),
     "max_removals": (
         "invalid_value",
-        "`max_removals` must be a whole number or a percentage such as `10%`",
+        "`max_removals` must be a whole number or a percentage from 0% to 100%, such as `10%`",
     ),
     "token_env": (
         "invalid_value",
@@ -72,15 +75,16 @@ class FileConfig:
     user_index: list[int]  # config.users[k] was written at users[user_index[k]]
     range_index: list[int]
     sections: set[str] = field(default_factory=set)  # top-level keys the file sets
+    broken: set[str] = field(default_factory=set)  # sections it sets, dropped for an error
     # users dropped for a shape error that still name an email: (folded email, index), so that a
     # duplicate email is reported in the same run as the error that dropped one of the two
     dropped_emails: list[tuple[str, int]] = field(default_factory=list)
 
 
 def check_shape(
-    doc: Document, diags: list[Diagnostic], skip: Collection[tuple[PathItem, ...]] = ()
+    doc: Document, diags: list[Diagnostic], skip: Collection[int] = ()
 ) -> FileConfig | None:
-    """Validate `doc`; `skip` holds paths of keys already reported (e.g. inline secrets)."""
+    """Validate `doc`; `skip` holds the ids of nodes already reported (e.g. inline secrets)."""
     data = doc.data
     if not isinstance(data, dict):
         diags.append(
@@ -93,11 +97,14 @@ def check_shape(
             )
         )
         return None
+    bad: set[tuple[PathItem, ...]] = set()
     try:
         config = OrgConfig.model_validate(data)
-        bad: set[tuple[PathItem, ...]] = set()
     except ValidationError as exc:
-        bad, unknown = _report(doc, exc.errors(include_url=False), diags, skip)
+        keyed = _string_keys(doc, data, diags)  # pydantic cannot say where such keys are
+        errors = exc.errors(include_url=False) if keyed is data else _errors(keyed)
+        data = keyed
+        bad, unknown = _report(doc, data, errors, diags, skip)
         cleaned = _without(_strip(data, unknown), bad)
         if cleaned is None:
             return None
@@ -109,7 +116,96 @@ def check_shape(
     range_index = _kept(data.get("ip_ranges"), bad, "ip_ranges")
     sections = {k for k in data if isinstance(k, str)}
     dropped = _dropped_emails(data.get("users"), set(user_index))
-    return FileConfig(doc, config, user_index, range_index, sections, dropped)
+    broken = {str(path[0]) for path in bad if len(path) == 1}
+    return FileConfig(doc, config, user_index, range_index, sections, broken, dropped)
+
+
+def _errors(data: dict[Any, Any]) -> list[ErrorDetails]:
+    try:
+        OrgConfig.model_validate(data)
+    except ValidationError as exc:
+        return exc.errors(include_url=False)
+    return []
+
+
+# The mappings whose keys are field names or store ids, as paths with `[]` for "every item".
+_MAPPINGS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("api",),
+    ("settings",),
+    ("policy",),
+    ("stores",),
+    ("users", "[]"),
+    ("ip_ranges", "[]"),
+)
+
+
+def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Diagnostic]) -> dict[Any, Any]:
+    """`data` with its keys that YAML read as something else than a string (`~`, `true`, `5`,
+    a date) reported and taken out; a store id written as a number is kept as its text, so the
+    rest of the file is checked as if it were quoted. `data` itself when there are none."""
+    fixed = data
+    for parent in _MAPPINGS:
+        for path, mapping in _mappings_at(fixed, parent):
+            odd = [key for key in mapping if not isinstance(key, str)]
+            if not odd:
+                continue
+            replaced = dict(mapping)
+            for key in odd:
+                value = replaced.pop(key)
+                found = doc.node((*path, key), key=True)
+                text = found.value if isinstance(found, ScalarNode) else str(key)
+                src = doc.locate((*path, key), key=True)
+                if parent == ("stores",):
+                    replaced[text] = value
+                    message = f"store id `{text}` must be a string; quote it"
+                    hint = f'write `"{text}"`: unquoted, YAML reads it as {_key_kind(key)}'
+                    diags.append(_at(src, "invalid_type", message, hint))
+                    continue
+                where = _pretty(path) or "the top level"
+                message = f"unknown field `{text}` in {where}: keys must be plain words"
+                hint = f"YAML reads `{text}` as {_key_kind(key)}; allowed here: "
+                diags.append(_at(src, "unknown_field", message, hint + ", ".join(_allowed(path))))
+            fixed = _replace(fixed, path, replaced)
+    return fixed
+
+
+def _key_kind(key: Any) -> str:
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "a boolean"
+    if isinstance(key, int | float):
+        return "a number"
+    if isinstance(key, date):
+        return "a date"
+    return f"a {type(key).__name__}"
+
+
+def _mappings_at(data: Any, parent: tuple[str, ...]) -> list[tuple[tuple[PathItem, ...], Any]]:
+    """(path, mapping) for each mapping at `parent` (`[]`: every item of a list)."""
+    found: list[tuple[tuple[PathItem, ...], Any]] = [((), data)]
+    for step in parent:
+        deeper: list[tuple[tuple[PathItem, ...], Any]] = []
+        for path, value in found:
+            if step == "[]" and isinstance(value, list):
+                deeper += [((*path, i), item) for i, item in enumerate(value)]
+            elif isinstance(value, dict) and step in value:
+                deeper.append(((*path, step), value[step]))
+        found = deeper
+    return [(path, value) for path, value in found if isinstance(value, dict)]
+
+
+def _replace(data: Any, path: Sequence[PathItem], new: Any) -> Any:
+    """A copy of `data` with the value at `path` replaced (containers on the way are copied)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(data, list):
+        copy = list(data)
+        copy[head] = _replace(data[head], rest, new)  # type: ignore[index]
+        return copy
+    return {**data, head: _replace(data[head], rest, new)}
 
 
 def _dropped_emails(items: Any, kept: set[int]) -> list[tuple[str, int]]:
@@ -160,16 +256,17 @@ def _without(data: dict[Any, Any], bad: set[tuple[PathItem, ...]]) -> dict[Any, 
 
 def _report(
     doc: Document,
+    data: Any,
     errors: Sequence[ErrorDetails],
     diags: list[Diagnostic],
-    skip: Collection[tuple[PathItem, ...]],
+    skip: Collection[int],
 ) -> tuple[set[tuple[PathItem, ...]], set[tuple[PathItem, ...]]]:
-    """Diagnostics for pydantic's errors; returns the sections and list items to drop, and the
-    unknown keys to strip."""
+    """Diagnostics for pydantic's errors about `data` (`doc.data`, keys made strings); returns
+    the sections and list items to drop, and the unknown keys to strip."""
     bad: set[tuple[PathItem, ...]] = set()
     unknown: set[tuple[PathItem, ...]] = set()
     seen: set[tuple[PathItem, ...]] = set()
-    resolved = [(_resolve(doc.data, err["loc"]), err) for err in errors]
+    resolved = [(_resolve(data, err["loc"]), err) for err in errors]
     paths = {path for (path, _), _ in resolved}
     for (path, on_key), err in resolved:
         if err["type"] == "extra_forbidden" and path:
@@ -180,11 +277,18 @@ def _report(
             bad.add(path[:2])
         else:
             bad.add(path[:1])
-        if path in seen or path in skip or _has_deeper(path, paths, err):
+        if path in seen or _has_deeper(path, paths, err):
             continue
         seen.add(path)
+        if skip and _reported(doc, path, on_key or err["type"] == "extra_forbidden", skip):
+            continue
         diags.append(_to_diagnostic(doc, path, on_key, err))
     return bad, unknown
+
+
+def _reported(doc: Document, path: tuple[PathItem, ...], key: bool, skip: Collection[int]) -> bool:
+    node = doc.node(path, key=key)
+    return node is not None and id(node) in skip
 
 
 def _has_deeper(
@@ -270,7 +374,10 @@ def _diag(
     hint: str | None = None,
     key: bool = False,
 ) -> Diagnostic:
-    src = doc.locate(path, key=key)
+    return _at(doc.locate(path, key=key), code, message, hint)
+
+
+def _at(src: Source, code: str, message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic(src.file, src.line, src.column, "error", code, message, hint)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, UserEntry
@@ -28,7 +28,7 @@ def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
             )
         else:
             first[email] = (file, index)
-    declared = org.stores if org.declares_stores else None
+    declared = org.known_stores
     for entry in org.users:
         _check_role(entry, diags)
         _check_expiry(entry, today, diags)
@@ -59,6 +59,16 @@ def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
                 f"external user `{user.email}` has role `{user.role}`",
                 "external users always have role `External User`: remove `role:` or make the "
                 "user internal",
+            )
+        )
+    elif user.type == "internal" and user.role is Role.EXTERNAL_USER:
+        diags.append(
+            diag(
+                entry.locate("role"),
+                "external_role",
+                f"internal user `{user.email}` has role `External User`",
+                "`External User` is the role of external users: add `type: external` and "
+                "`expires:`, or choose another role (e.g. `Read Only`)",
             )
         )
     elif user.type == "internal" and user.role is None:
@@ -103,8 +113,8 @@ def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> Non
                 f"set a date after {today.isoformat()}, or remove the user",
             )
         )
-    elif user.expires <= today + timedelta(days=EXPIRY_WARNING_DAYS):
-        days = (user.expires - today).days
+    # days between, not `today + timedelta(14)`: that overflows near 9999-12-31
+    elif (days := (user.expires - today).days) <= EXPIRY_WARNING_DAYS:
         diags.append(
             diag(
                 entry.locate("expires"),
