@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.config.fmt import format_text
+from reconciler.config import fmt as fmt_core
+from reconciler.config import formatting
+from reconciler.config.document import parse_text
+from reconciler.config.fmt import Unformattable, format_text, verify
+
+FIXTURES = Path(__file__).parent / "fixtures" / "fmt"
 
 MESSY = """\
 # yaml-language-server: $schema=../schemas/accessctl.schema.json
@@ -110,38 +121,359 @@ def test_invalid_yaml_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
     assert bad.read_text(encoding="utf-8") == "organization: t\nusers: [\n"
 
 
-_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
-_comment = st.one_of(st.just(""), _word.map(lambda w: f"  # {w}"))
-_user = st.tuples(_word, st.sampled_from(["Admin", "User", "Read Only"]), _comment, _comment)
-_range = st.tuples(_word, st.integers(0, 255), _comment)
+# Shapes that broke fmt (QA report): each input and its canonical form are files.
+
+
+@pytest.mark.parametrize(
+    "case", sorted(p.name.removesuffix(".in.yaml") for p in FIXTURES.glob("*.in.yaml"))
+)
+def test_fixture_is_formatted_and_stays_so(case: str) -> None:
+    text = (FIXTURES / f"{case}.in.yaml").read_text(encoding="utf-8")
+    canonical = (FIXTURES / f"{case}.out.yaml").read_text(encoding="utf-8")
+    assert format_text(text) == canonical
+    assert format_text(canonical) == canonical
+    _assert_same_data(text, canonical)
+    assert _comments(canonical) == _comments(text)
+
+
+def test_flow_user_with_comments_before_block_user_stays_valid_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        (FIXTURES / "flow_user_then_block_user.in.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output) == (
+        0,
+        f"reformatted {path}\n1 file reformatted, 0 already formatted\n",
+    )
+    written = path.read_text(encoding="utf-8")
+    assert "  - email: b@x.co\n    role: User\n" in written
+    diags: list[Any] = []
+    assert parse_text(written, "acme.yaml", diags) is not None and diags == []
+
+
+def test_a_comment_fmt_cannot_keep_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
+    source = FIXTURES / "comment_inside_flow_list.yaml"
+    path = tmp_path / source.name
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (["fmt", str(path)], ["fmt", "--check", str(path)]):
+        result = CliRunner().invoke(cli, args)
+        assert (result.exit_code, result.output) == (
+            1,
+            f"{path}:6:7: error[fmt_unsafe]: cannot keep this comment in place while formatting\n"
+            "    hint: move it onto its own line above a key or list item\n"
+            "1 error, 0 warnings\n"
+            f"{'0 files would be reformatted' if '--check' in args else '0 files reformatted'}"
+            ", 0 already formatted\n",
+        )
+    assert path.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+
+
+# The self-check: a result that is not the input reordered is refused.
+
+UNSORTED = """\
+organization: acme
+users:
+  # zed is the CFO
+  - {email: zed@x.co, role: Admin}
+  # amy is an intern
+  - {email: amy@x.co, role: User}  # since May
+"""
+
+
+@pytest.mark.parametrize(
+    ("wrong", "where", "message"),
+    [
+        (  # what fmt wrote before: zed's comment above amy
+            "organization: acme\nusers:\n  # zed is the CFO\n  # amy is an intern\n"
+            "  - {email: amy@x.co, role: User}  # since May\n  - {email: zed@x.co, role: Admin}\n",
+            (3, 3),
+            "cannot reorder here without moving this comment; reorder by hand",
+        ),
+        (
+            "organization: acme\nusers:\n  - {email: amy@x.co, role: User}  # since May\n"
+            "  # zed is the CFO\n  - {email: zed@x.co, role: Admin}\n",
+            (5, 3),
+            "formatting would lose this comment",
+        ),
+        (
+            "organization: acme\nusers:\n  # amy is an intern\n"
+            "  - {email: amy@x.co, role: User}  # since May\n"
+            "  # zed is the CFO\n  - {email: zed@x.co, role: Admin}  # since May\n",
+            (1, 1),
+            "formatting would add the comment `# since May`",
+        ),
+        (
+            "organization: acme\nusers:\n  # amy is an intern\n"
+            "  - {email: amy@x.co, role: Admin}  # since May\n"
+            "  # zed is the CFO\n  - {email: zed@x.co, role: Admin}\n",
+            (2, 1),
+            "formatting would change the value of `users`",
+        ),
+        (
+            "organization: acme\nusers:\n  # amy is an intern\n"
+            "  - {role: User, email: amy@x.co}  # since May\n"
+            "  # zed is the CFO\n  - {email: zed@x.co, role: Admin}\n",
+            (1, 1),
+            "formatting this file twice would change it again",
+        ),
+    ],
+    ids=["moved", "lost", "added", "data", "not-canonical"],
+)
+def test_verify_refuses_a_wrong_result(wrong: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(Unformattable) as refused:
+        verify(UNSORTED, wrong)
+    assert ((refused.value.line, refused.value.column), refused.value.message) == (where, message)
+    verify(UNSORTED, format_text(UNSORTED))  # and accepts the right one
+
+
+def test_an_emitter_bug_is_refused_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without fmt's fix to ruamel's emitter, the QA file came out as invalid YAML; the
+    self-check turns such a bug into a refusal."""
+    monkeypatch.setattr(
+        fmt_core._Emitter, "write_post_comment", fmt_core.RoundTripEmitter.write_post_comment
+    )
+    text = (FIXTURES / "flow_user_then_block_user.in.yaml").read_text(encoding="utf-8")
+    with pytest.raises(Unformattable, match="unreadable"):
+        format_text(text)
+
+
+# Files fmt must not format: it reports what validate's loader reports.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "organization: acme\nusers:\n"
+            "  - {email: a@x.co, type: external, expires: 2027-02-30}\n",
+            "3:46: error[invalid_type]: expected a date (YYYY-MM-DD), got `2027-02-30` "
+            "(day is out of range for month)\n    hint: fix the date; fmt formats only files "
+            "that load\n",
+        ),
+        (
+            "organization: acme\nusers:\n  - email: a@x.co\n    role: Admin\n    role: User\n",
+            "5:5: error[duplicate_key]: duplicate key `role`: also set on line 4\n    hint: keep "
+            "one of them; YAML readers silently disagree on which one wins\n",
+        ),
+    ],
+    ids=["impossible-date", "duplicate-key"],
+)
+def test_files_that_do_not_load_are_reported_like_validate(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"{path}:{expected}1 error, 0 warnings\n0 files reformatted, 0 already formatted\n",
+    )
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_an_internal_error_is_not_reported_as_a_syntax_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(text: str) -> str:
+        raise AttributeError("'CommentMark' object has no attribute 'line'")
+
+    monkeypatch.setattr(formatting, "format_text", broken)
+    (tmp_path / "acme.yaml").write_text(MESSY, encoding="utf-8")
+    with pytest.raises(AttributeError):  # the CLI shows it as a bug, with the traceback saved
+        formatting.format_paths([tmp_path], write=False)
+
+
+# Writing: a new file beside the old one, renamed over it; a failure leaves the old file.
+
+
+def test_a_failed_write_keeps_the_file_and_the_others_are_formatted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(MESSY, encoding="utf-8")
+    second.write_text(MESSY, encoding="utf-8")
+    real_fsync = os.fsync
+    calls = []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(formatting.os, "fsync", fsync)
+    result = CliRunner().invoke(cli, ["fmt", str(tmp_path)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"reformatted {second}\n"
+        f"{first}:1:1: error[file_unwritable]: cannot write the formatted file: "
+        "No space left on device; the file was left as it was\n"
+        "1 error, 0 warnings\n"
+        "1 file reformatted, 0 already formatted\n",
+    )
+    assert first.read_text(encoding="utf-8") == MESSY
+    assert second.read_text(encoding="utf-8") == CANONICAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]  # no temp file
+
+
+def test_a_rewritten_file_keeps_its_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(MESSY, encoding="utf-8")
+    path.chmod(0o640)
+    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0
+    assert (path.stat().st_mode & 0o777, path.read_text(encoding="utf-8")) == (0o640, CANONICAL)
+
+
+def test_a_read_only_file_is_reported_and_the_next_file_formatted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(MESSY, encoding="utf-8")
+    second.write_text(MESSY, encoding="utf-8")
+    first.chmod(0o444)
+    if os.geteuid() == 0:  # root passes every permission check: make the file read-only to it too
+        real_access = formatting.os.access
+
+        def access(path: object, mode: int) -> bool:
+            if Path(str(path)).resolve() == first.resolve() and mode & os.W_OK:
+                return False
+            return real_access(path, mode)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(formatting.os, "access", access)
+    result = CliRunner().invoke(cli, ["fmt", str(tmp_path)])
+    assert result.exit_code == 1
+    assert (
+        f"{first}:1:1: error[file_unwritable]: cannot write the formatted file: " in result.output
+    )
+    assert (first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8")) == (
+        MESSY,
+        CANONICAL,
+    )
+
+
+# The laws, on generated files: flow and block items, keys in any order, comments above items
+# and keys, at the ends of lines, blank lines. fmt keeps the data (users and ranges reordered),
+# keeps every comment once and with its item, and is idempotent.
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)
+
+
+@st.composite
+def _items(draw: st.DrawFn, section: str) -> list[str]:
+    key = SORT_KEYS[section]
+    names = draw(st.lists(_word, max_size=5, unique=True))
+    lines = [f"{section}:" + draw(st.sampled_from(["", f"  # eol {section}"]))]
+    indent = draw(st.sampled_from(["", "  ", "    "]))
+    for name in names:
+        ident = f"{name}@x.example" if section == "users" else f"net-{name}"  # never `no`
+        fields = [(key, ident)]
+        if section == "users":
+            fields += [("role", draw(st.sampled_from(["Admin", "User", '"Read Only"'])))]
+            fields += [("stores", "[M1]")] if draw(st.booleans()) else []
+        else:
+            fields += [("cidr", f"10.{draw(st.integers(0, 255))}.0.0/16")]
+        fields = draw(st.permutations(fields))
+        if draw(st.booleans()):
+            lines.append("")
+        if draw(st.booleans()):
+            lines.append(f"{indent}# about {ident}")
+        if draw(st.booleans()):  # one line: - {k: v, ...}
+            pairs = ", ".join(f"{k}: {v}" for k, v in fields)
+            eol = draw(st.sampled_from(["", f"  # eol {ident}"]))
+            lines.append(f"{indent}- {{{pairs}}}{eol}")
+            continue
+        for n, (k, v) in enumerate(fields):
+            if n and draw(st.integers(0, 3)) == 0:
+                lines.append(f"{indent}  # about {ident} {k}")
+            eol = draw(st.sampled_from(["", "", f"  # eol {ident} {k}"]))
+            lines.append(f"{indent}{'  ' if n else '- '}{k}: {v}{eol}")
+    return lines
+
+
+SORT_KEYS = {"users": "email", "ip_ranges": "name"}
 
 
 @st.composite
 def _configs(draw: st.DrawFn) -> str:
-    lines = ["# yaml-language-server: $schema=accessctl.schema.json"]
     parts = {
         "organization": [f"organization: {draw(_word)}"],
-        "users": ["users:"],
-        "ip_ranges": ["ip_ranges:"],
-        "settings": ["settings:", "   technical_support_access: true"],
+        "users": draw(_items("users")),
+        "ip_ranges": draw(_items("ip_ranges")),
+        "policy": ["policy:"]
+        + [
+            line
+            for key, value in draw(
+                st.permutations([("max_removals", "3"), ("unmanaged_users", "report")])
+            )
+            for line in [f"   # about policy {key}", f"   {key}: {value}  # eol policy {key}"]
+        ],
     }
-    for name, role, c1, c2 in draw(st.lists(_user, max_size=6)):
-        if draw(st.booleans()):
-            parts["users"].append(f"  # about {name}")
-        parts["users"] += [f"  - role: {role}{c1}", f"    email: {name}@x.example{c2}"]
-    for name, octet, c1 in draw(st.lists(_range, max_size=4)):
-        parts["ip_ranges"].append(f"    - {{cidr: 10.{octet}.0.0/16, name: {name}}}{c1}")
+    lines = ["# yaml-language-server: $schema=accessctl.schema.json"]
     for key in draw(st.permutations(list(parts))):
         if len(parts[key]) > 1 or key == "organization":
             lines += parts[key]
+    if draw(st.booleans()):
+        lines.append("# the end")
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(_configs())
-def test_fmt_is_idempotent_and_keeps_comments(text: str) -> None:
+def test_fmt_keeps_data_and_comments_and_is_idempotent(text: str) -> None:
     once = format_text(text)
     assert format_text(once) == once
-    comments = sorted(line.strip() for line in text.splitlines() if "#" in line)
-    kept = sorted(line[line.index("#") :].strip() for line in once.splitlines() if "#" in line)
-    assert kept == sorted(c[c.index("#") :] for c in comments)
+    _assert_same_data(text, once)
+    assert _comments(once) == _comments(text)
+    lines = once.splitlines()
+    for number, line in enumerate(lines):
+        found = re.search(r"# (about|eol) (\S+@x\.example|net-[a-z]+)( \w+)?$", line)
+        if not found:
+            continue
+        kind, ident, key = found.groups()
+        if kind == "about":  # above its item (or above the key it was written above)
+            number = next(n for n in range(number, len(lines)) if _is_yaml(lines[n]))
+        assert _item_at(lines, number) == ident, f"{line.strip()} is not with {ident}:\n{once}"
+        if kind == "eol" and key:
+            assert re.match(rf"\s*(- )?{key.strip()}:", lines[number]), line
+
+
+def _is_yaml(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith("#")
+
+
+def _item_at(lines: list[str], number: int) -> str | None:
+    """The email or name of the list item that line `number` belongs to."""
+    start = next((n for n in range(number, -1, -1) if lines[n].lstrip().startswith("- ")), None)
+    if start is None:
+        return None
+    for n in range(start, len(lines)):
+        if n > start and (lines[n].lstrip().startswith("- ") or not lines[n].startswith(" ")):
+            break
+        found = re.search(r"(?:email|name): ([^,}\s]+)", lines[n])
+        if found:
+            return found.group(1)
+    return None
+
+
+def _comments(text: str) -> Counter[str]:
+    return Counter(line[line.index("#") :].strip() for line in text.splitlines() if "#" in line)
+
+
+def _assert_same_data(before: str, after: str) -> None:
+    old, new = parse_text(before, "before", []), parse_text(after, "after", [])
+    assert old is not None and new is not None
+    assert _normal(old.data) == _normal(new.data)
+
+
+def _key(item: Any) -> str:
+    return repr(sorted(item.items())) if isinstance(item, dict) else repr(item)
+
+
+def _normal(data: dict[str, Any]) -> dict[str, Any]:
+    """Users and ranges as multisets: fmt may reorder those, nothing else."""
+    return {
+        key: sorted(map(_key, value)) if key in SORT_KEYS and isinstance(value, list) else value
+        for key, value in data.items()
+    }

@@ -16,7 +16,9 @@ from reconciler.config.formatting import format_paths
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any file would change.")
 def fmt(paths: tuple[str, ...], check: bool) -> None:
     """Rewrite the YAML at PATHS (files or folders) in canonical form: fixed key order, users
-    sorted by email, ranges by name, 2-space indentation. Comments are kept."""
+    sorted by email, ranges by name, 2-space indentation. Comments are kept with what they
+    describe; a file fmt cannot rewrite that way, or that does not load, is reported and left
+    as it is."""
     result = format_paths(paths, write=not check)
     out = sys.stdout
     verb = "would reformat" if check else "reformatted"

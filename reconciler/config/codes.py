@@ -10,6 +10,8 @@ CODES: dict[str, str] = {
     "path_not_found": "a path given on the command line does not exist",
     "no_config_files": "a folder holds no `.yaml`/`.yml` files",
     "file_unreadable": "a file cannot be read or is not UTF-8 text",
+    "file_unwritable": "`fmt` could not write a file (permissions, a full disk); it is unchanged",
+    "fmt_unsafe": "`fmt` cannot reorder this file without moving a comment; it is unchanged",
     "empty_file": "a file holds no YAML document (every file must name its `organization`)",
     "yaml_syntax": "the file is not valid YAML",
     "yaml_unsupported": "a YAML feature accessctl does not accept (custom tags, recursive aliases)",
