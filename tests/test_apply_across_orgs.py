@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_apply_support import standard_org
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -17,25 +18,11 @@ from reconciler.emulator.testing import EmulatorProcess
 pytestmark = pytest.mark.e2e
 
 
-def _org(name: str, users: list[dict[str, object]]) -> dict[str, object]:
-    return {
-        "name": name,
-        "plan": "standard",
-        "technical_support_access": False,
-        "stores": [{"id": f"MID-{name}", "name": "Web"}],
-        "users": [
-            {"email": f"root@{name}.example", "role": "Super Admin", "stores": "all"},
-            *users,
-        ],
-        "tokens": [{"token": f"tok-{name}", "email": f"root@{name}.example"}],
-    }
-
-
 # `alpha` sorts first, so its invitation runs before beta's removal and is refused once.
 SEED = {
     "organizations": [
-        _org("alpha", []),
-        _org("beta", [{"email": "mover@x.example", "role": "Read Only", "stores": "all"}]),
+        standard_org("alpha", []),
+        standard_org("beta", [{"email": "mover@x.example", "role": "Read Only", "stores": "all"}]),
     ]
 }
 
@@ -83,7 +70,7 @@ def test_a_user_moved_between_organizations_converges_in_one_apply(
 
 
 SHARED = {"email": "shared@x.example", "role": "User", "stores": "all"}
-SEED_SHARED = {"organizations": [_org("alpha", [SHARED]), _org("beta", [SHARED])]}
+SEED_SHARED = {"organizations": [standard_org("alpha", [SHARED]), standard_org("beta", [SHARED])]}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_apply_support import standard_org
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -15,21 +16,8 @@ from reconciler.emulator.testing import EmulatorProcess
 pytestmark = pytest.mark.e2e
 
 
-def _org(name: str) -> dict[str, object]:
-    return {
-        "name": name,
-        "plan": "standard",
-        "technical_support_access": False,
-        "stores": [{"id": f"MID-{name}", "name": "Web"}],
-        "users": [
-            {"email": f"root@{name}.example", "role": "Super Admin", "stores": "all"},
-            {"email": "shared@x.example", "role": "User", "stores": "all"},
-        ],
-        "tokens": [{"token": f"tok-{name}", "email": f"root@{name}.example"}],
-    }
-
-
-SEED = {"organizations": [_org("alpha"), _org("beta")]}
+SHARED = {"email": "shared@x.example", "role": "User", "stores": "all"}
+SEED = {"organizations": [standard_org("alpha", [SHARED]), standard_org("beta", [SHARED])]}
 CONFIG = """\
 organization: alpha
 api: {token_env: ALPHA_TOKEN}

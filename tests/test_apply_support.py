@@ -46,6 +46,22 @@ def seed(*, users: Sequence[dict[str, Any]] = (), ranges: Sequence[dict[str, str
     }
 
 
+def standard_org(name: str, users: Sequence[dict[str, object]] = ()) -> dict[str, object]:
+    """A standard-plan organization for a multi-organization seed: store `MID-<name>`, owner
+    `root@<name>.example` (token `tok-<name>`), then `users`."""
+    return {
+        "name": name,
+        "plan": "standard",
+        "technical_support_access": False,
+        "stores": [{"id": f"MID-{name}", "name": "Web"}],
+        "users": [
+            {"email": f"root@{name}.example", "role": "Super Admin", "stores": "all"},
+            *users,
+        ],
+        "tokens": [{"token": f"tok-{name}", "email": f"root@{name}.example"}],
+    }
+
+
 def write_config(tmp_path: Path, body: str, name: str = "acme.yaml") -> Path:
     head = f"""\
         organization: acme
