@@ -103,8 +103,10 @@ def api_url_problem(url: str) -> str | None:
     never quoting it: it may hold credentials), or None when it can be."""
     try:
         parts = urlsplit(url.strip())
-        _ = parts.port  # a port out of range or not a number raises here
+        port = parts.port  # a port out of range or not a number raises here
     except ValueError:
+        return "is not valid (check the host and the port)"
+    if port == 0 or any(c.isspace() for c in parts.netloc):
         return "is not valid (check the host and the port)"
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return "is not an http:// or https:// URL"

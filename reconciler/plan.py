@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -243,13 +243,21 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
 # Fingerprints and files
 
 
-def org_signature(plan_id: str, config_digest: str, org: OrgPlan, token: str) -> str:
+def org_signature(
+    plan_id: str, config_digest: str, org: OrgPlan, token: str, organizations: Sequence[str]
+) -> str:
     """The signature `org` should carry: HMAC-SHA256, keyed with the organization's API token,
     over everything `apply` acts on (changes, findings, the API and token variable, the caller,
-    the live fingerprint) and the plan id the idempotency keys derive from."""
+    the live fingerprint), the plan id the idempotency keys derive from, and the plan's list of
+    organizations in order (so none can be dropped, repeated or moved)."""
     body = org.model_dump(mode="json", exclude={"signature"})
     text = json.dumps(
-        {"plan_id": plan_id, "config_digest": config_digest, "org": body},
+        {
+            "plan_id": plan_id,
+            "config_digest": config_digest,
+            "organizations": list(organizations),
+            "org": body,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -259,10 +267,13 @@ def org_signature(plan_id: str, config_digest: str, org: OrgPlan, token: str) ->
 
 def sign(plan: Plan, token_for: Callable[[OrgPlan], str]) -> Plan:
     """`plan` with every organization signed with the token `token_for` gives for it."""
+    names = [org.organization for org in plan.orgs]
     signed = [
         org.model_copy(
             update={
-                "signature": org_signature(plan.plan_id, plan.config_digest, org, token_for(org))
+                "signature": org_signature(
+                    plan.plan_id, plan.config_digest, org, token_for(org), names
+                )
             }
         )
         for org in plan.orgs
@@ -271,7 +282,8 @@ def sign(plan: Plan, token_for: Callable[[OrgPlan], str]) -> Plan:
 
 
 def signature_holds(plan: Plan, org: OrgPlan, token: str) -> bool:
-    expected = org_signature(plan.plan_id, plan.config_digest, org, token)
+    names = [o.organization for o in plan.orgs]
+    expected = org_signature(plan.plan_id, plan.config_digest, org, token, names)
     return hmac.compare_digest(expected, org.signature)
 
 

@@ -288,10 +288,8 @@ def cross_org_roles(plans: Sequence[OrgPlan], lives: Sequence[LiveState]) -> lis
     refused while the other organization holds the old role). A removal elsewhere is fine:
     apply retries a refused change once the other organizations have run."""
     ends = [simulate(live, plan.changes).roles for plan, live in zip(plans, lives, strict=True)]
-    starts = [
-        {normalise_email(u.email): u.role for u in live.users if u.role != Role.TERMINATED.value}
-        for live in lives
-    ]
+    # A Terminated holder counts: the platform refuses the role, and accessctl never changes it.
+    starts = [{normalise_email(u.email): u.role for u in live.users} for live in lives]
     found: list[list[Finding]] = [[] for _ in plans]
     for i, plan in enumerate(plans):
         for change in plan.changes:

@@ -355,3 +355,19 @@ def test_two_users_with_one_email_are_unreadable(rsps: responses.RequestsMock) -
         fetch_live_state(make_client())
     assert info.value.code == "invalid_response"
     assert "two users have the email" in info.value.message
+
+
+def test_two_live_ranges_one_name_once_trimmed_are_unreadable(rsps: responses.RequestsMock) -> None:
+    _serve_with(
+        rsps,
+        ranges=[
+            {"name": " Office", "cidr": "10.0.0.0/24"},
+            {"name": "Office ", "cidr": "10.1.0.0/24"},
+        ],
+    )
+    with pytest.raises(ApiError) as info:
+        fetch_live_state(make_client())
+    assert info.value.code == "invalid_response"
+    assert "two ranges are named 'Office' once the blanks around their names are trimmed" in (
+        info.value.message
+    )

@@ -70,7 +70,10 @@ def test_a_user_moved_between_organizations_converges_in_one_apply(
 
 
 SHARED = {"email": "shared@x.example", "role": "User", "stores": "all"}
-SEED_SHARED = {"organizations": [standard_org("alpha", [SHARED]), standard_org("beta", [SHARED])]}
+TERMINATED = {"email": "term@x.example", "role": "Terminated", "stores": "all"}
+SEED_SHARED = {
+    "organizations": [standard_org("alpha", [SHARED]), standard_org("beta", [SHARED, TERMINATED])]
+}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +91,9 @@ def _plan_json(emu: EmulatorProcess, folder: Path) -> dict[str, list[tuple[str, 
     result = CliRunner().invoke(cli, ["plan", str(folder), "--format", "json"], env=environ)
     assert result.exit_code == 0, result.output
     return {
-        org["organization"]: [(f["code"], f["message"]) for f in org["findings"]]
+        org["organization"]: [
+            (f["code"], f["message"]) for f in org["findings"] if f["code"] == "role_conflict"
+        ]
         for org in json.loads(result.output)["orgs"]
     }
 
@@ -116,3 +121,22 @@ def test_a_user_kept_elsewhere_is_not_flagged_when_nothing_disagrees(
     (tmp_path / "alpha.yaml").write_text(_config("alpha", same), encoding="utf-8")
     (tmp_path / "beta.yaml").write_text(_config("beta"), encoding="utf-8")  # removed there
     assert _plan_json(emu_shared, tmp_path) == {"alpha": [], "beta": []}
+
+
+def test_an_email_terminated_in_another_organization_is_flagged(
+    emu_shared: EmulatorProcess, tmp_path: Path
+) -> None:
+    users = (
+        "  - {email: shared@x.example, role: User, stores: all}\n"
+        "  - {email: term@x.example, role: Admin, stores: all}\n"
+    )
+    (tmp_path / "alpha.yaml").write_text(_config("alpha", users), encoding="utf-8")
+    same = "  - {email: shared@x.example, role: User, stores: all}\n"
+    (tmp_path / "beta.yaml").write_text(_config("beta", same), encoding="utf-8")
+    findings = _plan_json(emu_shared, tmp_path)
+    ((_code, message),) = findings["alpha"]
+    assert message.startswith(
+        "term@x.example holds the role Terminated in beta: the platform keeps one role per "
+        "email, so Admin here will be refused (beta keeps Terminated"
+    )
+    assert findings["beta"] == []

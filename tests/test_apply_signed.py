@@ -119,3 +119,36 @@ def test_every_field_is_covered(emu: EmulatorProcess, tmp_path: Path) -> None:
         assert not signature_holds(plan, edited, TOKEN), field
     resigned = sign(plan, lambda _org: TOKEN)
     assert resigned.orgs[0].signature == org.signature  # deterministic
+
+
+def test_the_list_of_organizations_is_signed_too(emu: EmulatorProcess, tmp_path: Path) -> None:
+    emu.reset()
+    one = make_plan(emu, write_config(tmp_path, CONFIG))
+    other = one.orgs[0].model_copy(update={"organization": "globex", "signature": ""})
+    plan = sign(one.model_copy(update={"orgs": [one.orgs[0], other]}), lambda _org: TOKEN)
+    first, second = plan.orgs
+    assert signature_holds(plan, first, TOKEN) and signature_holds(plan, second, TOKEN)
+    for orgs in ([first], [second, first], [first, first, second]):
+        edited = plan.model_copy(update={"orgs": orgs})
+        assert not any(signature_holds(edited, org, TOKEN) for org in orgs), orgs
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_a_saved_plan_goes_only_to_the_api_it_was_made_against(
+    emu: EmulatorProcess, saved: Path, how: str
+) -> None:
+    elsewhere = "http://127.0.0.1:9/api/v1"
+    args = ["apply", str(saved), "--yes", "--dry-run"]
+    environment = env(emu)
+    if how == "flag":
+        args += ["--api-url", elsewhere]
+    else:
+        environment = {**environment, "ACCESSCTL_API_URL": elsewhere}
+    result = CliRunner().invoke(cli, args, env=environment)
+    assert result.exit_code == 1, result.output
+    where = "--api-url" if how == "flag" else "$ACCESSCTL_API_URL"
+    assert result.output.startswith(
+        f"Error: {where} names another access API than the one the saved plan for acme was "
+        "made against; a saved plan is applied only there; nothing was sent\n"
+    )
+    assert emu.request_counts() == {}

@@ -31,6 +31,8 @@ def test_flag_then_environment_then_config() -> None:
         (CONFIGURED, {}, "http://[::1", "--api-url is not valid"),
         (CONFIGURED, {API_URL_ENV: "https://h/api/v1?k=secret"}, None, "has a query or fragment"),
         ("https://h/api/v1#secret", {}, None, "api.url has a query or fragment"),
+        (CONFIGURED, {}, "http://127.0.0.1:0/api/v1", "--api-url is not valid"),
+        (CONFIGURED, {}, "http://exa mple/api/v1", "--api-url is not valid"),
     ],
 )
 def test_a_wrong_url_names_where_it_came_from(

@@ -94,6 +94,20 @@ def _unique_emails(users: Sequence[LiveUser]) -> None:
         seen.add(key)
 
 
+def _unique_names(ranges: Sequence[LiveRange]) -> None:
+    seen: set[str] = set()
+    for live in ranges:
+        if live.name in seen:
+            raise ApiError(
+                f"GET /ip-ranges: two ranges are named {live.name!r} once the blanks around their "
+                "names are trimmed, as a config writes them; accessctl cannot tell which one a "
+                "config means",
+                code="invalid_response",
+                hint="Rename one of them in the portal, then plan again.",
+            )
+        seen.add(live.name)
+
+
 def _as_written(live: LiveRange) -> LiveRange:
     """A live range as a config writes it: the name without surrounding blanks (YAML trims
     them), the network in canonical form (a live range with host bits set still compares)."""
@@ -156,6 +170,7 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
     if ranges is not None:
         _unique_ids("/ip-ranges", ranges)
         ranges = [_as_written(r) for r in ranges]
+        _unique_names(ranges)
     # Names are compared as YAML can write them: without surrounding blanks.
     organization = organization.model_copy(update={"name": organization.name.strip()})
     listed_ip = ranges_list.extra.get("caller_ip") if ranges_list is not None else None

@@ -4,7 +4,7 @@ state (or, after an interrupted apply, the live state its journal explains)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler.annotations import AnnotationContext
 from reconciler.apply.calls import ApplyClient
@@ -142,7 +142,14 @@ def apply_runs(
             journal.record(event)
         on_event(event)
 
-    def run_org(run: OrgRun) -> ApplyResult:
+    def report_again(event: ApplyEvent) -> None:
+        if event.status in ("failed", "skipped") and event.message:
+            event = replace(
+                event, message=f"tried again after the other organizations: {event.message}"
+            )
+        report(event)
+
+    def run_org(run: OrgRun, *, again: bool = False) -> ApplyResult:
         client = client_for(run.org)
         try:
             if journal is not None and run.live is not None and not run.done and not run.resume:
@@ -153,7 +160,7 @@ def apply_runs(
                 plan_id=plan_id,
                 annotations=annotations,
                 parallelism=parallelism,
-                on_event=report,
+                on_event=report_again if again else report,
                 done=run.done,
                 resume=run.resume,
             )
@@ -170,7 +177,7 @@ def apply_runs(
         for run, done in blocked:
             again = [r.change for r in done.results if r.status in ("failed", "skipped")]
             retry = OrgRun(run.org.model_copy(update={"changes": again}), run.live, resume=True)
-            second = run_org(retry)
+            second = run_org(retry, again=True)
             retried = {id(r.change) for r in done.results if r.status != "applied"}
             result.results = [r for r in result.results if id(r.change) not in retried]
             result.extend(second)

@@ -110,6 +110,26 @@ def _confirm(plan: Plan, yes: bool, *, shown: bool) -> None:
         raise AccessctlError("Apply cancelled; nothing was sent.")
 
 
+def _same_api(plan: Plan, environ: Mapping[str, str], api_url: str | None) -> None:
+    """A saved plan goes to the API it was made against (its signed `api_url`): an `--api-url`
+    or `$ACCESSCTL_API_URL` naming another is refused, never followed with the token."""
+    from reconciler.pipeline import API_URL_ENV, resolve_url
+
+    given = api_url or environ.get(API_URL_ENV)
+    if not given:
+        return
+    where = "--api-url" if api_url else f"${API_URL_ENV}"
+    wanted = resolve_url(None, {}, given).rstrip("/")
+    for org in plan.orgs:
+        if (org.api_url or "").rstrip("/") != wanted:
+            raise UsageError(
+                f"{where} names another access API than the one the saved plan for "
+                f"{org.organization} was made against; a saved plan is applied only there; "
+                "nothing was sent",
+                hint=f"leave out {where}, or make the plan again against that API",
+            )
+
+
 def run(
     paths: Sequence[str],
     *,
@@ -134,6 +154,7 @@ def run(
                 hint="make the plan again with `accessctl plan PATHS --force -o plan.json`",
             )
         check_signed(saved, environ)
+        _same_api(saved, environ, api_url)
     try:
         with closing(FetchProgress()) as progress:
             plan = saved or plan_paths(
