@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from reconciler.config import secrets
+from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
 from reconciler.model import Source
 
@@ -239,3 +240,17 @@ def test_non_string_keys_are_found_by_their_value() -> None:
     keys = [None, True, 5, 16, date(2027, 1, 1), "5"]
     assert list(doc.data) == keys
     assert [doc.locate((k,), key=True).line for k in keys] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_large_file_is_not_an_alias_bomb() -> None:
+    """Only what aliases add counts, and up to 100 times what the file writes out."""
+    stores = "\n".join(f"  - M{i}" for i in range(250))
+    users = "\n".join(
+        f"  - {{email: u{i}@x.example, role: User, stores: *all}}" for i in range(8_000)
+    )
+    text = f"organization: acme\nall_stores: &all\n{stores}\nusers:\n{users}\n"
+    diags: list[Diagnostic] = []
+    document = parse_text(text, "big.yaml", diags)
+    assert document is not None
+    assert [d for d in diags if d.code == "yaml_unsupported"] == []
+    assert len(document.data["users"][7_999]["stores"]) == 250

@@ -30,7 +30,10 @@ from reconciler.model import Source
 _TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
 MERGE_TAG = _TAG + "merge"
-MAX_EXPANDED_NODES = 2_000_000  # aliases may not blow a small file up into a huge one
+# Aliases may not blow a small file up into a huge one: what they add may reach 2,000,000 values,
+# or 100 times the values written out, whichever is more (`stores: *all` on 8,000 users is fine).
+MAX_ALIASED_VALUES = 2_000_000
+ALIAS_GROWTH = 100
 
 PathItem = str | int
 YamlPath = Sequence[PathItem]
@@ -371,8 +374,8 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
                 column,
                 "error",
                 "yaml_unsupported",
-                "aliases expand this file to more than "
-                f"{MAX_EXPANDED_NODES:,} values; write the values out instead",
+                f"aliases add more than {MAX_ALIASED_VALUES:,} values to this file; write "
+                "the values out instead",
             )
         )
         return None
@@ -411,7 +414,8 @@ class _UnknownTag(Exception):
 @dataclass
 class _Builder:
     """Turns composed nodes into plain values; aliases are shared, not copied, but count for
-    every value they stand for, so a few lines of nested aliases cannot pass for a small file."""
+    every value they stand for, so a few lines of nested aliases cannot pass for a small file.
+    Only what aliases add counts against the limit: a large file written out is not refused."""
 
     file: str
     diags: list[Diagnostic]
@@ -421,6 +425,7 @@ class _Builder:
     sizes: dict[int, int] = field(default_factory=dict)  # id -> values in it (small ints: shared)
     active: set[int] = field(default_factory=set)
     size: int = 0
+    aliased: int = 0  # values added by aliases, beyond those written out
     shared: bool = False
 
     def build(self, node: Node) -> Any:
@@ -433,7 +438,9 @@ class _Builder:
         if ident in self.memo:
             self.shared = True
             self.size += self.sizes[ident]
-            if self.size > MAX_EXPANDED_NODES:
+            self.aliased += self.sizes[ident]
+            written = self.size - self.aliased
+            if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * written):
                 raise _TooLarge(node)
             return self.memo[ident]
         if ident in self.active:
@@ -442,8 +449,6 @@ class _Builder:
         self.active.add(ident)
         start = self.size
         self.size += 1
-        if self.size > MAX_EXPANDED_NODES:
-            raise _TooLarge(node)
         value: Any
         if isinstance(node, SequenceNode):
             if node.ctag is not _SEQ_TAG and node.tag != _TAG + "seq":
