@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 
 class Role(StrEnum):
@@ -142,7 +142,7 @@ class ApiConfig(_Strict):
 class Settings(_Strict):
     """Organization-wide switches."""
 
-    technical_support_access: bool | None = Field(
+    technical_support_access: StrictBool | None = Field(
         default=None,
         description="Let the platform's support team log in to help. Unset: left as it is.",
     )

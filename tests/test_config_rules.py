@@ -28,6 +28,9 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
     "invalid_type.yaml": [("invalid_type.yaml", 3, 29, "error", "invalid_type")],
     "invalid_value.yaml": [("invalid_value.yaml", 3, 20, "error", "invalid_value")],
     "invalid_api_url.yaml": [("invalid_api_url.yaml", 3, 8, "error", "invalid_value")],
+    "bool_not_true_or_false.yaml": [
+        ("bool_not_true_or_false.yaml", 3, 29, "error", "invalid_type")
+    ],
     "missing_field.yaml": [("missing_field.yaml", 3, 5, "error", "missing_field")],
     "missing_organization.yaml": [
         ("missing_organization.yaml", 1, 1, "error", "missing_organization")
