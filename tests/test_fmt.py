@@ -477,3 +477,154 @@ def _normal(data: dict[str, Any]) -> dict[str, Any]:
         key: sorted(map(_key, value)) if key in SORT_KEYS and isinstance(value, list) else value
         for key, value in data.items()
     }
+
+
+# Second round of QA: edits made while fmt runs, tabs, anchors, CRLF line endings.
+
+
+def test_a_file_edited_while_formatting_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formatting a large file takes seconds; an edit saved meanwhile must not be overwritten."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(MESSY, encoding="utf-8")
+    edited = "# edited during fmt\n" + MESSY
+    real_format_text = formatting.format_text
+
+    def slow(text: str) -> str:
+        result = real_format_text(text)
+        path.write_text(edited, encoding="utf-8")  # someone saves while fmt works
+        return result
+
+    monkeypatch.setattr(formatting, "format_text", slow)
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"{path}:1:1: error[file_unwritable]: the file changed while formatting; it was left "
+        "as it is: run fmt again\n"
+        "1 error, 0 warnings\n"
+        "0 files reformatted, 0 already formatted\n",
+    )
+    assert path.read_text(encoding="utf-8") == edited
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acme.yaml"]  # no temp file left
+
+
+def test_a_file_edited_just_before_the_rename_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text("# edited\n" + MESSY, encoding="utf-8")
+    with pytest.raises(formatting.ChangedOnDisk):
+        formatting.replace_text(path, CANONICAL, expected=MESSY.encode())
+    assert path.read_text(encoding="utf-8") == "# edited\n" + MESSY
+    formatting.replace_text(path, CANONICAL, expected=("# edited\n" + MESSY).encode())
+    assert path.read_text(encoding="utf-8") == CANONICAL
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "organization: acme\t# tab before comment\nusers: []\n",
+            "organization: acme      # tab before comment\nusers: []\n",
+        ),
+        (
+            "organization: acme\nstores:\n  MID1: |\t# note\n    text\nusers: []\n",
+            "organization: acme\nstores:\n  MID1: |       # note\n    text\nusers: []\n",
+        ),
+        ("organization:\tacme\t\nusers: []\n", "organization: acme\nusers: []\n"),
+    ],
+    ids=["before-comment", "after-block-indicator", "after-colon-and-trailing"],
+)
+def test_tabs_validate_reads_are_formatted_not_syntax_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    check = CliRunner().invoke(cli, ["fmt", "--check", str(path)])
+    assert (check.exit_code, check.output) == (
+        1,
+        f"would reformat {path}\n1 file would be reformatted, 0 already formatted\n",
+    )
+    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0
+    assert path.read_text(encoding="utf-8") == expected
+
+
+def test_a_file_only_validate_can_read_is_fmt_unsafe_not_a_syntax_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever else ruamel's parser refuses in a file validate read cleanly is no syntax
+    error: fmt says it cannot rewrite the file and leaves it."""
+    monkeypatch.setattr(fmt_core, "_untab_separators", lambda text: text)  # as before the fix
+    text = "organization: acme\t# tab before comment\nusers: []\n"
+    path = tmp_path / "acme.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fmt", "--check", str(path)])
+    assert (result.exit_code, result.output) == (
+        1,
+        f"{path}:1:19: error[fmt_unsafe]: fmt's round-trip YAML parser cannot read line 1 "
+        "(found character '\\t' that cannot start any token), though the file is valid YAML; "
+        "the file was left as it is\n"
+        "    hint: rewrite this line by hand (a tab often reads as a space to validate, "
+        "not to fmt)\n"
+        "1 error, 0 warnings\n"
+        "0 files would be reformatted, 0 already formatted\n",
+    )
+    assert path.read_text(encoding="utf-8") == text
+
+
+ANCHORED = """\
+organization: acme
+users:
+  - &base {email: z@x.example, role: Admin, stores: all}
+  - {<<: *base, email: a@x.example}
+"""
+
+
+def test_a_list_with_an_anchor_keeps_its_order() -> None:
+    assert format_text(ANCHORED) == ANCHORED  # was: `- {<<: &base {...}, ...}` then `- *base`
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x-defaults: &d {role: Admin, stores: all}\norganization: acme\n"
+        "users:\n  - {<<: *d, email: b@x.example}\n  - {<<: *d, email: a@x.example}\n",
+        "organization: acme\nusers:\n  - email: b@x.example\n    role: &r Admin\n"
+        "  - email: a@x.example\n    role: *r\n",
+        "organization: acme\nusers:\n  - email: b@x.example\n    stores: &s [M1]\n"
+        "  - {email: a@x.example, stores: *s}\nx-stores: *s\n",
+    ],
+    ids=["top-level-anchor", "scalar-anchor", "anchor-used-after-the-list"],
+)
+def test_no_anchor_moves_into_another_entry(text: str) -> None:
+    once = format_text(text)
+    assert format_text(once) == once
+    _assert_same_data(text, once)
+    before, after = fmt_core._load(text), fmt_core._load(once)
+    assert before is not None and after is not None
+    assert fmt_core.anchor_sites(after.root) == fmt_core.anchor_sites(before.root)
+
+
+def test_moving_an_anchor_is_refused_by_the_self_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fmt_core, "_tied", lambda root: set())  # sort as if there were no anchor
+    monkeypatch.setattr(fmt_core, "_is_tied", lambda value, tied: False)
+    with pytest.raises(Unformattable, match=r"would move the definition of the anchor `&base`"):
+        format_text(ANCHORED)
+
+
+def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
+    canonical = CANONICAL.replace("\n", "\r\n")
+    assert format_text(MESSY.replace("\n", "\r\n")) == canonical
+    assert format_text(canonical) == canonical
+    mixed = MESSY.replace("\n", "\r\n").replace("\r\n", "\n", 2)  # mostly CRLF
+    assert format_text(mixed) == canonical
+    path = tmp_path / "acme.yaml"
+    path.write_bytes(b"organization: acme\r\nusers: []\r\n")
+    result = CliRunner().invoke(cli, ["fmt", "--check", str(path)])
+    assert (result.exit_code, result.output) == (
+        0,
+        "0 files would be reformatted, 1 already formatted\n",
+    )
+    path.write_bytes(MESSY.replace("\n", "\r\n").encode())
+    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0
+    assert path.read_bytes() == canonical.encode()

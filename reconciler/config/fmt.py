@@ -21,6 +21,11 @@ reordering, every comment is still there exactly once and with the same owner (o
 comment above an item's first key, the item), and formatting the result again changes nothing.
 A file that fails a check raises `Unformattable`; nothing is written. Comments in places fmt
 cannot keep (inside a flow `[...]` spanning lines, after `---`) are refused the same way.
+
+Anchors: ruamel writes an anchor (`&base`) where its node first comes and an alias (`*base`)
+everywhere after, so fmt never reorders past one (`canonicalise`) and checks every anchor is still
+defined by the same entry. Line endings: a file written with `\r\n` keeps them. Tabs between
+tokens (`a: b\t# c`), which `validate`'s loader reads and ruamel's parser refuses, become spaces.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import Comment as RuamelComment
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, comment_attrib
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, comment_attrib, merge_attrib
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.emitter import RoundTripEmitter
 from ruamel.yaml.error import CommentMark, YAMLError
@@ -81,11 +86,11 @@ def format_text(text: str) -> str:
 
     Raises ruamel's YAMLError on invalid YAML and `Unformattable` when the result could not be
     trusted."""
-    source = _load(text)
+    source = _load(_untab_separators(text))
     if source is None:
         return text  # not a config file's shape (a list, a scalar, `{}`): nothing to order
-    before = source.placed_comments()
-    result = _rewrite(source)
+    before = _Before(source.placed_comments(), anchor_sites(source.root))
+    result = _with_line_breaks(_rewrite(source), _line_break(text))
     if result != text:
         _verify(text, before, result)
     return result
@@ -95,12 +100,69 @@ def verify(text: str, result: str) -> None:
     """fmt's check of its own work: raise `Unformattable` unless `result` holds the data of
     `text` (users and ranges may be reordered), each of its comments once and with the same
     owner, and is its own canonical form."""
-    source = _load(text)
+    source = _load(_untab_separators(text))
     if source is None:
         if result != text:
             raise Unformattable(1, 1, "only a mapping can be formatted", hint=None)
         return
-    _verify(text, source.placed_comments(), result)
+    _verify(text, _Before(source.placed_comments(), anchor_sites(source.root)), result)
+
+
+# Before and after: what ruamel's round-trip parser and emitter do not keep -----------------------
+
+
+def _line_break(text: str) -> str:
+    """The line break most lines of `text` end with: `\r\n` or `\n` (a tie is `\n`)."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf + text.count("\r") - crlf else "\n"
+
+
+def _with_line_breaks(result: str, line_break: str) -> str:
+    """ruamel writes `\n`; a file written with `\r\n` keeps them (YAML reads every line break
+    in a scalar as `\n`, so the data is the same)."""
+    return result if line_break == "\n" else result.replace("\n", line_break)
+
+
+def _untab_separators(text: str) -> str:
+    """`text` with spaces for the tabs that separate tokens on a line (`key:\tvalue`, `a: b\t`,
+    `a: b\t# c`, `key: |\t# c`): libyaml, `validate`'s loader, reads them; ruamel's round-trip
+    parser refuses them. Tabs inside scalars and comments, and before a line's first token,
+    stay; no line moves, and the data is checked against `text` afterwards."""
+    if "\t" not in text:
+        return text
+    lines = _LINE_BREAK.split(text)
+    breaks = _LINE_BREAK.findall(text)
+    first: dict[int, int] = {}  # line -> column where its first token starts
+    covered: dict[int, list[tuple[int, int]]] = {}  # line -> column spans inside tokens
+    for token in _tokens(text):
+        begin, end = token.start_mark, token.end_mark
+        if begin.index == end.index:
+            continue
+        for number in range(begin.line, end.line + 1):
+            left = begin.column if number == begin.line else 0
+            right = end.column if number == end.line else len(lines[number])
+            covered.setdefault(number, []).append((left, right))
+            first[number] = min(first.get(number, left), left)
+    ends = [comment for comment in scan(text).comments if not comment.own_line]
+    stops = {comment.line: comment.column for comment in ends}  # where a comment starts
+    gaps = {comment.line: comment.column - len(comment.gap) for comment in ends}
+    for number, line in enumerate(lines):
+        if "\t" not in line or number not in first:
+            continue
+        stop = stops.get(number, len(line))
+        spans = covered[number]
+        tabs = {
+            column
+            for column in range(first[number], stop)
+            if line[column] == "\t"
+            and (column >= gaps.get(number, stop) or not any(a <= column < b for a, b in spans))
+        }
+        if tabs:
+            out = ""
+            for column, char in enumerate(line):
+                out += " " * (8 - len(out) % 8) if column in tabs else char
+            lines[number] = out
+    return "".join(line + brk for line, brk in zip(lines, [*breaks, ""], strict=True))
 
 
 # ruamel.yaml set-up ------------------------------------------------------------------------------
@@ -209,18 +271,26 @@ Moves = dict[int, list[int]]  # id(list) -> for each new index, the item's old i
 
 
 def canonicalise(root: CommentedMap) -> Moves:
-    """Reorder `root` in place; returns how the lists' items moved."""
+    """Reorder `root` in place; returns how the lists' items moved.
+
+    An anchor (`&base`) is written where its node first comes, and every later use as an alias
+    (`*base`): reordering past one would move the definition into another item, leaving a bare
+    `- *base`. So a list is not sorted when any item carries an anchor, alias or merge key
+    (`<<`), and a mapping's keys are not reordered when that would change the order of the
+    entries carrying one (`<<` included, which is written where it stands)."""
     moves: Moves = {}
+    tied = _tied(root)
     for section, order in KEY_ORDER.items():
         value = root.get(section)
         if isinstance(value, CommentedMap):
-            _order_map(value, order)
+            _order_map(value, order, tied)
         elif isinstance(value, CommentedSeq) and section in SORT_KEY:
             for item in value:
                 if isinstance(item, CommentedMap):
-                    _order_map(item, order)
-            _sort_seq(value, SORT_KEY[section], moves)
-    _order_map(root, TOP_ORDER)
+                    _order_map(item, order, tied)
+            if not any(_is_tied(item, tied) for item in value):
+                _sort_seq(value, SORT_KEY[section], moves)
+    _order_map(root, TOP_ORDER, tied)
     return moves
 
 
@@ -229,15 +299,63 @@ def _own_keys(mapping: CommentedMap) -> list[Any]:
     return [key for key, _ in mapping.non_merged_items()]
 
 
-def _order_map(mapping: CommentedMap, order: Sequence[str]) -> None:
+def _anchor(value: Any) -> str | None:
+    """The name of the anchor on a node loaded from `&name ...` (or an alias of it)."""
+    method = getattr(value, "yaml_anchor", None)
+    anchor = method() if method is not None else None
+    return getattr(anchor, "value", None)
+
+
+def _merges(mapping: CommentedMap) -> Any:
+    """What a `<<` merge key brings into `mapping` (empty without one)."""
+    return getattr(mapping, merge_attrib, [])
+
+
+def _tied(root: CommentedMap) -> set[int]:
+    """The ids of the nodes carrying an anchor, an alias or a merge key, or holding one that
+    does: the nodes whose order fmt must keep."""
+    containers = list(_walk_containers(root))  # a node comes after one of its parents
+    tied = {id(node) for node in containers if _anchor(node) is not None}
+    tied |= {id(node) for node in containers if isinstance(node, CommentedMap) and _merges(node)}
+    for node in reversed(containers):  # an unshared node after its only parent; shared: anchored
+        values = node.values() if isinstance(node, CommentedMap) else node
+        if any(_is_tied(value, tied) for value in values):
+            tied.add(id(node))
+    return tied
+
+
+def _is_tied(value: Any, tied: set[int]) -> bool:
+    if isinstance(value, CommentedMap | CommentedSeq):
+        return id(value) in tied
+    return _anchor(value) is not None  # a scalar's anchor (`role: &r Admin`), or its alias
+
+
+_MERGE = object()  # where `<<` stands among a mapping's keys
+
+
+def _order_map(mapping: CommentedMap, order: Sequence[str], tied: set[int]) -> None:
     rank = {key: i for i, key in enumerate(order)}
     keys = _own_keys(mapping)
     wanted = sorted(
         keys, key=lambda k: rank.get(k, len(order)) if isinstance(k, str) else len(order)
     )
-    if wanted != keys:
-        for key in wanted:
-            mapping.move_to_end(key)
+    if wanted == keys or _tied_order(mapping, wanted, tied) != _tied_order(mapping, keys, tied):
+        return
+    for key in wanted:
+        mapping.move_to_end(key)
+
+
+def _tied_order(mapping: CommentedMap, keys: list[Any], tied: set[int]) -> list[Any]:
+    """The keys whose values carry an anchor, alias or merge, and `<<`, in the written order."""
+    written: list[Any] = list(keys)
+    merges = _merges(mapping)
+    if merges:
+        written.insert(getattr(merges, "merge_pos", 0), _MERGE)
+    return [
+        key
+        for key in written
+        if key is _MERGE or _is_tied(key, tied) or _is_tied(mapping[key], tied)
+    ]
 
 
 def _sort_seq(seq: CommentedSeq, field: str, moves: Moves) -> None:
@@ -621,17 +739,27 @@ def _lines_token(lines: list[str]) -> CommentToken:
 
 
 Renumber = dict[str, list[int]]  # sorted list -> for each new index, the item's old index
-Where = frozenset[tuple[tuple[str, Any], ...]]  # paths of a comment's owner (see placed_comments)
+Path = tuple[tuple[str, Any], ...]  # ("key", key), ("item", index), ("merge", index) steps
+Where = frozenset[Path]  # paths of a comment's owner (see placed_comments)
 
 
-def _verify(text: str, before: list[tuple[Comment, Where]], result: str) -> None:
+@dataclass
+class _Before:
+    """What the result is checked against, taken before the tree is reordered."""
+
+    comments: list[tuple[Comment, Where]]
+    anchors: dict[str, Path]
+
+
+def _verify(text: str, before: _Before, result: str) -> None:
     """Raise `Unformattable` unless `result` is `text` reordered as intended (module doc)."""
     renumber = _same_data(text, result)
     again = _load(result)
     if again is None:
         raise Unformattable(1, 1, "formatting would change the shape of this file", hint=None)
-    _same_comments(before, again.placed_comments(renumber))
-    if _rewrite(again) != result:
+    _same_comments(before.comments, again.placed_comments(renumber))
+    _same_anchors(before.anchors, anchor_sites(again.root), renumber)
+    if _with_line_breaks(_rewrite(again), _line_break(result)) != result:
         raise Unformattable(1, 1, "formatting this file twice would change it again")
 
 
@@ -712,12 +840,54 @@ def _same_comments(before: list[tuple[Comment, Where]], after: list[tuple[Commen
         raise Unformattable(1, 1, f"formatting would add the comment `{extra[0]}`")
 
 
-def _path(entry: Entry, renumber: Renumber | None) -> tuple[tuple[str, Any], ...]:
-    path = entry.path
+def _path(entry: Entry, renumber: Renumber | None) -> Path:
+    return _renumbered(entry.path, renumber)
+
+
+def _renumbered(path: Path, renumber: Renumber | None) -> Path:
+    """`path` with an item of a sorted list named by its index before sorting."""
     if renumber and len(path) >= 2 and path[0][1] in renumber and path[1][0] == "item":
         old = renumber[path[0][1]][path[1][1]]
         path = (path[0], ("item", old), *path[2:])
     return path
+
+
+def anchor_sites(root: CommentedMap) -> dict[str, Path]:
+    """Where each anchor is defined: the first place its node is written (every later place is
+    written as an alias)."""
+    sites: dict[str, Path] = {}
+    seen: set[int] = set()
+    stack: list[tuple[Any, Path]] = [(root, ())]
+    while stack:  # in the written order, without recursion
+        node, path = stack.pop()
+        name = _anchor(node)
+        if name is not None:
+            sites.setdefault(name, path)
+        if not isinstance(node, CommentedMap | CommentedSeq) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        children: list[tuple[Any, Path]]
+        if isinstance(node, CommentedSeq):
+            children = [(item, (*path, ("item", i))) for i, item in enumerate(node)]
+        else:
+            children = [(value, (*path, ("key", key))) for key, value in node.non_merged_items()]
+            merges = _merges(node)
+            if merges:
+                merged = merges.sequence if merges.sequence is not None else merges[0]
+                position = getattr(merges, "merge_pos", 0)
+                children.insert(position, (merged, (*path, ("merge", 0))))
+        stack += reversed(children)
+    return sites
+
+
+def _same_anchors(before: dict[str, Path], after: dict[str, Path], renumber: Renumber) -> None:
+    """Each anchor still defined by the same entry (not moved into another, leaving an alias)."""
+    for name, path in before.items():
+        moved = after.get(name)
+        if moved is None or _renumbered(moved, renumber) != path:
+            raise Unformattable(
+                1, 1, f"formatting would move the definition of the anchor `&{name}`"
+            )
 
 
 def _compatible(old: Where, new: Where) -> bool:

@@ -4,7 +4,8 @@ A file is formatted only when it loads cleanly with `validate`'s loader (so fmt 
 problems, with the same codes and lines), and a formatted file replaces the old one atomically:
 the new text goes to a temporary file in the same folder, which is then renamed over the old
 one. A failed write (full disk, no permission) leaves the file as it was and is reported; the
-other files are still formatted.
+other files are still formatted. Formatting a large file takes seconds: if the file changed on disk
+meanwhile (someone saved an edit), it is left as it is and reported, never overwritten.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from ruamel.yaml.error import YAMLError
 
 from reconciler.config.diagnostics import Diagnostic
-from reconciler.config.document import parse_text, syntax_diagnostic
+from reconciler.config.document import parse_text
 from reconciler.config.files import discover
 from reconciler.config.fmt import Unformattable, format_text
 
@@ -40,33 +41,34 @@ def format_paths(paths: Sequence[str | os.PathLike[str]], *, write: bool) -> For
         formatted = _format_file(path, shown, result.diagnostics)
         if formatted is None:
             continue
-        original, new = formatted
+        read, original, new = formatted
         if new == original:
             result.unchanged.append(shown)
             continue
         if write:
+            problem = None
             try:
-                replace_text(path, new)
+                replace_text(path, new, expected=read)
+            except ChangedOnDisk:
+                problem = "the file changed while formatting; it was left as it is: run fmt again"
             except OSError as exc:
                 reason = exc.strerror or str(exc)
+                problem = f"cannot write the formatted file: {reason}; the file was left as it was"
+            if problem is not None:
                 result.diagnostics.append(
-                    Diagnostic(
-                        shown,
-                        1,
-                        1,
-                        "error",
-                        "file_unwritable",
-                        f"cannot write the formatted file: {reason}; the file was left as it was",
-                    )
+                    Diagnostic(shown, 1, 1, "error", "file_unwritable", problem)
                 )
                 continue
         result.changed.append(shown)
     return result
 
 
-def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[str, str] | None:
+def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes, str, str] | None:
+    """The file's bytes, its text and its canonical form; None (with diagnostics) when it
+    cannot be formatted."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        read = path.read_bytes()
+        text = read.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         diags.append(
             Diagnostic(shown, 1, 1, "error", "file_unreadable", "cannot read file as UTF-8 text")
@@ -75,26 +77,50 @@ def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[str, 
     problems: list[Diagnostic] = []
     parse_text(text, shown, problems)
     if [problem.code for problem in problems] == ["empty_file"]:
-        return text, text  # no YAML, nothing to format (`validate` reports the empty file)
+        return read, text, text  # no YAML, nothing to format (`validate` reports the empty file)
     if problems:  # what `validate`'s loader reports: fmt works only on files that load
         diags += problems
         return None
     try:
-        return text, format_text(text)
+        return read, text, format_text(text)
     except Unformattable as exc:
         diags.append(
             Diagnostic(shown, exc.line, exc.column, "error", exc.code, exc.message, exc.hint)
         )
-    except YAMLError as exc:  # ruamel's own parser refuses what libyaml accepted
-        diags.append(syntax_diagnostic(exc, shown, text))
+    except YAMLError as exc:  # ruamel's own parser refuses what validate's loader read cleanly
+        diags.append(_unreadable_to_fmt(exc, shown))
     return None
 
 
-def replace_text(path: Path, text: str) -> None:
-    """Replace the file's contents atomically, keeping its permissions; raises OSError.
+def _unreadable_to_fmt(exc: YAMLError, shown: str) -> Diagnostic:
+    """The file is valid YAML (validate's loader read it), so this is no syntax error: fmt's
+    round-trip parser is stricter (about tabs, for one) and fmt cannot rewrite the file."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    return Diagnostic(
+        shown,
+        line,
+        column,
+        "error",
+        "fmt_unsafe",
+        f"fmt's round-trip YAML parser cannot read line {line} ({problem}), though the file "
+        "is valid YAML; the file was left as it is",
+        "rewrite this line by hand (a tab often reads as a space to validate, not to fmt)",
+    )
+
+
+class ChangedOnDisk(Exception):
+    """The file is no longer what was read and formatted: replacing it would lose an edit."""
+
+
+def replace_text(path: Path, text: str, *, expected: bytes | None = None) -> None:
+    """Replace the file's contents atomically, keeping its permissions; raises OSError, or
+    ChangedOnDisk when `expected` is given and the file no longer holds exactly those bytes.
 
     A file without write permission is refused, not replaced: renaming over it would work in a
-    writable folder, but the owner made it read-only for a reason."""
+    writable folder, but the owner made it read-only for a reason. The contents are compared
+    last, just before the rename, to leave the shortest window for an edit to slip in."""
     target = path.resolve()  # through a symlink: replace the file, keep the link
     if not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
@@ -109,6 +135,8 @@ def replace_text(path: Path, text: str) -> None:
         os.chmod(temporary, stat.S_IMODE(info.st_mode))
         with contextlib.suppress(OSError):  # only root may give a file away; others own theirs
             os.chown(temporary, info.st_uid, info.st_gid)
+        if expected is not None and target.read_bytes() != expected:
+            raise ChangedOnDisk(str(path))
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
