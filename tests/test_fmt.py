@@ -318,6 +318,14 @@ def test_a_failed_write_keeps_the_file_and_the_others_are_formatted(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml"]  # no temp file
 
 
+def test_a_rewritten_file_keeps_its_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + MESSY.encode("utf-8"))
+    assert CliRunner().invoke(cli, ["fmt", str(path)]).exit_code == 0
+    assert path.read_bytes() == b"\xef\xbb\xbf" + CANONICAL.encode("utf-8")
+    assert CliRunner().invoke(cli, ["fmt", "--check", str(path)]).exit_code == 0
+
+
 def test_a_rewritten_file_keeps_its_permissions(tmp_path: Path) -> None:
     path = tmp_path / "acme.yaml"
     path.write_text(MESSY, encoding="utf-8")

@@ -10,6 +10,7 @@ meanwhile (someone saved an edit), it is left as it is and reported, never overw
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
@@ -48,7 +49,8 @@ def format_paths(paths: Sequence[str | os.PathLike[str]], *, write: bool) -> For
         if write:
             problem = None
             try:
-                replace_text(path, new, expected=read)
+                bom = "\ufeff" if read.startswith(codecs.BOM_UTF8) else ""  # kept, as editors do
+                replace_text(path, bom + new, expected=read)
             except ChangedOnDisk:
                 problem = "the file changed while formatting; it was left as it is: run fmt again"
             except OSError as exc:
