@@ -36,6 +36,18 @@ def today_option(
     )
 
 
+def text_or_json_option(help: str) -> Callable[[F], F]:
+    """`--format text|json`, passed as `output_format`."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
 def api_url_option() -> Callable[[F], F]:
     return click.option(
         "--api-url",

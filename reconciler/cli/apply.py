@@ -27,7 +27,7 @@ from reconciler.apply import (
 )
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import api_url_option, today_option
+from reconciler.cli._options import api_url_option, text_or_json_option, today_option
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
@@ -281,14 +281,7 @@ def _finish(result: ApplyResult, as_json: bool) -> None:
     metavar="KEY=VALUE",
     help="Add a key to every change's audit annotation (repeatable).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people; json prints one result object.",
-)
+@text_or_json_option("text for people; json prints one result object.")
 @api_url_option()
 @click.option("--force", is_flag=True, help="Allow more removals than policy.max_removals.")
 @today_option()

@@ -11,7 +11,7 @@ import click
 
 from reconciler.audit import fetch_audit, parse_duration, render_text
 from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
-from reconciler.cli._options import api_url_option
+from reconciler.cli._options import api_url_option, text_or_json_option
 
 
 def run(
@@ -62,14 +62,7 @@ def run(
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--since", default="24h", show_default=True, help="How far back: 30m, 24h, 7d, 2w.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@text_or_json_option("text for people, json for tools.")
 @click.option(
     "--detailed-exitcode",
     "detailed",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import today_option
+from reconciler.cli._options import text_or_json_option, today_option
 from reconciler.config import LoadResult, load, render_text
 
 
@@ -53,14 +53,7 @@ def run(paths: Sequence[str], output_format: str, today: datetime.date) -> int:
 
 @cli.command("orgs")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: one name a line; json: one line, for a CI matrix (fromJSON).",
-)
+@text_or_json_option("text: one name a line; json: one line, for a CI matrix (fromJSON).")
 @today_option()
 @click.pass_context
 def orgs_command(
