@@ -124,22 +124,30 @@ def test_export_from_a_config_must_get_the_configs_organization(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("inside", ["acme.yaml", "plan.yaml", "sub/plan.yml"])
-def test_plan_out_never_replaces_or_joins_the_config(tmp_path: Path, inside: str) -> None:
+@pytest.mark.parametrize("out", ["acme.yaml", "plan.yaml", "sub/plan.yml", "other.YML"])
+def test_plan_out_is_never_yaml(tmp_path: Path, out: str) -> None:
     folder = tmp_path / "access"
     (folder / "sub").mkdir(parents=True)
     config = folder / "acme.yaml"
     config.write_text(CONFIG, encoding="utf-8")
-    out = folder / inside
-    given = str(config) if inside == "acme.yaml" else str(folder)
-    code, output = _invoke(["plan", given, "-o", str(out)], UNREACHABLE)
-    assert code == 1
-    if inside == "acme.yaml":
-        assert output.startswith(f"Error: -o {out} is one of the configuration files being read")
-    else:
-        assert output.startswith(f"Error: -o {out} is inside the configuration folder {folder}")
+    target = folder / out
+    code, output = _invoke(["plan", str(folder), "-o", str(target)], UNREACHABLE)
+    assert (code, output) == (
+        1,
+        f"Error: -o {target}: a saved plan is JSON, and a .yaml file may be a configuration\n"
+        "Hint: save it as .json, e.g. -o plan.json\n",
+    )
     assert config.read_text(encoding="utf-8") == CONFIG
-    assert not (folder / "plan.yaml").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["acme.yaml", "sub"]
+
+
+def test_plan_out_never_replaces_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "acme.conf"  # a file named on the command line is read whatever its name
+    config.write_text(CONFIG, encoding="utf-8")
+    code, output = _invoke(["plan", str(config), "-o", str(config)], UNREACHABLE)
+    assert code == 1
+    assert output.startswith(f"Error: -o {config} is one of the configuration files being read")
+    assert config.read_text(encoding="utf-8") == CONFIG
 
 
 def test_plan_out_as_json_inside_the_config_folder_is_fine(

@@ -141,7 +141,8 @@ def cli(verbose: int) -> None:
       accessctl validate access/        check the YAML, no network
       accessctl plan access/ -o p.json  see what would change
       accessctl apply p.json            make it so (refuses a stale plan)
-      accessctl export -o acme.yaml     adopt: write the live state as YAML
+      accessctl export --api-url URL --token-env VAR -o access/acme.yaml
+                                        adopt: write the live state as YAML
 
     Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
     """

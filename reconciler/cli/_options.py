@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from reconciler.config.files import SUFFIXES
 from reconciler.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,8 +58,7 @@ def api_url_option() -> Callable[[F], F]:
 
 def check_output(path: str, option: str, inputs: Sequence[str] = ()) -> None:
     """Refuse an output path whose folder does not exist, before any network call, so a user
-    does not wait for a fetch only to lose the result; and one that is, or would become, part
-    of the configuration at `inputs` (`plan access/ -o access/plan.yaml`)."""
+    does not wait for a fetch only to lose the result; and one of the files at `inputs`."""
     folder = Path(path).parent
     if not folder.is_dir():
         raise UsageError(
@@ -75,12 +73,6 @@ def check_output(path: str, option: str, inputs: Sequence[str] = ()) -> None:
                 f"{option} {path} is one of the configuration files being read; writing there "
                 "would replace it",
                 hint="save the plan elsewhere, e.g. -o plan.json",
-            )
-        if given.is_dir() and target.is_relative_to(given) and target.suffix in SUFFIXES:
-            raise UsageError(
-                f"{option} {path} is inside the configuration folder {raw}, and the next run "
-                "would read it as configuration",
-                hint="save the plan elsewhere, or as .json",
             )
 
 

@@ -6,13 +6,14 @@ import datetime
 import os
 import sys
 from contextlib import closing
+from pathlib import Path
 
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
 from reconciler.cli._progress import FetchProgress
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, UsageError
 from reconciler.render import FORMATS, renderer
 
 
@@ -76,6 +77,11 @@ def plan(
 
     environ = dict(os.environ)
     if out:
+        if Path(out).suffix.lower() in (".yaml", ".yml"):
+            raise UsageError(
+                f"-o {out}: a saved plan is JSON, and a .yaml file may be a configuration",
+                hint="save it as .json, e.g. -o plan.json",
+            )
         check_output(out, "-o", paths)
     try:
         with closing(FetchProgress()) as progress:
