@@ -183,3 +183,14 @@ def test_a_user_with_a_non_string_key_keeps_the_rest_checked(tmp_path: Path) -> 
     ]
     assert list(result.orgs[0].config.stores) == ["MID2", "1000001"]
     assert [u.email for u in result.orgs[0].config.users] == ["a@t.example", "b@p.example"]
+
+
+def test_a_dangling_link_in_a_folder_is_an_error_not_a_missing_file(tmp_path: Path) -> None:
+    """A config file that silently went missing could make a plan remove its users."""
+    (tmp_path / "a.yaml").write_text("organization: acme\nusers: []\n", encoding="utf-8")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "gone.yaml")
+    result = load([tmp_path], today=datetime.date(2026, 11, 22))
+    assert [(d.file, d.line, d.code, d.message) for d in result.diagnostics] == [
+        (str(tmp_path / "b.yaml"), 1, "path_not_found", "a symbolic link to nothing")
+    ]
+    assert result.has_errors()

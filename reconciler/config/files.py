@@ -22,13 +22,18 @@ def discover(
         path = Path(raw)
         shown = os.fspath(raw)
         if path.is_dir():
-            files = sorted(
+            visible = [
                 p
                 for p in path.rglob("*")
                 if p.suffix in SUFFIXES
-                and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            ]
+            files = sorted(p for p in visible if p.is_file())
+            for broken in sorted(p for p in visible if p.is_symlink() and not p.exists()):
+                name = os.path.join(shown, *broken.relative_to(path).parts)
+                diags.append(
+                    Diagnostic(name, 1, 1, "error", "path_not_found", "a symbolic link to nothing")
+                )
             if not files:
                 diags.append(
                     Diagnostic(
