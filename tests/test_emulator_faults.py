@@ -130,3 +130,6 @@ def test_forwarded_for_is_trusted_from_loopback_when_asked(emu: EmulatorProcess)
     )
     far = emu.api("tok-far")
     assert far.get("/me", headers={"X-Forwarded-For": "203.0.113.99"}).status_code == 200
+    # an IPv4 caller seen through a dual-stack socket is shown as its IPv4 address
+    mapped = beta.get("/me", headers={"X-Forwarded-For": "::ffff:192.0.2.9"}).json()["ip"]
+    assert mapped == "192.0.2.9"

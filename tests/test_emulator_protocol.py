@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +88,9 @@ def test_foreign_cursors_are_refused(api: Api) -> None:
     assert code(api.get("/users", params={"cursor": "garbage!"})) == "invalid"
     stores_cursor = api.get("/stores", params={"limit": 2}).json()["next_cursor"]
     assert code(api.get("/users", params={"cursor": stores_cursor})) == "invalid"
+    for forged in ({"k": "users", "a": 10**20}, {"k": "users", "a": True}):  # not ours: 422
+        text = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+        assert code(api.get("/users", params={"cursor": text})) == "invalid"
 
 
 def test_items_added_between_pages_do_not_shift_the_walk(api: Api) -> None:
@@ -214,8 +218,10 @@ def test_annotations_are_stored_verbatim_on_the_event(emu: EmulatorProcess, api:
         '"text"',
         '{"a": 1}',  # not compact
         '{"a":"' + "x" * 4090 + '"}',  # 4097 bytes
+        '{"a":NaN}',  # Python reads it; JSON has no NaN
+        '{"a":-Infinity}',
     ],
-    ids=["garbage", "array", "string", "spaces", "too-long"],
+    ids=["garbage", "array", "string", "spaces", "too-long", "nan", "infinity"],
 )
 def test_malformed_annotations_are_400(api: Api, header: str) -> None:
     answer = api.post(

@@ -71,7 +71,10 @@ def test_host_bits_set_names_the_network(root: Api) -> None:
     assert problem["errors"][0]["field"] == "cidr"
 
 
-@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "banana", "10.0.0/8", "300.1.1.0/24", ""])
+@pytest.mark.parametrize(
+    "cidr",
+    ["10.0.0.0/33", "banana", "10.0.0/8", "300.1.1.0/24", "", "10.1.2.3", "10.0.0.0/08"],
+)
 def test_bad_cidr_is_422(root: Api, cidr: str) -> None:
     assert_problem(root.post("/ip-ranges", json={"name": "Bad", "cidr": cidr}), 422, "invalid")
 
@@ -196,3 +199,9 @@ def test_stores_are_listed(root: Api) -> None:
     stores = root.all_items("/stores")
     assert sorted(s["id"] for s in stores) == ["MID1000001", "MID1000002", "MID1000003"]
     assert {s["name"] for s in stores} >= {"Stockholm web shop"}
+
+
+@pytest.mark.parametrize("value", ["off", 1, "true", None])
+def test_support_access_takes_a_boolean_only(root: Api, value: object) -> None:
+    answer = root.patch("/organization", json={"technical_support_access": value})
+    assert_problem(answer, 422, "invalid")

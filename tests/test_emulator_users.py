@@ -268,7 +268,9 @@ def test_terminated_is_never_assigned_nor_changed(admin: Api) -> None:
 def test_last_super_admin_cannot_be_demoted_or_removed(root: Api, admin: Api) -> None:
     me = uid(root, "root@acme.example")
     assert_problem(root.patch(f"/users/{me}", json={"role": "Admin"}), 409, "last_super_admin")
-    assert_problem(admin.delete(f"/users/{me}"), 409, "last_super_admin")
+    # an Admin may not revoke Super Admin at all: 403, whether or not it is the last one
+    assert_problem(admin.delete(f"/users/{me}"), 403, "forbidden")
+    assert_problem(admin.patch(f"/users/{me}", json={"role": "Admin"}), 403, "forbidden")
     invite(root, email="boss2@acme.example", role="Super Admin")
     assert root.patch(f"/users/{me}", json={"role": "Admin"}).status_code == 200
 

@@ -31,7 +31,7 @@ def parse_annotation(header: str | None) -> str | None:
             f"X-Audit-Annotation is {len(raw)} bytes; at most {MAX_ANNOTATION_BYTES} are allowed",
         )
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except ValueError as exc:
         raise Problem("invalid_annotation", f"X-Audit-Annotation is not JSON: {exc}") from None
     if not isinstance(value, dict):
@@ -102,3 +102,8 @@ def event_view(row: sqlite3.Row) -> dict[str, Any]:
         "annotation": None if row["annotation"] is None else json.loads(row["annotation"]),
         "ip": row["ip"],
     }
+
+
+def _not_json(name: str) -> Any:
+    """Python's reader takes NaN and Infinity; JSON has neither (the audit log must stay JSON)."""
+    raise ValueError(f"{name} is not a JSON value")

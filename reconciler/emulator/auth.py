@@ -64,10 +64,22 @@ def caller_ip(request: Request, state: EmulatorState, token_ip: str | None) -> s
     if forwarded and state.trust_forwarded_for and is_loopback(peer):
         first = forwarded.split(",")[0].strip()
         try:
-            return str(ipaddress.ip_address(first))
+            return _shown(ipaddress.ip_address(first))
         except ValueError:
             raise Problem("invalid", f"X-Forwarded-For is not an IP address: {first!r}") from None
-    return token_ip or peer
+    if token_ip:
+        return token_ip
+    try:
+        return _shown(ipaddress.ip_address(peer))
+    except ValueError:  # not an address (an in-process test client): as it is
+        return peer
+
+
+def _shown(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An IPv4 caller seen through a dual-stack socket (`::ffff:203.0.113.5`) as its IPv4."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def get_caller(

@@ -37,8 +37,9 @@ def decode_cursor(kind: str, cursor: str | None) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        if data["k"] != kind or not isinstance(data["a"], int) or data["a"] < 0:
-            raise ValueError(kind)
+        after = data["a"]
+        if data["k"] != kind or type(after) is not int or not 0 <= after < 2**63:
+            raise ValueError(kind)  # not ours: a bool, a negative, or past SQLite's integers
         return int(data["a"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise invalid("cursor", "unknown cursor: pass `next_cursor` from a previous page") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import sqlite3
 from typing import Any
 
@@ -30,9 +31,14 @@ def require_plan(caller: Caller) -> None:
         )
 
 
+_NOTATION = re.compile(r"^[0-9A-Fa-f:.]+/(?:0|[1-9][0-9]{0,2})$")
+
+
 def strict_cidr(value: str) -> str:
     """The canonical network, or 422 naming the network to use when host bits are set."""
     text = value.strip()
+    if not _NOTATION.match(text):  # `10.1.2.3` or `/08` would parse, and be stored changed
+        raise invalid("cidr", f"{value!r} is not CIDR notation: write it like 203.0.113.0/24")
     try:
         return str(ipaddress.ip_network(text, strict=True))
     except ValueError:

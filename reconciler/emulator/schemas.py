@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from reconciler.model import Role
 
@@ -32,7 +32,7 @@ class Organization(BaseModel):
 
 
 class OrganizationPatch(_Body):
-    technical_support_access: bool
+    technical_support_access: StrictBool
 
 
 class Store(BaseModel):

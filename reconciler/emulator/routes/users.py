@@ -161,9 +161,9 @@ def patch_user(
             stores = list(dict.fromkeys(body.stores))
             rules.check_stores(conn, caller.org_n, stores)
         if role != row["role"]:
+            rules.check_super_admin_change(caller, row["role"], role)  # 403 before 409
             if row["role"] == rules.SA:
                 rules.check_last_super_admin(conn, caller.org_n, row["email"])
-            rules.check_super_admin_change(caller, row["role"], role)
             rules.check_role_conflict(conn, caller.org_n, row["email"], role)
         new_expires = expires.isoformat() if expires else None
         changed_stores = sorted(stores) != before["stores"]
@@ -225,8 +225,8 @@ def delete_user(
         if row["n"] == caller.user_n:
             raise Problem("self_removal", "you cannot remove yourself: ask another administrator")
         if row["role"] == rules.SA:
+            rules.check_super_admin_change(caller, rules.SA, None)  # 403 before 409
             rules.check_last_super_admin(conn, caller.org_n, row["email"])
-            rules.check_super_admin_change(caller, rules.SA, None)
         conn.execute("DELETE FROM user_stores WHERE user_n = ?", (row["n"],))
         conn.execute("DELETE FROM users WHERE n = ?", (row["n"],))
         _record(
