@@ -31,6 +31,17 @@ def _flow_map(items: dict[str, Any]) -> CommentedMap:
     return node
 
 
+def _text(value: str) -> str:
+    """`value` quoted where ruamel.yaml would write it plain but read it back as something else:
+    a leading `?` in a flow collection reads as a mapping key (`[?q]` is `[{q: null}]`)."""
+    return DoubleQuotedScalarString(value) if value.startswith("?") else value
+
+
+def _order(value: str) -> str:
+    """The order `accessctl fmt` keeps users and ranges in, so an export is already canonical."""
+    return value.strip().casefold()
+
+
 def _flow_seq(items: list[Any]) -> CommentedSeq:
     node = CommentedSeq(items)
     node.fa.set_flow_style()
@@ -47,7 +58,7 @@ def skipped(user: LiveUser, today: date) -> str | None:
 
 
 def _user(user: LiveUser) -> CommentedMap:
-    entry: dict[str, Any] = {"email": user.email}
+    entry: dict[str, Any] = {"email": _text(user.email)}
     if user.type == "external":
         entry["type"] = "external"
         if user.role != Role.EXTERNAL_USER.value:
@@ -55,7 +66,7 @@ def _user(user: LiveUser) -> CommentedMap:
         entry["expires"] = user.expires_at
     else:
         entry["role"] = user.role
-    entry["stores"] = _flow_seq(sorted(set(user.stores)))
+    entry["stores"] = _flow_seq([_text(s) for s in sorted(set(user.stores))])
     return _flow_map(entry)
 
 
@@ -76,15 +87,17 @@ def export_document(
         {"technical_support_access": live.organization.technical_support_access}
     )
     doc["policy"] = CommentedMap({"unmanaged_users": "report"})
-    doc["stores"] = CommentedMap((s.id, s.name) for s in sorted(live.stores, key=lambda s: s.id))
+    doc["stores"] = CommentedMap(
+        (_text(s.id), _text(s.name)) for s in sorted(live.stores, key=lambda s: s.id)
+    )
     if live.ip_ranges is not None:
         doc["ip_ranges"] = CommentedSeq(
-            _flow_map({"name": r.name, "cidr": DoubleQuotedScalarString(r.cidr)})
-            for r in sorted(live.ip_ranges, key=lambda r: r.name)
+            _flow_map({"name": _text(r.name), "cidr": DoubleQuotedScalarString(r.cidr)})
+            for r in sorted(live.ip_ranges, key=lambda r: _order(r.name))
         )
     left_out: dict[str, int] = {}
     users = CommentedSeq()
-    for user in sorted(live.users, key=lambda u: u.email.casefold()):
+    for user in sorted(live.users, key=lambda u: _order(u.email)):
         reason = skipped(user, today)
         if reason is None:
             users.append(_user(user))
