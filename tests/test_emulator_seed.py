@@ -44,6 +44,19 @@ def test_json_and_yaml_give_the_same_seed(tmp_path: Path) -> None:
         (org(ip_ranges=[{"name": "r", "cidr": "10.0.0.1/8"}]), "host bits"),
         (org(users=[{"email": "a@o.example"}, {"email": "A@o.example"}]), "duplicate user"),
         (org(colour="red"), "colour"),
+        # what the API refuses may not be seeded (an export of it could never plan to zero)
+        (
+            org(users=[{"email": "a@o.example", "role": "User", "expires_at": "2030-01-01"}]),
+            "internal users do not expire",
+        ),
+        (
+            org(users=[{"email": "a@o.example", "type": "external", "role": "Admin"}]),
+            "an external user's role is External User",
+        ),
+        (
+            org(ip_ranges=[{"name": f"r{i}", "cidr": f"10.{i}.0.0/16"} for i in range(51)]),
+            "the API allows 50",
+        ),
     ],
 )
 def test_bad_seeds_are_refused_with_a_reason(seed: dict[str, Any], message: str) -> None:

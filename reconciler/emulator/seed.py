@@ -150,6 +150,16 @@ def parse_seed(data: Any) -> Seed:
             raise SeedError(f"duplicate user emails in {org.name}")
         if len({r.name for r in org.ip_ranges}) != len(org.ip_ranges):
             raise SeedError(f"duplicate ip range names in {org.name}")
+        if len(org.ip_ranges) > 50:  # what the API refuses may not be seeded either
+            raise SeedError(f"{org.name}: {len(org.ip_ranges)} ip ranges; the API allows 50")
+        for user in org.users:
+            where = f"user {user.email} in {org.name}"
+            if user.type == "internal" and user.expires_at is not None:
+                raise SeedError(f"{where}: internal users do not expire")
+            if user.type == "external" and user.role not in (None, "External User", "Terminated"):
+                raise SeedError(f"{where}: an external user's role is External User")
+            if user.type == "internal" and user.role == "External User":
+                raise SeedError(f"{where}: 'External User' is the role of external users")
         store_ids = {s.id for s in org.stores}
         for user in org.users:
             if isinstance(user.stores, list) and not set(user.stores) <= store_ids:
