@@ -35,7 +35,8 @@ API_URL_ENV = "ACCESSCTL_API_URL"
 Progress = Callable[[str, str, int], None]
 
 
-def _report_pages(client: AccessApiClient, organization: str, progress: Progress | None) -> None:
+def report_pages(client: AccessApiClient, organization: str, progress: Progress | None) -> None:
+    """Have `client` tell `progress` about each list page it reads, for `organization`."""
     if progress is not None:
         client.on_page = lambda path, count: progress(organization, path, count)
 
@@ -179,7 +180,7 @@ def plan_paths(
         targets.append((url, token_env))
     clients = [client_for(url, env, environ) for url, env in targets]
     for org, client in zip(orgs, clients, strict=True):
-        _report_pages(client, org.config.organization, progress)
+        report_pages(client, org.config.organization, progress)
     try:
         lives = fetch_many(clients)
     finally:
@@ -220,7 +221,7 @@ def refetch(
     if not org_plan.token_env:
         raise UsageError(f"{org_plan.organization}: the plan names no token environment variable")
     client = client_for(url, org_plan.token_env, environ)
-    _report_pages(client, org_plan.organization, progress)
+    report_pages(client, org_plan.organization, progress)
     try:
         return fetch_live_state(client)
     finally:

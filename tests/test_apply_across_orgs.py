@@ -140,3 +140,30 @@ def test_an_email_terminated_in_another_organization_is_flagged(
         "email, so Admin here will be refused (beta keeps Terminated"
     )
     assert findings["beta"] == []
+
+
+def test_a_change_still_refused_after_the_retry_says_it_was_tried_again(
+    emu_shared: EmulatorProcess, tmp_path: Path
+) -> None:
+    emu_shared.reset()
+    promote = "  - {email: shared@x.example, role: Admin, stores: all}\n"
+    # alpha makes progress (a setting) and leaves shared@ alone as User (unmanaged, ignored), so
+    # beta's promotion stays refused
+    alpha = _config("alpha").replace(
+        "policy: {unmanaged_users: remove, max_removals: 5}",
+        "settings: {technical_support_access: true}\npolicy: {unmanaged_users: ignore}",
+    )
+    (tmp_path / "alpha.yaml").write_text(alpha, encoding="utf-8")
+    (tmp_path / "beta.yaml").write_text(_config("beta", promote), encoding="utf-8")
+    environ = {
+        "ALPHA_TOKEN": "tok-alpha",
+        "BETA_TOKEN": "tok-beta",
+        "ACCESSCTL_API_URL": emu_shared.base_url,
+    }
+    result = CliRunner().invoke(cli, ["apply", str(tmp_path), "--yes"], env=environ)
+    assert result.exit_code == 1, result.output
+    failed = [x for x in result.output.splitlines() if x.startswith("failed users/shared")]
+    assert len(failed) == 2, result.output
+    assert "tried again after the other organizations" not in failed[0]
+    assert ": tried again after the other organizations: " in failed[1]
+    assert "Apply complete: 1 applied, 1 failed, 0 skipped." in result.output

@@ -75,7 +75,7 @@ def export(
     from reconciler.api import fetch_live_state
     from reconciler.config import render_text
     from reconciler.export import export_yaml
-    from reconciler.pipeline import client_for
+    from reconciler.pipeline import client_for, report_pages
 
     environ = dict(os.environ)
     if out and Path(out).exists() and not force:
@@ -91,7 +91,7 @@ def export(
     client = client_for(url, env, environ)
     try:
         with closing(FetchProgress()) as progress:
-            client.on_page = lambda path, count: progress(expected or "", path, count)
+            report_pages(client, expected or "", progress)
             live = fetch_live_state(client)
     finally:
         client.close()
