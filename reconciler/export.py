@@ -16,10 +16,10 @@ import io
 from datetime import date
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from reconciler.config.canonical import order_of, writer
 from reconciler.model import LiveState, LiveUser, Role
 
 DEFAULT_SCHEMA = "https://accessctl.example/schemas/accessctl.schema.json"
@@ -35,11 +35,6 @@ def _text(value: str) -> str:
     """`value` quoted where ruamel.yaml would write it plain but read it back as something else:
     a leading `?` in a flow collection reads as a mapping key (`[?q]` is `[{q: null}]`)."""
     return DoubleQuotedScalarString(value) if value.startswith("?") else value
-
-
-def _order(value: str) -> str:
-    """The order `accessctl fmt` keeps users and ranges in, so an export is already canonical."""
-    return value.strip().casefold()
 
 
 def _flow_seq(items: list[Any]) -> CommentedSeq:
@@ -58,11 +53,11 @@ def skipped(user: LiveUser, today: date) -> str | None:
 
 
 def _user(user: LiveUser) -> CommentedMap:
-    entry: dict[str, Any] = {"email": _text(user.email)}
+    entry: dict[str, Any] = {"email": _text(user.email)}  # keys in the canonical order
     if user.type == "external":
-        entry["type"] = "external"
         if user.role != Role.EXTERNAL_USER.value:
             entry["role"] = user.role
+        entry["type"] = "external"
         entry["expires"] = user.expires_at
     else:
         entry["role"] = user.role
@@ -93,11 +88,11 @@ def export_document(
     if live.ip_ranges is not None:
         doc["ip_ranges"] = CommentedSeq(
             _flow_map({"name": _text(r.name), "cidr": DoubleQuotedScalarString(r.cidr)})
-            for r in sorted(live.ip_ranges, key=lambda r: _order(r.name))
+            for r in sorted(live.ip_ranges, key=lambda r: order_of(r.name))
         )
     left_out: dict[str, int] = {}
     users = CommentedSeq()
-    for user in sorted(live.users, key=lambda u: _order(u.email)):
+    for user in sorted(live.users, key=lambda u: order_of(u.email)):
         reason = skipped(user, today)
         if reason is None:
             users.append(_user(user))
@@ -123,9 +118,7 @@ def export_yaml(
     if left_out:
         reasons = ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
         header.append(f"# Users not exported ({reasons}): `accessctl plan` reports them.")
-    yaml = YAML()
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml = writer()  # fmt's layout: an export is already canonical
     out = io.StringIO()
     out.write("\n".join(header) + "\n")
     yaml.dump(doc, out)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -47,18 +47,17 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from ruamel.yaml.tokens import CommentToken, DocumentStartToken, ScalarToken
 
+from reconciler.config.canonical import (
+    INDENT,
+    KEY_ORDER,
+    SORT_KEY,
+    TOP_ORDER,
+    WIDTH,
+    key_rank,
+    order_of,
+)
 from reconciler.config.document import parse_text
 from reconciler.errors import AccessctlError
-
-TOP_ORDER = ("organization", "api", "settings", "policy", "stores", "ip_ranges", "users")
-KEY_ORDER: dict[str, tuple[str, ...]] = {
-    "api": ("url", "token_env"),
-    "settings": ("technical_support_access",),
-    "policy": ("unmanaged_users", "max_removals", "protected"),
-    "ip_ranges": ("name", "cidr"),
-    "users": ("email", "type", "role", "expires", "stores"),
-}
-SORT_KEY = {"ip_ranges": "name", "users": "email"}
 
 HAND_HINT = "put this part in canonical order by hand; fmt then has nothing to move"
 
@@ -205,9 +204,9 @@ def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Emitter = _Emitter
     yaml.Constructor = _Constructor
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.indent(mapping=INDENT, sequence=2 * INDENT, offset=INDENT)
     yaml.preserve_quotes = True
-    yaml.width = 4096
+    yaml.width = WIDTH
     return yaml
 
 
@@ -333,12 +332,9 @@ def _is_tied(value: Any, tied: set[int]) -> bool:
 _MERGE = object()  # where `<<` stands among a mapping's keys
 
 
-def _order_map(mapping: CommentedMap, order: Sequence[str], tied: set[int]) -> None:
-    rank = {key: i for i, key in enumerate(order)}
+def _order_map(mapping: CommentedMap, order: tuple[str, ...], tied: set[int]) -> None:
     keys = _own_keys(mapping)
-    wanted = sorted(
-        keys, key=lambda k: rank.get(k, len(order)) if isinstance(k, str) else len(order)
-    )
+    wanted = sorted(keys, key=lambda k: key_rank(order, k))
     if wanted == keys or _tied_order(mapping, wanted, tied) != _tied_order(mapping, keys, tied):
         return
     for key in wanted:
@@ -362,7 +358,7 @@ def _sort_seq(seq: CommentedSeq, field: str, moves: Moves) -> None:
     def sort_key(i: int) -> tuple[int, str]:
         item = seq[i]
         value = item.get(field) if isinstance(item, CommentedMap) else None
-        return (0, str(value).strip().casefold()) if value is not None else (1, "")
+        return (0, order_of(value)) if value is not None else (1, "")
 
     positions = sorted(range(len(seq)), key=sort_key)
     if positions != list(range(len(seq))):
