@@ -20,7 +20,8 @@ Then it checks its own work (`verify`): the result holds the same data up to the
 reordering, every comment is still there exactly once and with the same owner (or, for a
 comment above an item's first key, the item), and formatting the result again changes nothing.
 A file that fails a check raises `Unformattable`; nothing is written. Comments in places fmt
-cannot keep (inside a flow `[...]` spanning lines, after `---`) are refused the same way.
+cannot keep (inside a flow `[...]` spanning lines) are refused the same way. A comment ending
+the `---` line is about the document and stays there.
 
 Anchors: ruamel writes an anchor (`&base`) where its node first comes and an alias (`*base`)
 everywhere after, so fmt never reorders past one (`canonicalise`) and checks every anchor is still
@@ -261,7 +262,12 @@ def _rewrite(source: _Source) -> str:
     out.writelines(line + "\n" for line in notes.preamble)
     source.yaml.explicit_start = source.layout.start is not None  # keep `---` (yamllint asks)
     source.yaml.dump(source.root, out)
-    return out.getvalue()
+    if notes.start is None:
+        return out.getvalue()
+    lines = out.getvalue().split("\n")  # ruamel writes a bare `---`; its comment goes back on it
+    at = lines.index("---")  # the lines above it are comments, blank lines or `%YAML`
+    lines[at] += notes.start.gap + notes.start.text
+    return "\n".join(lines)
 
 
 # Reordering --------------------------------------------------------------------------------------
@@ -554,6 +560,7 @@ class _Notes:
     preamble: list[str] = field(default_factory=list)  # lines before `---` (and `%YAML`)
     head: list[str] = field(default_factory=list)  # lines after it, above the first key
     tail: list[str] = field(default_factory=list)
+    start: Comment | None = None  # a comment ending the `---` line (about the document)
     entries: dict[tuple[int, Any], _Note] = field(default_factory=dict)
 
     def of(self, container: Any, key: Any) -> _Note | None:
@@ -564,6 +571,9 @@ def _take_notes(source: _Source) -> _Notes:
     layout, owners = source.layout, source.owners
     notes = _Notes()
     for comment in layout.comments:
+        if comment.line == layout.start and not comment.own_line:
+            notes.start = comment  # `--- # ...`: written back on the `---` line
+            continue
         owner = owners.of(comment.line, comment.own_line)
         if owner is None or (not comment.own_line and _is_open_item(owner)):
             raise Unformattable(
