@@ -12,8 +12,9 @@ from pathlib import Path
 
 from reconciler.api import AccessApiClient
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "config-examples"
+# Inside the package (a link to config-examples/ in the source tree, copied into the wheel), so
+# the demo runs from any directory after `pip install 'accessctl[emulator]'`.
+EXAMPLES = Path(__file__).resolve().parent / "examples"
 CONFIG_NAME = "acme-eu.yaml"
 SEED_NAME = "demo-seed.json"
 TOKEN_ENV = "ACME_EU_TOKEN"

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._extras import require_emulator
 
 
 @contextmanager
@@ -78,8 +79,8 @@ def run(examples: Path) -> int:
     "--examples",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Folder with acme-eu.yaml and demo-seed.json (default: the repository's "
-    "config-examples/).",
+    help="Folder with acme-eu.yaml and demo-seed.json (default: the copy of config-examples/ "
+    "that ships with accessctl).",
 )
 @click.pass_context
 def demo(ctx: click.Context, examples: Path | None) -> None:
@@ -90,6 +91,7 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     store grant to change, a range to add and one to delete, support access to turn off), makes
     one change by hand, then runs each step and stops the emulator. Nothing leaves this machine.
     """
+    require_emulator("demo")
     from reconciler.demo import EXAMPLES
 
     try:

@@ -11,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from reconciler.cli import cli
+from reconciler.cli._extras import require_emulator
 from reconciler.errors import UsageError
 
 
@@ -68,6 +69,7 @@ def serve(
                stores: [MID1000001], status: invited}
           tokens: [{token: demo-owner, email: owner@acme-eu.example, ip: 203.0.113.10}]
     """
+    require_emulator("emulator serve")
     from reconciler.emulator.faults import FaultSettings
     from reconciler.emulator.seed import SeedError
     from reconciler.emulator.server import ServeOptions
