@@ -86,8 +86,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy2(ROOT / name, source / name)
     out = tmp_path_factory.mktemp("wheels")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--no-index", "--wheel-dir", str(out), str(source)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--no-index", "--wheel-dir", str(out), str(source)),
+        ],
         check=True,
         cwd=source,
     )
@@ -110,8 +112,10 @@ def _install(wheel: Path, where: Path, extra: str | None) -> Path:
     Path(purelib, "accessctl-test-deps.pth").write_text(f"{links}\n", encoding="utf-8")
     target = "accessctl" + (f"[{extra}]" if extra else "")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
-        + ["--no-index", "--find-links", str(wheel.parent), target],
+        [
+            *(sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"),
+            *("--no-index", "--find-links", str(wheel.parent), target),
+        ],
         check=True,
         cwd=where,
     )
