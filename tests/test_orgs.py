@@ -87,3 +87,51 @@ def test_the_example_configs() -> None:
     assert set(found) == {"acme-eu", "globex", "initech"}
     assert found["acme-eu"]["token_env"] == "ACME_EU_TOKEN"
     assert len(found["globex"]["paths"]) == 3  # a folder of files, merged
+
+
+def _fleet(folder: Path, count: int) -> dict[str, int]:
+    """`count` organizations of uneven sizes (1 to 40 users), one file each; name -> users."""
+    sizes = {}
+    for number in range(count):
+        name = f"org-{number:04d}"
+        users = 1 + (number * 7919) % 40
+        sizes[name] = users
+        lines = [f"organization: {name}", f"api: {{token_env: TOKEN_{number:04d}}}", "users:"]
+        lines += [
+            f"  - {{email: u{k}@{name}.example, role: User, stores: all}}" for k in range(users)
+        ]
+        (folder / f"{name}.yaml").write_text("\n".join(lines) + "\n")
+    return sizes
+
+
+def test_groups_pack_a_thousand_organizations_into_balanced_jobs(tmp_path: Path) -> None:
+    sizes = _fleet(tmp_path, 1000)
+    result = CliRunner().invoke(cli, ["orgs", str(tmp_path), "--format", "json", "--groups", "200"])
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.output)
+    assert len(groups) == 200
+    assert [g["group"] for g in groups] == [f"{n}/200" for n in range(1, 201)]
+    listed = [name for g in groups for name in g["organizations"]]
+    assert sorted(listed) == sorted(sizes)  # every organization once
+    for group in groups:
+        assert group["paths"] == [str(tmp_path / f"{name}.yaml") for name in group["organizations"]]
+        assert group["token_envs"] == [f"TOKEN_{name[4:]}" for name in group["organizations"]]
+        assert group["size"] == sum(1 + sizes[name] for name in group["organizations"])
+    loads = [g["size"] for g in groups]
+    # Balanced: no job carries more than the average plus one organization's size.
+    assert max(loads) - min(loads) <= 41
+    assert max(loads) <= sum(loads) / len(loads) + 41
+
+
+def test_groups_never_outnumber_organizations_and_text_names_them(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["orgs", str(config), "--format", "json", "--groups", "5"])
+    groups = json.loads(result.output)
+    assert [g["organizations"] for g in groups] == [["acme-eu"], ["globex"]]
+    text = CliRunner().invoke(cli, ["orgs", str(config), "--groups", "1"])
+    assert (text.exit_code, text.output) == (0, "1/1: acme-eu globex\n")
+
+
+def test_groups_refuses_more_than_a_matrix_holds(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["orgs", str(config), "--groups", "257"])
+    assert result.exit_code == 1
+    assert "257 is not in the range 1<=x<=256" in result.output

@@ -4,6 +4,11 @@ CI fans work out per organization with it: `--format json` prints one compact li
 GitHub Actions turns into a job matrix with `fromJSON(...)`:
 
     [{"organization": "acme-eu", "paths": ["access/acme-eu.yaml"], "token_env": "ACME_EU_TOKEN"}]
+
+A GitHub matrix holds at most 256 jobs: `--groups N` packs the organizations into at most N jobs,
+balanced by size (declared users and ranges), one entry per job:
+
+    [{"group": "1/2", "organizations": ["acme-eu"], "paths": [...], "token_envs": [...], "size": 4}]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import click
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import text_or_json_option, today_option
 from reconciler.config import LoadResult, load, render_text
+from reconciler.model import DesiredOrg
 
 
 def organizations(result: LoadResult) -> list[dict[str, object]]:
@@ -33,7 +39,44 @@ def organizations(result: LoadResult) -> list[dict[str, object]]:
     return sorted(entries, key=lambda entry: str(entry["organization"]))
 
 
-def run(paths: Sequence[str], output_format: str, today: datetime.date) -> int:
+def _size(org: DesiredOrg) -> int:
+    """The work an organization is, for balancing: its declared users and ranges, at least 1."""
+    return 1 + len(org.config.users) + len(org.config.ip_ranges)
+
+
+def groups(result: LoadResult, count: int) -> list[list[DesiredOrg]]:
+    """At most `count` groups of organizations, balanced by size: the largest organization goes
+    first into the lightest group (longest-processing-time first). No group is empty."""
+    orgs = sorted(result.orgs, key=lambda org: (-_size(org), org.config.organization))
+    loads = [0] * max(1, min(count, len(orgs)))
+    members: list[list[DesiredOrg]] = [[] for _ in loads]
+    for org in orgs:
+        lightest = min(range(len(loads)), key=lambda i: (loads[i], i))
+        loads[lightest] += _size(org)
+        members[lightest].append(org)
+    return [sorted(group, key=lambda org: org.config.organization) for group in members if group]
+
+
+def group_entries(packed: list[list[DesiredOrg]]) -> list[dict[str, object]]:
+    """One matrix entry per group: its label, organizations, files, token variables and size."""
+    return [
+        {
+            "group": f"{number}/{len(packed)}",
+            "organizations": [org.config.organization for org in group],
+            "paths": [path for org in group for path in org.files],
+            "token_envs": sorted({org.config.api.token_env or "" for org in group} - {""}),
+            "size": sum(_size(org) for org in group),
+        }
+        for number, group in enumerate(packed, 1)
+    ]
+
+
+def run(
+    paths: Sequence[str],
+    output_format: str,
+    today: datetime.date,
+    group_count: int | None = None,
+) -> int:
     """Print the organizations; exit 1 (with the diagnostics) when the config has errors, so a
     matrix is never built from a config that only partly loaded."""
     result = load(paths, today=today)
@@ -42,6 +85,15 @@ def run(paths: Sequence[str], output_format: str, today: datetime.date) -> int:
         render_text([d for d in result.diagnostics if d.is_error], shown)
         click.echo(shown.getvalue(), err=True, nl=False)
         return EXIT_ERROR
+    if group_count is not None:
+        packed = groups(result, group_count)
+        if output_format == "json":
+            click.echo(json.dumps(group_entries(packed), separators=(",", ":")))
+        else:
+            for number, group in enumerate(packed, 1):
+                names = " ".join(org.config.organization for org in group)
+                click.echo(f"{number}/{len(packed)}: {names}")
+        return EXIT_OK
     found = organizations(result)
     if output_format == "json":
         click.echo(json.dumps(found, separators=(",", ":")))
@@ -54,12 +106,21 @@ def run(paths: Sequence[str], output_format: str, today: datetime.date) -> int:
 @cli.command("orgs")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @text_or_json_option("text: one name a line; json: one line, for a CI matrix (fromJSON).")
+@click.option(
+    "--groups",
+    "group_count",
+    type=click.IntRange(1, 256),
+    default=None,
+    metavar="N",
+    help="Pack the organizations into at most N jobs, balanced by size (a matrix holds 256).",
+)
 @today_option()
 @click.pass_context
 def orgs_command(
     ctx: click.Context,
     paths: tuple[str, ...],
     output_format: str,
+    group_count: int | None,
     today: datetime.date,
 ) -> None:
     """List the organizations declared in PATHS (files or folders) and the files of each.
@@ -68,5 +129,6 @@ def orgs_command(
     Examples:
       accessctl orgs access/
       accessctl orgs access/ --format json   # [{"organization": …, "paths": […], …}]
+      accessctl orgs access/ --format json --groups 200   # at most 200 jobs
     """
-    ctx.exit(run(paths, output_format, today))
+    ctx.exit(run(paths, output_format, today, group_count))
