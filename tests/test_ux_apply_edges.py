@@ -64,8 +64,8 @@ def test_ctrl_c_at_the_prompt_is_an_interruption(
     def interrupted(*_args: object, **_kwargs: object) -> bool:
         raise click.Abort
 
-    monkeypatch.setattr(apply_cli.sys.stdin, "isatty", lambda: True)
-    monkeypatch.setattr(apply_cli.click, "confirm", interrupted)
+    monkeypatch.setattr(apply_cli, "_can_ask", lambda: True)
+    monkeypatch.setattr(apply_cli.click, "prompt", interrupted)
     with pytest.raises(KeyboardInterrupt):  # the CLI group turns it into "Interrupted.", 130
         apply_cli._confirm(plan, yes=False, shown=True)
 

@@ -41,6 +41,10 @@ class ApplyEvent:
     response: Any = None
 
 
+# The message of a change an interrupted run already applied (read from the journal, not sent).
+DONE_BEFORE = "applied before the interruption (journal)"
+
+
 @dataclass(frozen=True)
 class ChangeResult:
     organization: str
@@ -66,7 +70,12 @@ class ApplyResult:
     results: list[ChangeResult] = field(default_factory=list)
 
     def count(self, status: Outcome) -> int:
-        return sum(1 for r in self.results if r.status == status)
+        """Changes with `status` in this run (applied: sent now, not those done before)."""
+        return sum(1 for r in self.results if r.status == status and r.message != DONE_BEFORE)
+
+    def done_before(self) -> int:
+        """Changes an interrupted run of the same saved plan applied (from its journal)."""
+        return sum(1 for r in self.results if r.message == DONE_BEFORE)
 
     @property
     def ok(self) -> bool:
@@ -204,7 +213,7 @@ def execute(
             todo = [c for c in changes if (c.address, c.action) not in done]
             for change in changes:
                 if (change.address, change.action) in done:
-                    result.results.append(runner._finish(change, "applied", message="journal"))
+                    result.results.append(runner._finish(change, "applied", message=DONE_BEFORE))
             outcomes = list(pool.map(runner.run_one, todo))
             result.results.extend(outcomes)
             failed = next((r for r in outcomes if r.status == "failed"), None)

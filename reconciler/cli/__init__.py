@@ -35,6 +35,9 @@ class AccessctlGroup(click.Group):
     --detailed-exitcode, 2 means "changes present", and CI treats it as success (action.yml,
     the drift job), so a typo in a flag must never look like a plan with changes."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
     def make_context(
         self,
         info_name: str | None,
@@ -76,6 +79,28 @@ class AccessctlGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
+
+
+GLOBAL_FLAGS = frozenset({"--verbose", "--no-color"})
+
+
+def _is_global(arg: str) -> bool:
+    return arg in GLOBAL_FLAGS or (len(arg) > 1 and arg[0] == "-" and set(arg[1:]) == {"v"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """`accessctl plan access/ -v --no-color` reads as `accessctl -v --no-color plan access/`:
+    the global flags (none takes a value, and no command reuses their names) may come before or
+    after the command. Everything after `--` is left alone."""
+    start = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
+    if start is None:
+        return args
+    end = args.index("--") if "--" in args[start:] else len(args)
+    moved = [arg for arg in args[start:end] if _is_global(arg)]
+    if not moved:
+        return args
+    rest = [arg for arg in args[start:end] if not _is_global(arg)]
+    return args[:start] + moved + rest + args[end:]
 
 
 def _silence_stdout() -> None:
@@ -132,7 +157,13 @@ def _configure_logging(verbosity: int) -> None:
     count=True,
     help="Log each API request to stderr (-vv: connection detail too). Tokens are never shown.",
 )
-def cli(verbose: int) -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour in the output (also $NO_COLOR; $FORCE_COLOR colours a pipe).",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     """Access as code: keep users, roles, store grants, allowed IP ranges and the
     technical-support-access switch in YAML, and make the platform match it.
 
@@ -144,8 +175,21 @@ def cli(verbose: int) -> None:
       accessctl export --api-url URL --token-env VAR -o access/acme.yaml
                                         adopt: write the live state as YAML
 
+    Global options (-v, --no-color) go before or after the command. Shell completion: see
+    "Shell completion" in the README (eval "$(_ACCESSCTL_COMPLETE=bash_source accessctl)").
+
     Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
+
+    \b
+    Examples:
+      accessctl validate config-examples/
+      accessctl plan access/ --org acme-eu -v
+      accessctl show plan.json --format markdown
     """
+    from reconciler.cli._color import NO_COLOR_KEY, wants_color
+
+    ctx.meta[NO_COLOR_KEY] = no_color
+    ctx.color = wants_color(sys.stdout, no_color=no_color, environ=os.environ)
     _configure_logging(verbose)
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconciler.errors import UsageError
+
+if TYPE_CHECKING:
+    from reconciler.config import Diagnostic, LoadResult
+    from reconciler.model import DesiredOrg
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,3 +83,25 @@ def check_output(path: str, option: str, inputs: Sequence[str] = ()) -> None:
 def write_failed(path: str, exc: OSError) -> UsageError:
     """The error for an output file that could not be written (permissions, full disk, ...)."""
     return UsageError(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def org_option(help: str = "Only this organization (of those PATHS declare).") -> Callable[[F], F]:
+    """`--org NAME`, passed as `only_org`: every command that takes PATHS has it."""
+    return click.option("--org", "only_org", metavar="NAME", default=None, help=help)
+
+
+def select_org(result: LoadResult, name: str) -> DesiredOrg:
+    """The organization `name` of a loaded config, or a usage error naming those there are."""
+    found = result.org(name)
+    if found is None:
+        known = ", ".join(o.config.organization for o in result.orgs) or "none"
+        raise UsageError(f"--org {name}: no such organization in the config (found: {known})")
+    return found
+
+
+def only_org_diagnostics(result: LoadResult, org: DesiredOrg) -> list[Diagnostic]:
+    """The problems in `org`'s files, and in files no organization could claim (a file that
+    does not parse may be one of its own)."""
+    claimed = {path for other in result.orgs for path in other.files}
+    mine = set(org.files)
+    return [d for d in result.diagnostics if d.file in mine or d.file not in claimed]

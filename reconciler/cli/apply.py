@@ -25,9 +25,16 @@ from reconciler.apply import (
     check_signed,
     dry_run,
 )
+from reconciler.apply.executor import DONE_BEFORE
 from reconciler.apply.journal import JournalWriter, journal_path, read_journal
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import api_url_option, text_or_json_option, today_option
+from reconciler.cli._color import use_color
+from reconciler.cli._options import (
+    api_url_option,
+    org_option,
+    text_or_json_option,
+    today_option,
+)
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
@@ -49,7 +56,9 @@ def _saved_plan(paths: Sequence[str]) -> Plan | None:
 
 
 class Reporter:
-    """A progress line on a terminal; one line per change otherwise; nothing in json mode."""
+    """One line per change applied, failed or skipped; on a terminal each line is written above a
+    progress bar redrawn after it. Nothing in json mode. Changes an interrupted run already
+    applied (from the journal) are not this run's: neither shown nor counted here."""
 
     def __init__(self, total: int, *, tty: bool, quiet: bool) -> None:
         self.total, self.tty, self.quiet = total, tty, quiet
@@ -58,7 +67,7 @@ class Reporter:
         self._last: dict[tuple[str, str, str], str] = {}  # a change retried is counted once
 
     def __call__(self, event: ApplyEvent) -> None:
-        if event.status == "started" or self.quiet:
+        if event.status == "started" or self.quiet or event.message == DONE_BEFORE:
             return
         change = event.change
         key = (event.organization, change.address, change.action)
@@ -74,8 +83,7 @@ class Reporter:
         if not self.tty:
             click.echo(line)
             return
-        if event.status != "applied":
-            click.echo("\r\033[K" + line)
+        click.echo("\r\033[K" + line)  # above the bar, which is drawn again below it
         bar = "#" * (30 * self.finished // max(1, self.total))
         click.echo(
             f"\r\033[KApplying [{bar:<30}] {self.finished}/{self.total}"
@@ -85,29 +93,72 @@ class Reporter:
 
 
 def _summary(result: ApplyResult) -> str:
-    return (
+    line = (
         f"Apply complete: {result.count('applied')} applied, {result.count('failed')} failed, "
         f"{result.count('skipped')} skipped."
     )
+    before = result.done_before()
+    if before:
+        line += (
+            f" {before} more {'was' if before == 1 else 'were'} applied before the "
+            "interruption (from the journal)."
+        )
+    return line
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def confirmation(plan: Plan) -> str:
+    """What apply asks before it sends anything: per organization, the counts and the API host."""
+    from urllib.parse import urlsplit
+
+    from reconciler.render import Counts
+
+    lines = ["Do you want to apply these changes?"]
+    for org in plan.orgs:
+        if not org.changes:
+            continue
+        n = Counts.of(org.changes)
+        host = urlsplit(org.api_url or "").netloc or "the configured API"
+        lines.append(
+            f"  {org.organization} at {host}: {n.add} to add, {n.change} to change, "
+            f"{n.remove} to remove"
+        )
+    lines.append("  Only 'yes' will be accepted to approve.")
+    return "\n".join(lines)
 
 
 def _confirm(plan: Plan, yes: bool, *, shown: bool) -> None:
+    """Terraform's prompt: the organizations, API hosts and counts, and `yes` typed out."""
     if yes:
         return
-    if not sys.stdin.isatty():
+    if not _can_ask():
         review = "review the plan above" if shown else "review the plan (`accessctl plan`)"
         raise UsageError(
             "refusing to apply without confirmation: there is no terminal to ask on",
             hint=f"{review}, then pass --yes (in CI: apply a reviewed saved plan)",
         )
-    orgs = ", ".join(org.organization for org in plan.orgs if org.changes)
+    click.echo("\n" + confirmation(plan) + "\n", err=True)
     try:
-        confirmed = click.confirm(f"Apply {len(plan.changes)} changes to {orgs}?", default=False)
+        answer = click.prompt(
+            "  Enter a value", default="", show_default=False, err=True, prompt_suffix=": "
+        )
     except click.Abort:  # Ctrl-C or end of input at the prompt: an interruption, exit 130
         click.echo(err=True)
         raise KeyboardInterrupt from None
-    if not confirmed:
-        raise AccessctlError("Apply cancelled; nothing was sent.")
+    if answer.strip() != "yes":
+        raise AccessctlError("Apply cancelled (only 'yes' approves); nothing was sent.")
+
+
+def _only(plan: Plan, name: str) -> Plan:
+    """The saved plan's part for one organization (its signature was checked on the whole)."""
+    kept = [org for org in plan.orgs if org.organization == name]
+    if not kept:
+        known = ", ".join(org.organization for org in plan.orgs)
+        raise UsageError(f"--org {name}: the saved plan has no such organization (it has: {known})")
+    return plan.model_copy(update={"orgs": kept})
 
 
 def _same_api(plan: Plan, environ: Mapping[str, str], api_url: str | None) -> None:
@@ -142,6 +193,7 @@ def run(
     output_format: str,
     api_url: str | None,
     force: bool,
+    only_org: str | None = None,
 ) -> int:
     from reconciler.pipeline import client_for, plan_paths, refetch, resolve_url
 
@@ -155,10 +207,18 @@ def run(
             )
         check_signed(saved, environ)
         _same_api(saved, environ, api_url)
+        if only_org is not None:
+            saved = _only(saved, only_org)
     try:
         with closing(FetchProgress()) as progress:
             plan = saved or plan_paths(
-                paths, today=today, environ=environ, api_url=api_url, force=force, progress=progress
+                paths,
+                today=today,
+                environ=environ,
+                api_url=api_url,
+                force=force,
+                progress=progress,
+                only_org=only_org,
             )
     except ConfigError as exc:
         from reconciler.config import render_text as render_diagnostics
@@ -170,7 +230,7 @@ def run(
     as_json = output_format == "json"
     if not as_json:
         shown = io.StringIO()
-        render_text(plan, shown, color=sys.stdout.isatty() and not environ.get("NO_COLOR"))
+        render_text(plan, shown, color=use_color(sys.stdout))
         click.echo(shown.getvalue(), nl=False)
     check_safe(plan)
 
@@ -210,7 +270,7 @@ def run(
             raise UsageError(f"{org.organization}: the plan names no token environment variable")
         return client_for(resolve_url(org.api_url, environ, api_url), org.token_env, environ)
 
-    todo = sum(len(r.org.changes) for r in runs)
+    todo = sum(len(r.org.changes) - len(r.done) for r in runs)
     reporter = Reporter(todo, tty=sys.stdout.isatty(), quiet=as_json)
     writer = JournalWriter(journal_file, plan.plan_id) if journal_file is not None else None
     try:
@@ -254,6 +314,7 @@ def _finish(result: ApplyResult, as_json: bool) -> None:
         data = {
             "ok": result.ok,
             "applied": result.count("applied"),
+            "applied_before": result.done_before(),
             "failed": result.count("failed"),
             "skipped": result.count("skipped"),
             "changes": [r.as_dict() for r in result.results],
@@ -284,6 +345,7 @@ def _finish(result: ApplyResult, as_json: bool) -> None:
 @text_or_json_option("text for people; json prints one result object.")
 @api_url_option()
 @click.option("--force", is_flag=True, help="Allow more removals than policy.max_removals.")
+@org_option("Apply only this organization (of the config, or of a saved plan).")
 @today_option()
 @click.pass_context
 def apply(
@@ -296,6 +358,7 @@ def apply(
     output_format: str,
     api_url: str | None,
     force: bool,
+    only_org: str | None,
     today: datetime.date,
 ) -> None:
     """Make the platform match the config at PATHS, or carry out a saved plan (plan.json).
@@ -310,6 +373,7 @@ def apply(
     Examples:
       accessctl apply access/                  # plan, confirm, apply
       accessctl apply plan.json --yes          # apply a reviewed plan in CI
+      accessctl apply plan.json --org acme-eu  # one organization of a saved plan
       accessctl apply access/ --dry-run        # show the requests, send none
     """
     try:
@@ -324,6 +388,7 @@ def apply(
             output_format=output_format,
             api_url=api_url,
             force=force,
+            only_org=only_org,
         )
     except AccessctlError as exc:
         if output_format == "json":  # a tool reading stdout learns why, not only the exit code

@@ -11,7 +11,7 @@ import click
 
 from reconciler.audit import fetch_audit, parse_duration, render_text
 from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
-from reconciler.cli._options import api_url_option, text_or_json_option
+from reconciler.cli._options import api_url_option, org_option, text_or_json_option
 
 
 def run(
@@ -23,6 +23,7 @@ def run(
     output_format: str,
     detailed: bool,
     api_url: str | None,
+    only_org: str | None = None,
 ) -> int:
     from reconciler.errors import UsageError
     from reconciler.pipeline import client_for, load_desired, resolve_url
@@ -34,7 +35,7 @@ def run(
             f"--since {since!r}: too far back (before the year 1)",
             hint="use a duration such as 30d or 52w",
         ) from None
-    orgs, _ = load_desired(paths, today=now.date())
+    orgs, _ = load_desired(paths, today=now.date(), only_org=only_org)
     audits = []
     for org in orgs:
         token_env = org.config.api.token_env
@@ -70,6 +71,7 @@ def run(
     help="Exit 2 when changes were made by hand (0 when none, 1 on error).",
 )
 @api_url_option()
+@org_option("Read only this organization's audit log.")
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -78,6 +80,7 @@ def audit(
     output_format: str,
     detailed: bool,
     api_url: str | None,
+    only_org: str | None,
 ) -> None:
     """Show recent audit events of the organizations at PATHS: those made by accessctl (with the
     commit, PR, plan and file:line from their annotation) and those made by hand (actor and IP),
@@ -86,6 +89,7 @@ def audit(
     \b
     Examples:
       accessctl audit access/ --since 7d
+      accessctl audit access/ --org acme-eu --format json
       accessctl audit access/ --detailed-exitcode   # exit 2 when someone changed access by hand
     """
     ctx.exit(
@@ -97,5 +101,6 @@ def audit(
             output_format=output_format,
             detailed=detailed,
             api_url=api_url,
+            only_org=only_org,
         )
     )

@@ -17,11 +17,12 @@ import datetime
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import text_or_json_option, today_option
+from reconciler.cli._options import org_option, select_org, text_or_json_option, today_option
 from reconciler.config import LoadResult, load, render_text
 from reconciler.model import DesiredOrg
 
@@ -76,6 +77,7 @@ def run(
     output_format: str,
     today: datetime.date,
     group_count: int | None = None,
+    only_org: str | None = None,
 ) -> int:
     """Print the organizations; exit 1 (with the diagnostics) when the config has errors, so a
     matrix is never built from a config that only partly loaded."""
@@ -85,6 +87,8 @@ def run(
         render_text([d for d in result.diagnostics if d.is_error], shown)
         click.echo(shown.getvalue(), err=True, nl=False)
         return EXIT_ERROR
+    if only_org is not None:
+        result = replace(result, orgs=[select_org(result, only_org)])
     if group_count is not None:
         packed = groups(result, group_count)
         if output_format == "json":
@@ -114,6 +118,7 @@ def run(
     metavar="N",
     help="Pack the organizations into at most N jobs, balanced by size (a matrix holds 256).",
 )
+@org_option("List only this organization (CI: its files and token variable).")
 @today_option()
 @click.pass_context
 def orgs_command(
@@ -121,6 +126,7 @@ def orgs_command(
     paths: tuple[str, ...],
     output_format: str,
     group_count: int | None,
+    only_org: str | None,
     today: datetime.date,
 ) -> None:
     """List the organizations declared in PATHS (files or folders) and the files of each.
@@ -131,4 +137,4 @@ def orgs_command(
       accessctl orgs access/ --format json   # [{"organization": …, "paths": […], …}]
       accessctl orgs access/ --format json --groups 200   # at most 200 jobs
     """
-    ctx.exit(run(paths, output_format, today, group_count))
+    ctx.exit(run(paths, output_format, today, group_count, only_org))

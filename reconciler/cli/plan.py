@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli._color import use_color
 from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import ConfigError, UsageError
@@ -98,7 +99,7 @@ def plan(
         _report_config_error(exc, output_format)
         ctx.exit(EXIT_ERROR)
     stdout = sys.stdout
-    color = output_format == "text" and stdout.isatty() and not environ.get("NO_COLOR")
+    color = output_format == "text" and use_color(stdout)
     render = renderer(output_format)
     if output_format == "github":
         render(result, stdout, step_summary=environ.get("GITHUB_STEP_SUMMARY") or None)

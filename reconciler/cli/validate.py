@@ -8,7 +8,12 @@ import sys
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import today_option
+from reconciler.cli._options import (
+    only_org_diagnostics,
+    org_option,
+    select_org,
+    today_option,
+)
 from reconciler.config import load, render_github, render_json, render_text
 
 
@@ -23,19 +28,36 @@ from reconciler.config import load, render_github, render_json, render_text
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@org_option("Report only this organization's files (all of PATHS are still read and merged).")
 @today_option()
 def validate(
-    paths: tuple[str, ...], output_format: str, strict: bool, today: datetime.date
+    paths: tuple[str, ...],
+    output_format: str,
+    strict: bool,
+    only_org: str | None,
+    today: datetime.date,
 ) -> None:
     """Check the YAML at PATHS (files or folders) against the format and every rule, without
     contacting the platform. Exit 0 when there are no errors, 1 otherwise (--strict: warnings
-    count as errors)."""
+    count as errors).
+
+    \b
+    Examples:
+      accessctl validate access/
+      accessctl validate access/ --org acme-eu --strict
+      accessctl validate access/ --format github   # annotations in a workflow
+    """
     result = load(paths, today=today)
+    diagnostics, files = result.diagnostics, len(result.files)
+    if only_org is not None:
+        org = select_org(result, only_org)
+        diagnostics, files = only_org_diagnostics(result, org), len(org.files)
     stream = sys.stdout
     if output_format == "json":
-        render_json(result.diagnostics, stream)
+        render_json(diagnostics, stream)
     elif output_format == "github":
-        render_github(result.diagnostics, stream)
+        render_github(diagnostics, stream)
     else:
-        render_text(result.diagnostics, stream, files_checked=len(result.files))
-    raise SystemExit(EXIT_ERROR if result.has_errors(strict) else EXIT_OK)
+        render_text(diagnostics, stream, files_checked=files)
+    failed = any(strict or d.is_error for d in diagnostics)
+    raise SystemExit(EXIT_ERROR if failed else EXIT_OK)
