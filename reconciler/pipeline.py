@@ -108,6 +108,12 @@ def load_desired(
     from reconciler.config import load
 
     result = load(list(paths), today=today)
+    if only_org is not None:
+        narrowed = result.only(only_org)
+        if narrowed is None:
+            known = ", ".join(o.config.organization for o in result.orgs) or "none"
+            raise UsageError(f"no organization {only_org!r} in the config (found: {known})")
+        result = narrowed
     if result.has_errors():
         errors = sum(1 for d in result.diagnostics if d.is_error)
         raise ConfigError(
@@ -117,11 +123,6 @@ def load_desired(
             diagnostics=result.diagnostics,
         )
     orgs = result.orgs
-    if only_org is not None:
-        orgs = [o for o in orgs if o.config.organization == only_org]
-        if not orgs:
-            known = ", ".join(o.config.organization for o in result.orgs) or "none"
-            raise UsageError(f"no organization {only_org!r} in the config (found: {known})")
     if not orgs:
         raise UsageError("no organization found in the given paths")
     return orgs, result.diagnostics

@@ -12,8 +12,7 @@ import click
 from reconciler.errors import UsageError
 
 if TYPE_CHECKING:
-    from reconciler.config import Diagnostic, LoadResult
-    from reconciler.model import DesiredOrg
+    from reconciler.config import LoadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -90,18 +89,11 @@ def org_option(help: str = "Only this organization (of those PATHS declare).") -
     return click.option("--org", "only_org", metavar="NAME", default=None, help=help)
 
 
-def select_org(result: LoadResult, name: str) -> DesiredOrg:
-    """The organization `name` of a loaded config, or a usage error naming those there are."""
-    found = result.org(name)
+def select_org(result: LoadResult, name: str) -> LoadResult:
+    """The loaded config narrowed to organization `name`, or a usage error naming those there
+    are."""
+    found = result.only(name)
     if found is None:
         known = ", ".join(o.config.organization for o in result.orgs) or "none"
         raise UsageError(f"--org {name}: no such organization in the config (found: {known})")
     return found
-
-
-def only_org_diagnostics(result: LoadResult, org: DesiredOrg) -> list[Diagnostic]:
-    """The problems in `org`'s files, and in files no organization could claim (a file that
-    does not parse may be one of its own)."""
-    claimed = {path for other in result.orgs for path in other.files}
-    mine = set(org.files)
-    return [d for d in result.diagnostics if d.file in mine or d.file not in claimed]

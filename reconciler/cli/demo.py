@@ -90,6 +90,12 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     whose live state differs from config-examples/acme-eu.yaml (a user to invite, a role and a
     store grant to change, a range to add and one to delete, support access to turn off), makes
     one change by hand, then runs each step and stops the emulator. Nothing leaves this machine.
+    Needs the emulator: pip install 'accessctl[emulator]'.
+
+    \b
+    Examples:
+      accessctl demo
+      accessctl demo --examples my-examples/   # your own acme-eu.yaml and demo-seed.json
     """
     require_emulator("demo")
     from reconciler.demo import EXAMPLES

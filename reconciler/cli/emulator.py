@@ -17,7 +17,14 @@ from reconciler.errors import UsageError
 
 @cli.group()
 def emulator() -> None:
-    """The local access API emulator (FastAPI over SQLite): every platform rule, on loopback."""
+    """The local access API emulator (FastAPI over SQLite): every platform rule, on loopback.
+    Needs the emulator extra: pip install 'accessctl[emulator]'.
+
+    \b
+    Examples:
+      accessctl emulator serve --seed config-examples/demo-seed.json
+      accessctl emulator serve --port 0 --db emulator.sqlite
+    """
 
 
 @emulator.command()
@@ -68,6 +75,12 @@ def serve(
             - {email: ext@partner.example, type: external, expires_at: 2027-01-31,
                stores: [MID1000001], status: invited}
           tokens: [{token: demo-owner, email: owner@acme-eu.example, ip: 203.0.113.10}]
+
+    \b
+    Examples:
+      accessctl emulator serve --seed config-examples/demo-seed.json
+      accessctl emulator serve --port 0 --db emulator.sqlite --reset --seed world.yaml
+      accessctl emulator serve --latency-ms 20 --error-rate 0.2 --fault-seed 1
     """
     require_emulator("emulator serve")
     from reconciler.emulator.faults import FaultSettings

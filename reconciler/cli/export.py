@@ -71,7 +71,13 @@ def export(
 
     The API comes from the `api` section of the config at PATHS, or from --api-url and
     --token-env. The file keeps the API URL and the token variable's name, never the token.
-    Terminated and expired users are left out (plan reports them)."""
+    Terminated and expired users are left out (plan reports them).
+
+    \b
+    Examples:
+      accessctl export --api-url "$ACCESSCTL_API_URL" --token-env ACME_EU_TOKEN -o acme-eu.yaml
+      accessctl export access/ --org acme-eu --force -o access/acme-eu.yaml
+    """
     from reconciler.api import fetch_live_state
     from reconciler.config import render_text
     from reconciler.export import export_yaml

@@ -17,7 +17,6 @@ import datetime
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 
 import click
 
@@ -82,13 +81,13 @@ def run(
     """Print the organizations; exit 1 (with the diagnostics) when the config has errors, so a
     matrix is never built from a config that only partly loaded."""
     result = load(paths, today=today)
+    if only_org is not None:
+        result = select_org(result, only_org)
     if result.has_errors():
         shown = io.StringIO()
         render_text([d for d in result.diagnostics if d.is_error], shown)
         click.echo(shown.getvalue(), err=True, nl=False)
         return EXIT_ERROR
-    if only_org is not None:
-        result = replace(result, orgs=[select_org(result, only_org)])
     if group_count is not None:
         packed = groups(result, group_count)
         if output_format == "json":

@@ -72,7 +72,14 @@ def plan(
 
     Exit 0 when there is nothing to change, 1 on an error or an unsafe plan (the plan is still
     shown, so the reviewer sees why), 2 when there are changes and --detailed-exitcode is given.
-    A plan saved with -o is written even when unsafe; `apply` refuses an unsafe plan."""
+    A plan saved with -o is written even when unsafe; `apply` refuses an unsafe plan.
+
+    \b
+    Examples:
+      accessctl plan access/
+      accessctl plan access/ --org acme-eu -o plan.json
+      accessctl plan access/ --format markdown --detailed-exitcode > plan.md
+    """
     from reconciler.pipeline import plan_paths
     from reconciler.plan import save_plan
 

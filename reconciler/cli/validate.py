@@ -8,12 +8,7 @@ import sys
 import click
 
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
-from reconciler.cli._options import (
-    only_org_diagnostics,
-    org_option,
-    select_org,
-    today_option,
-)
+from reconciler.cli._options import org_option, select_org, today_option
 from reconciler.config import load, render_github, render_json, render_text
 
 
@@ -48,16 +43,13 @@ def validate(
       accessctl validate access/ --format github   # annotations in a workflow
     """
     result = load(paths, today=today)
-    diagnostics, files = result.diagnostics, len(result.files)
     if only_org is not None:
-        org = select_org(result, only_org)
-        diagnostics, files = only_org_diagnostics(result, org), len(org.files)
+        result = select_org(result, only_org)
     stream = sys.stdout
     if output_format == "json":
-        render_json(diagnostics, stream)
+        render_json(result.diagnostics, stream)
     elif output_format == "github":
-        render_github(diagnostics, stream)
+        render_github(result.diagnostics, stream)
     else:
-        render_text(diagnostics, stream, files_checked=files)
-    failed = any(strict or d.is_error for d in diagnostics)
-    raise SystemExit(EXIT_ERROR if failed else EXIT_OK)
+        render_text(result.diagnostics, stream, files_checked=len(result.files))
+    raise SystemExit(EXIT_ERROR if result.has_errors(strict) else EXIT_OK)

@@ -55,6 +55,18 @@ class LoadResult:
     def org(self, name: str) -> DesiredOrg | None:
         return next((o for o in self.orgs if o.config.organization == name), None)
 
+    def only(self, name: str) -> LoadResult | None:
+        """This result narrowed to the organization `name` (None when there is none): its files,
+        and the problems in them or in files no organization could claim (a file that does not
+        parse may be one of its own). Another organization's errors do not stop it."""
+        org = self.org(name)
+        if org is None:
+            return None
+        claimed = {path for other in self.orgs for path in other.files}
+        mine = set(org.files)
+        diagnostics = [d for d in self.diagnostics if d.file in mine or d.file not in claimed]
+        return LoadResult([org], diagnostics, [f for f in self.files if f in mine])
+
 
 def load(paths: Sequence[str | os.PathLike[str]], *, today: datetime.date) -> LoadResult:
     """Read, merge and check the config at `paths` (files or folders). Never raises for bad
