@@ -128,6 +128,27 @@ def _sent_before_failure(exc: requests.RequestException) -> bool:
     return not isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
 
 
+# A refused connection is an API that is down or a wrong URL, not a blip: two quick retries (a
+# server restarting), then the error, instead of the full backoff of a flaky network.
+REFUSED_RETRIES = 2
+REFUSED_DELAY_SECONDS = 0.2
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused (nothing listens at the address)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError):
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
+
+
 def _transport_reason(exc: requests.RequestException, timeout: float) -> str:
     if isinstance(exc, requests.ConnectTimeout):
         return f"connecting timed out after {timeout:g}s"
@@ -381,6 +402,7 @@ class AccessApiClient:
 
             retry_after: float | None = None
             replay_blocked = False
+            refused = False
             if response is not None:
                 status = response.status_code
                 log.debug(
@@ -397,15 +419,19 @@ class AccessApiClient:
                 transient = isinstance(failure, _TRANSIENT) and not isinstance(failure, _PERMANENT)
                 replay_blocked = transient and not replay_safe and _sent_before_failure(failure)
                 retryable = transient and not replay_blocked
-                outcome = type(failure).__name__
+                refused = _refused(failure)
+                outcome = "connection refused" if refused else type(failure).__name__
                 log.debug(
                     "%s %s -> %s in %.3fs (attempt %d)", method, path, outcome, elapsed, attempt
                 )
 
-            if retryable and attempt <= self.max_retries:
+            retries = min(self.max_retries, REFUSED_RETRIES) if refused else self.max_retries
+            if retryable and attempt <= retries:
                 delay = (
                     retry_after if retry_after is not None else backoff_delay(attempt, self._rng)
                 )
+                if refused:
+                    delay = min(delay, REFUSED_DELAY_SECONDS)
                 spent = max(self._clock() - started, slept)
                 if spent + delay <= self.max_retry_seconds:
                     # The first retry is a warning, shown without -v: a run that waits on an
@@ -420,7 +446,7 @@ class AccessApiClient:
                         outcome,
                         delay,
                         attempt + 1,
-                        self.max_retries + 1,
+                        retries + 1,
                     )
                     if response is not None and response.status_code == 429:
                         self._gate.hold(delay)  # every thread of this client waits
@@ -488,6 +514,8 @@ class AccessApiClient:
             hint = None
         if replay_blocked:
             reason += " (not retried: the request may have taken effect; no idempotency key)"
+        if _refused(failure):
+            reason = f"connection refused by {self._display_url}"
         return ApiError(
             f"{method} {path}: could not reach the access API{tries}: {reason}",
             code="connection_error",

@@ -147,10 +147,12 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
         return done
 
     try:
+        # `/organization` first and alone: an API that cannot be reached (or refuses the token)
+        # is then one request's story, the same one in the retry lines and in the error.
+        organization = _one(LiveOrganization, "/organization", client.get("/organization"))
         users_f = start(lambda: client.list_all("/users"))
         stores_f = start(lambda: client.list_all("/stores"))
         me_f = start(lambda: client.get("/me"))
-        organization = _one(LiveOrganization, "/organization", client.get("/organization"))
         # `/organization` tells the plan: on a standard plan `/ip-ranges` can only answer 403.
         ranges_f = start(lambda: _ranges(client) if organization.plan == "ultimate" else None)
         me = _one(Me, "/me", me_f.result())

@@ -29,6 +29,8 @@ class OrgRun:
 
 # Warnings in a plan that still stop `apply`: the plan is fine to review, not to carry out.
 APPLY_BLOCKERS = frozenset({"insufficient_role"})
+# Findings about the token, not the configuration: the fix is another token.
+TOKEN_FINDINGS = frozenset({"insufficient_role", "super_admin_required"})
 
 
 def check_safe(plan: Plan) -> None:
@@ -45,10 +47,19 @@ def check_safe(plan: Plan) -> None:
     for org, finding in blocking:
         where = f" ({finding.source})" if finding.source else ""
         lines.append(f"  {org.organization}: {finding.code}: {finding.message}{where}")
-    raise UnsafePlanError(
-        "the plan is unsafe; nothing was sent:\n" + "\n".join(lines),
-        hint="fix the configuration (or use --force where the rule allows it) and plan again",
-    )
+    codes = {finding.code for _, finding in blocking}
+    if codes <= TOKEN_FINDINGS:
+        tokens = ", ".join(sorted({f"${org.token_env}" for org, _ in blocking if org.token_env}))
+        hint = (
+            f"use an Admin token (a Super Admin's to grant or revoke Super Admin) in "
+            f"{tokens or 'the token variable'}, then plan and apply again; the configuration "
+            "is fine"
+        )
+    else:
+        hint = "fix the configuration (or use --force where the rule allows it) and plan again"
+        if codes & TOKEN_FINDINGS:
+            hint += "; and use an Admin token (a Super Admin's for Super Admin changes)"
+    raise UnsafePlanError("the plan is unsafe; nothing was sent:\n" + "\n".join(lines), hint=hint)
 
 
 def check_signed(plan: Plan, environ: Mapping[str, str]) -> None:

@@ -63,6 +63,12 @@ def summary_line(plan: Plan) -> str:
                 f"Not compared: the token is not {', '.join(skipped)}'s (see the findings); "
                 "nothing was diffed."
             )
+        errors = sum(f.severity == "error" for org in plan.orgs for f in org.findings)
+        if errors:  # e.g. plan_required: the config asks for what this live state cannot hold
+            return (
+                f"No plan: {errors} error{'s' if errors != 1 else ''} to fix first (see the "
+                "findings); the live state does not match the configuration."
+            )
         return "No changes. Live state matches the configuration."
     n = Counts.of(plan.changes)
     return f"Plan: {n.add} to add, {n.change} to change, {n.remove} to remove."
