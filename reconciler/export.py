@@ -22,7 +22,23 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from reconciler.config.canonical import order_of, writer
 from reconciler.model import LiveState, LiveUser, Role
 
-DEFAULT_SCHEMA = "https://accessctl.example/schemas/accessctl.schema.json"
+# The schema lives in the config repository (`python -m reconciler.config.schema >
+# schemas/accessctl.schema.json`); the line points there, relative to the written file.
+SCHEMA_PATH = "schemas/accessctl.schema.json"
+DEFAULT_SCHEMA = SCHEMA_PATH
+
+
+def schema_reference(out: str | None, root: str = ".") -> str:
+    """The `$schema` path from the folder of `out` (stdout: the current one) to the config
+    repository's schema, `root` being the repository (the current directory). A file written
+    outside `root` gets the path as seen from the repository's top."""
+    import os
+
+    top = os.path.abspath(root)
+    folder = os.path.dirname(os.path.abspath(out)) if out else top
+    if os.path.commonpath([top, folder]) != top:
+        return SCHEMA_PATH
+    return os.path.relpath(os.path.join(top, SCHEMA_PATH), folder).replace(os.sep, "/")
 
 
 def _flow_map(items: dict[str, Any]) -> CommentedMap:

@@ -54,7 +54,7 @@ def test_export_layout_and_no_token() -> None:
     )
     text = _export(live)
     assert text.splitlines()[:3] == [
-        "# yaml-language-server: $schema=https://accessctl.example/schemas/accessctl.schema.json",
+        "# yaml-language-server: $schema=schemas/accessctl.schema.json",
         "# Exported by accessctl from the live organization acme-eu.",
         "# Users not exported (1 expired, 1 terminated): `accessctl plan` reports them.",
     ]
@@ -169,3 +169,17 @@ def test_export_then_plan_against_the_emulator(emu: EmulatorProcess, tmp_path: P
     from_config = runner.invoke(cli, ["export", str(out), "--today", "2025-06-01"], env=env)
     assert from_config.exit_code == 0, from_config.output
     assert from_config.stdout == text
+
+
+def test_the_schema_line_points_at_the_config_repositorys_schema(tmp_path: Path) -> None:
+    from reconciler.export import schema_reference
+
+    root = str(tmp_path)
+    assert schema_reference(None, root) == "schemas/accessctl.schema.json"
+    assert schema_reference(f"{root}/acme.yaml", root) == "schemas/accessctl.schema.json"
+    assert schema_reference(f"{root}/access/acme.yaml", root) == "../schemas/accessctl.schema.json"
+    assert (
+        schema_reference(f"{root}/access/eu/acme.yaml", root)
+        == "../../schemas/accessctl.schema.json"
+    )
+    assert schema_reference("/elsewhere/acme.yaml", root) == "schemas/accessctl.schema.json"

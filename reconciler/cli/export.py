@@ -80,7 +80,7 @@ def export(
     """
     from reconciler.api import fetch_live_state
     from reconciler.config import render_text
-    from reconciler.export import export_yaml
+    from reconciler.export import export_yaml, schema_reference
     from reconciler.pipeline import client_for, report_pages
 
     environ = dict(os.environ)
@@ -108,7 +108,7 @@ def export(
             f"{live.organization.name}, not {expected}; nothing was written",
             hint=f"use the token of {expected}" + ("" if paths else ", or leave out --org"),
         )
-    text = export_yaml(live, api_url=url, token_env=env, today=today)
+    text = export_yaml(live, api_url=url, token_env=env, today=today, schema=schema_reference(out))
     if out:
         path = Path(out)
         tmp = path.with_name(path.name + ".tmp")
