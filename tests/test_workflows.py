@@ -468,9 +468,15 @@ def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
     assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate"), (0, "plan")]
 
 
-def test_access_drift_commands(tmp_path: Path, emulator: Any) -> None:
+@pytest.mark.parametrize("jobs", ["200", "2"])
+def test_access_drift_commands(tmp_path: Path, emulator: Any, jobs: str) -> None:
+    """One organization per job (200 jobs allowed), and two jobs for three organizations."""
+    import json
+    import shutil
+    from collections import Counter
+
     workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url)
+    runner = Runner(_workspace(tmp_path), emulator.base_url, overrides={"DRIFT_JOBS": jobs})
     base: dict[str, Any] = {
         "github": _github(),
         "secrets": {},
@@ -478,43 +484,41 @@ def test_access_drift_commands(tmp_path: Path, emulator: Any) -> None:
         "inputs": {},
     }
     listing = _run_job(runner, workflow, "organizations", dict(base))
-    organizations = listing["list"]["outputs"]["organizations"]
-    needs = {"organizations": {"outputs": {"organizations": organizations}}}
-    import json
-
-    matrix = json.loads(organizations)
-    assert [entry["organization"] for entry in matrix] == ["acme-eu", "globex", "initech"]
+    listed = listing["list"]["outputs"]["groups"]
+    needs = {"organizations": {"outputs": {"groups": listed}}}
+    groups = json.loads(listed)
+    assert len(groups) == min(3, int(jobs))
+    names = sorted(org for group in groups for org in group["organizations"])
+    assert names == ["acme-eu", "globex", "initech"]
     drifting = {"acme-eu", "globex"}  # the demo seed lags behind these two configs
     drift = workflow["jobs"]["drift"]
     for night in (1, 2):  # drift found and healed; then a clean night
-        for entry in matrix:
-            scope = {**base, "needs": needs, "matrix": {"org": entry}}
+        for group in groups:
+            shutil.rmtree(tmp_path / "drift", ignore_errors=True)  # each job starts clean
+            scope = {**base, "needs": needs, "matrix": {"group": group}}
             assert runner.condition(drift["if"], scope)
-            steps = _run_job(runner, workflow, "drift", scope)
-            expected_plan = "2" if night == 1 and entry["organization"] in drifting else "0"
-            assert steps["plan"]["outputs"]["exit-code"] == expected_plan, entry
-            assert steps["audit"]["outputs"]["exit-code"] in {"0", "2"}
-            healed = "heal" in steps
-            assert healed == (expected_plan == "2")
-    calls = [(None if _subcommand(a) == "audit" else c, _subcommand(a)) for c, a in runner.calls()]
-    healing = [(2, "plan"), (None, "audit"), (0, "apply"), (0, "plan")]
-    clean = [(0, "plan"), (None, "audit")]
-    assert calls == [(0, "orgs"), *healing, *healing, *clean, *clean * 3]
-    assert {c for c, a in runner.calls() if _subcommand(a) == "audit"} <= {0, 2}
+            _run_job(runner, workflow, "drift", scope)
+            for org in group["organizations"]:
+                found = tmp_path / "drift" / org
+                expected_plan = "2" if night == 1 and org in drifting else "0"
+                assert (found / "plan-exit-code").read_text().strip() == expected_plan, org
+                assert (found / "audit-exit-code").read_text().strip() in {"0", "2"}
+                assert (found / "healed").exists() == (expected_plan == "2")
+    calls = runner.calls()
+    assert Counter(_subcommand(a) for _, a in calls) == {
+        "orgs": 1,
+        "plan": 3 * 2 + len(drifting),
+        "audit": 3 * 2,
+        "apply": len(drifting),
+    }
+    assert all(c == 0 for c, a in calls if _subcommand(a) in ("orgs", "apply"))
+    assert {c for c, a in calls if _subcommand(a) == "audit"} <= {0, 2}
+    assert [c for c, a in calls if _subcommand(a) == "plan"].count(2) == len(drifting)
     written = {
         _subcommand(line.removeprefix("accessctl ")) for line in _workflow_commands(workflow)
     }
-    assert written == {_subcommand(a) for _, a in runner.calls()}
+    assert written == {_subcommand(a) for _, a in calls}
     assert "applied, 0 failed, 0 skipped" in (runner.temp / "step-summary.md").read_text()
-
-
-def test_ci_action_job_runs_the_composite_action(tmp_path: Path) -> None:
-    workflow = _load(ROOT / ".github" / "workflows" / "ci.yml")
-    runner = Runner(_workspace(tmp_path), "http://127.0.0.1:9/api/v1")
-    scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
-    steps = _run_job(runner, workflow, "action", scope)
-    assert steps["validate"]["outputs"]["exit-code"] == "0"
-    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate")]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ GitHub Actions turns into a job matrix with `fromJSON(...)`:
 A GitHub matrix holds at most 256 jobs: `--groups N` packs the organizations into at most N jobs,
 balanced by size (declared users and ranges), one entry per job:
 
-    [{"group": "1/2", "organizations": ["acme-eu"], "paths": [...], "token_envs": [...], "size": 4}]
+    [{"group": "1/2", "index": 1, "organizations": ["acme-eu"], "paths": [...], "size": 4, …}]
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def group_entries(packed: list[list[DesiredOrg]]) -> list[dict[str, object]]:
     return [
         {
             "group": f"{number}/{len(packed)}",
+            "index": number,
             "organizations": [org.config.organization for org in group],
             "paths": [path for org in group for path in org.files],
             "token_envs": sorted({org.config.api.token_env or "" for org in group} - {""}),
