@@ -29,7 +29,18 @@ def validate(
 ) -> None:
     """Check the YAML at PATHS (files or folders) against the format and every rule, without
     contacting the platform. Exit 0 when there are no errors, 1 otherwise (--strict: warnings
-    count as errors)."""
+    count as errors).
+
+    Every user declares `stores` (a list, `[]` or `all`): a missing one is an error. An external
+    user whose access has ended (`expires` is the day access ends: today or earlier) is a
+    warning, never an error, so it cannot stop the other organizations' pipelines.
+
+    \b
+    Examples:
+      accessctl validate access/
+      accessctl validate access/ --format github    # annotations in a pull request
+      accessctl validate access/ --strict           # warnings fail too
+    """
     result = load(paths, today=today)
     stream = sys.stdout
     if output_format == "json":
