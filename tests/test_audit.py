@@ -102,8 +102,8 @@ def test_audit_separates_hand_made_changes(
     config = write_config(tmp_path, CONFIG)
     assert accessctl(emu, "audit", str(config), "--detailed-exitcode").exit_code == 0
     headers = {"Authorization": f"Bearer {HAND_TOKEN}"}
-    answer = requests.post(f"{emu.base_url}/ip-ranges", json={"name": "Lab", "cidr": "127.0.0.0/16"},
-                           headers=headers, timeout=10)  # fmt: skip
+    lab = {"name": "Lab", "cidr": "127.0.0.0/16"}
+    answer = requests.post(f"{emu.base_url}/ip-ranges", json=lab, headers=headers, timeout=10)
     assert answer.status_code == 201
     assert accessctl(emu, "apply", str(config), "--yes").exit_code == 0
 
