@@ -245,14 +245,12 @@ def _lockout(
     held = [r for r in live.ip_ranges or [] if ip_in_network(ip, r.cidr)]
     if end.cidrs or not held:
         return None
-    names = {r.id: r.name for r in held}
-    culprit = next(
-        (c for c in range_changes if c.id in names and c.action in ("delete", "update")), None
-    )
-    name = names[culprit.id] if culprit is not None and culprit.id else held[0].name
-    cidr = next(r.cidr for r in held if r.name == name)
+    by_id = {r.id: r for r in held}
+    culprit = next((c for c in range_changes if c.id in by_id), None)
+    last = by_id[culprit.id] if culprit is not None and culprit.id else held[0]
     return (
-        f"this plan deletes every allowed IP range, including {name!r} ({cidr}), the last one "
+        f"this plan deletes every allowed IP range, including {last.name!r} ({last.cidr}), the "
+        "last one "
         f"that holds the caller's IP {ip}: the platform refuses to remove the range that holds "
         "the caller unless another range still holds it, so an allow list that holds the caller "
         "can never be emptied; keep a range that holds it",
