@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from reconciler.model import (
@@ -28,7 +29,7 @@ from reconciler.model import (
     normalise_cidr,
     normalise_email,
 )
-from reconciler.plan import Change, Finding, SourceRef
+from reconciler.plan import NOT_DECLARED, UNDECLARED, Change, Finding, SourceRef
 
 USER_FIELDS: tuple[str, ...] = ("email", "type", "role", "stores", "expires_at")
 RANGE_FIELDS: tuple[str, ...] = ("name", "cidr")
@@ -77,13 +78,16 @@ def live_user_fields(user: LiveUser) -> dict[str, Any]:
     }
 
 
-def diff(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], list[Finding]]:
-    """Every change needed, sorted by kind and address, plus informational findings."""
+def diff(
+    desired: DesiredOrg, live: LiveState, *, today: date | None = None
+) -> tuple[list[Change], list[Finding]]:
+    """Every change needed, sorted by kind and address, plus informational findings. `today`
+    decides whose access has ended (never invited nor changed); None judges no expiry."""
     changes: list[Change] = []
     findings: list[Finding] = []
     changes += _diff_settings(desired, live)
     changes += _diff_ranges(desired, live)
-    user_changes, user_findings = _diff_users(desired, live)
+    user_changes, user_findings = _diff_users(desired, live, today)
     changes += user_changes
     findings += user_findings
     changes.sort(key=lambda c: (c.kind, c.address, c.action))
@@ -201,7 +205,9 @@ def _range_update(desired: DesiredOrg, want: IpRange, have: LiveRange, fields: l
 # Users
 
 
-def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], list[Finding]]:
+def _diff_users(
+    desired: DesiredOrg, live: LiveState, today: date | None
+) -> tuple[list[Change], list[Finding]]:
     all_stores = sorted({s.id for s in live.stores})
     live_by_email = {normalise_email(u.email): u for u in live.users}
     declared: set[str] = set()
@@ -212,6 +218,12 @@ def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], lis
         declared.add(email)
         source = desired.user_sources.get(email)
         have = live_by_email.get(email)
+        if today is not None and user.access_ended(today):
+            if have is not None and have.role == Role.TERMINATED.value:
+                findings.append(_terminated(have, source, declared=True))
+            else:
+                findings.append(_ended(user, have, source))
+            continue
         after = desired_user_fields(user, all_stores)
         if have is None:
             changes.append(
@@ -257,10 +269,11 @@ def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], lis
             findings.append(
                 Finding(
                     severity="warning",
-                    code="unmanaged_user",
+                    code=UNDECLARED,
                     message=(
-                        f"{have.email} ({have.role}) exists but is not declared: add it to the "
-                        "YAML, or set policy.unmanaged_users to remove"
+                        f"{have.email} ({have.role}) has access but is not declared: this is "
+                        "drift; declare it in the YAML, or remove it (policy.unmanaged_users: "
+                        "remove, the default)"
                     ),
                     address=user_address(email),
                 )
@@ -272,11 +285,34 @@ def _diff_users(desired: DesiredOrg, live: LiveState) -> tuple[list[Change], lis
                     kind="users",
                     action="delete",
                     before=live_user_fields(have),
+                    reason=NOT_DECLARED,
                     id=have.id,
                     etag=have.etag or None,
                 )
             )
     return changes, findings
+
+
+def _ended(user: User, have: LiveUser | None, source: Source | None) -> Finding:
+    """A declared external user whose access has ended: the plan neither invites nor changes
+    it (the platform refuses an expiry in the past), and says so."""
+    assert user.expires is not None  # access_ended() holds
+    if have is None:
+        done = "not invited"
+    elif have.expires_at is not None and have.expires_at > user.expires:
+        done = f"left as it is, although its live access runs until {have.expires_at.isoformat()}"
+    else:
+        done = "left as it is"
+    return Finding(
+        severity="warning",
+        code="expiry_in_past",
+        message=(
+            f"{user.email}: access ended on {user.expires.isoformat()} (`expires` is the day "
+            f"access ends): {done}; remove it from the YAML"
+        ),
+        address=user_address(user.email),
+        source=SourceRef.of(source),
+    )
 
 
 def _same(have: LiveUser, after: dict[str, Any]) -> bool:

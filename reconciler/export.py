@@ -1,12 +1,14 @@
 """Live state → desired-state YAML that plans to zero changes: how a team adopts accessctl.
 
-What is left out, and why `plan` on the result is still empty:
-- Terminated users: the reconciler never manages them; `plan` reports them as info.
-- Expired external users (status `expired`, or an expiry on or before `today`): a past expiry
-  does not validate; with `policy.unmanaged_users: report` they show up as warnings, not changes.
+The file follows the defaults: `policy.unmanaged_users: remove` (the YAML is authoritative), and
+every user declares `stores`. What is left out, and why `plan` on the result is still empty:
+- Terminated users: the reconciler never manages (nor removes) them; `plan` reports them as info.
 - `ip_ranges` on a standard-plan organization (the plan has none).
-CIDRs are always quoted: an IPv6 network's colons are not safe in a flow mapping. Store grants
-are written as explicit lists (never `all`), so a store added later is not granted
+External users whose access has ended (status `expired`, or an expiry on or before `today`) are
+written, with their date: left out, they would be planned for removal. `validate` warns about
+them (`expiry_in_past`) and `plan` leaves them as they are, so deleting their lines is how they
+are removed. CIDRs are always quoted: an IPv6 network's colons are not safe in a flow mapping.
+Store grants are written as explicit lists (never `all`), so a store added later is not granted
 silently. The token is never written: only the name of the variable that holds it.
 """
 
@@ -59,13 +61,18 @@ def _flow_seq(items: list[Any]) -> CommentedSeq:
     return node
 
 
-def skipped(user: LiveUser, today: date) -> str | None:
+def skipped(user: LiveUser) -> str | None:
     """Why `user` is left out of the export, or None to export it."""
     if user.role == Role.TERMINATED.value:
         return "terminated"
-    if user.status == "expired" or (user.expires_at is not None and user.expires_at <= today):
-        return "expired"
     return None
+
+
+def ended(user: LiveUser, today: date) -> bool:
+    """Whether an external user's access has ended (it is exported all the same)."""
+    return user.type == "external" and (
+        user.status == "expired" or (user.expires_at is not None and user.expires_at <= today)
+    )
 
 
 def _user(user: LiveUser) -> CommentedMap:
@@ -84,7 +91,8 @@ def _user(user: LiveUser) -> CommentedMap:
 def export_document(
     live: LiveState, *, api_url: str | None, token_env: str | None, today: date
 ) -> tuple[CommentedMap, dict[str, int]]:
-    """The YAML document, and how many users were left out per reason."""
+    """The YAML document, and how many users were left out per reason (`terminated`), or
+    written although their access has ended (`ended`)."""
     doc = CommentedMap()
     doc["organization"] = live.organization.name
     api = CommentedMap()
@@ -97,7 +105,11 @@ def export_document(
     doc["settings"] = CommentedMap(
         {"technical_support_access": live.organization.technical_support_access}
     )
-    doc["policy"] = CommentedMap({"unmanaged_users": "report"})
+    policy = CommentedMap({"unmanaged_users": "remove"})
+    policy.yaml_add_eol_comment(
+        "the default: deleting a user's lines removes the user", "unmanaged_users"
+    )
+    doc["policy"] = policy
     doc["stores"] = CommentedMap(
         (_text(s.id), _text(s.name)) for s in sorted(live.stores, key=lambda s: s.id)
     )
@@ -106,16 +118,18 @@ def export_document(
             _flow_map({"name": _text(r.name), "cidr": DoubleQuotedScalarString(r.cidr)})
             for r in sorted(live.ip_ranges, key=lambda r: order_of(r.name))
         )
-    left_out: dict[str, int] = {}
+    counts: dict[str, int] = {}
     users = CommentedSeq()
     for user in sorted(live.users, key=lambda u: order_of(u.email)):
-        reason = skipped(user, today)
+        reason = skipped(user)
         if reason is None:
             users.append(_user(user))
+            if ended(user, today):
+                counts["ended"] = counts.get("ended", 0) + 1
         else:
-            left_out[reason] = left_out.get(reason, 0) + 1
+            counts[reason] = counts.get(reason, 0) + 1
     doc["users"] = users
-    return doc, left_out
+    return doc, counts
 
 
 def export_yaml(
@@ -126,14 +140,23 @@ def export_yaml(
     today: date,
     schema: str = DEFAULT_SCHEMA,
 ) -> str:
-    doc, left_out = export_document(live, api_url=api_url, token_env=token_env, today=today)
+    doc, counts = export_document(live, api_url=api_url, token_env=token_env, today=today)
     header = [
         f"# yaml-language-server: $schema={schema}",
         f"# Exported by accessctl from the live organization {live.organization.name}.",
     ]
-    if left_out:
-        reasons = ", ".join(f"{n} {why}" for why, n in sorted(left_out.items()))
-        header.append(f"# Users not exported ({reasons}): `accessctl plan` reports them.")
+    if counts.get("terminated"):
+        n = counts["terminated"]
+        header.append(
+            f"# Terminated users not exported ({n}): the platform assigned that role, accessctl "
+            "never changes it; `accessctl plan` reports them."
+        )
+    if counts.get("ended"):
+        n = counts["ended"]
+        header.append(
+            f"# External users whose access has ended ({n}): `validate` warns about them; delete "
+            "their lines to remove them."
+        )
     yaml = writer()  # fmt's layout: an export is already canonical
     out = io.StringIO()
     out.write("\n".join(header) + "\n")

@@ -152,8 +152,13 @@ class Policy(_Strict):
     """How the reconciler treats what the YAML does not mention, and what it refuses to do."""
 
     unmanaged_users: UnmanagedPolicy = Field(
-        default="report",
-        description="Live users not declared here: report them, remove them, or ignore them.",
+        default="remove",
+        description=(
+            "Live users not declared here. `remove` (the default: the YAML is authoritative, so "
+            "deleting a user's lines removes the user, within max_removals and protected); "
+            "`report`: kept, but named as drift (`plan --detailed-exitcode` exits 2); "
+            "`ignore`: kept and not shown."
+        ),
     )
     max_removals: (
         Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=MAX_REMOVALS_PATTERN)]
@@ -222,16 +227,28 @@ class User(_Strict):
         description="`internal` (no expiry) or `external` (must expire; role `External User`).",
     )
     expires: date | None = Field(
-        default=None, description="Last day of access (YYYY-MM-DD). Required for external users."
+        default=None,
+        description=(
+            "The day access ends (YYYY-MM-DD): the user has access until the day before. "
+            "Required for external users."
+        ),
     )
     stores: list[str] | Literal["all"] = Field(
-        default_factory=list, description="Store ids (MIDs) this user may see, or `all`."
+        description=(
+            "Required: the store ids (MIDs) this user may see, `[]` for none, or `all` for every "
+            "live store."
+        ),
     )
 
     @field_validator("email")
     @classmethod
     def _fold_email(cls, value: str) -> str:
         return normalise_email(value)
+
+    def access_ended(self, today: date) -> bool:
+        """Whether an external user's access has ended by `today`: `expires` is the day access
+        ends, so on that day the user has no access any more."""
+        return self.type == "external" and self.expires is not None and self.expires <= today
 
     @property
     def effective_role(self) -> Role | None:

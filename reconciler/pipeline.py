@@ -80,15 +80,17 @@ def plan_org(
     api_url: str | None = None,
     token_env: str | None = None,
     extra: Sequence[Finding] = (),
+    today: date | None = None,
 ) -> OrgPlan:
     """The pure part: diff and safety for one organization. A token of another organization
-    stops here: a diff against the wrong organization would only bury the reason."""
+    stops here: a diff against the wrong organization would only bury the reason. `today`
+    decides whose access has ended (see `diff`)."""
     if desired.config.organization != live.organization.name:
         changes: list[Change] = []
         findings: list[Finding] = []
         violations = [f for f in check(desired, live, []) if f.code == "organization_mismatch"]
     else:
-        changes, findings = diff(desired, live)
+        changes, findings = diff(desired, live, today=today)
         violations = check(desired, live, changes, force=force)
     return OrgPlan(
         organization=desired.config.organization,
@@ -128,6 +130,10 @@ def load_desired(
     return orgs, result.diagnostics
 
 
+# Validation warnings the diff restates with what the plan does about them.
+_RESTATED = frozenset({"expiry_in_past"})
+
+
 def _warnings_for(org: DesiredOrg, diags: Sequence[Diagnostic]) -> list[Finding]:
     files = set(org.files)
     return [
@@ -138,7 +144,7 @@ def _warnings_for(org: DesiredOrg, diags: Sequence[Diagnostic]) -> list[Finding]
             source=SourceRef(file=d.file, line=d.line),
         )
         for d in diags
-        if d.file in files and not d.is_error
+        if d.file in files and not d.is_error and d.code not in _RESTATED
     ]
 
 
@@ -195,6 +201,7 @@ def plan_paths(
             api_url=url,
             token_env=env,
             extra=_warnings_for(org, diags),
+            today=today,
         )
         for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
     ]

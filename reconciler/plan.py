@@ -32,6 +32,11 @@ Action = Literal["create", "update", "delete", "replace"]
 Kind = Literal["settings", "ip_ranges", "users"]
 Severity = Literal["error", "warning", "info"]
 
+# The finding code of a live user that is not declared and kept (`unmanaged_users: report`),
+# and the reason of a removal planned because a live user is not declared.
+UNDECLARED = "unmanaged_user"
+NOT_DECLARED = "not declared"
+
 # Higher means more power; a role change to a lower rank (or a lateral one) is a demotion.
 ROLE_RANK: dict[str, int] = {
     Role.SUPER_ADMIN.value: 70,
@@ -59,8 +64,9 @@ class Phase(IntEnum):
     REMOVE = 4  # user removals and replacements (type change: remove, then re-invite)
     NARROW = 5  # range deletions and narrowings
     # Deletions and narrowings that take a range away from the caller's IP, after every other:
-    # while any range that does not hold the caller remains, removing the last one that does is
-    # refused (emptying all ranges is allowed only as the final step).
+    # the platform refuses each one unless another range still holds the caller, so the ranges
+    # that newly hold it (COVER) come first. Removing the last range that holds the caller is
+    # refused even when no range would be left: the safety check refuses such a plan.
     RELEASE = 6
 
 
@@ -91,6 +97,13 @@ class Change(BaseModel):
     after: dict[str, Any] | None = None
     fields: list[str] = Field(default_factory=list, description="Fields that change")
     source: SourceRef | None = Field(default=None, description="Declaration that caused it")
+    reason: str | None = Field(
+        default=None,
+        description=(
+            "Why the change is planned when no declaration caused it: `not declared` for a live "
+            "user removed because the YAML does not declare it (policy.unmanaged_users: remove)"
+        ),
+    )
     id: str | None = Field(default=None, description="Live object id (update, delete)")
     etag: str | None = Field(default=None, description="Live etag the change was computed on")
 
@@ -173,6 +186,18 @@ class Plan(BaseModel):
     @property
     def is_safe(self) -> bool:
         return not any(org.violations for org in self.orgs)
+
+    @property
+    def undeclared(self) -> list[Finding]:
+        """Live users the YAML does not declare, kept by `policy.unmanaged_users: report`: not
+        changes, but drift all the same."""
+        return [f for org in self.orgs for f in org.findings if f.code == UNDECLARED]
+
+    @property
+    def drifted(self) -> bool:
+        """Live state differs from the YAML in a way the policy does not ignore: changes to
+        make, or undeclared users reported (what `plan --detailed-exitcode` exits 2 for)."""
+        return self.has_changes or bool(self.undeclared)
 
 
 # --------------------------------------------------------------------------------------------

@@ -165,24 +165,10 @@ def check(
             address="ip_ranges",
         )
 
-    if live.ip_ranges and not end.cidrs:
-        error(
-            "ranges_cleared",
-            "this plan deletes every allowed IP range: the organization and its API become "
-            "reachable from any IP; declare at least one range if that is not intended",
-            address="ip_ranges",
-            severity="warning",
-        )
-
-    if end.cidrs and not covers(end.cidrs, live.ip):
-        culprit = next((c for c in changes if c.kind == "ip_ranges"), None)
-        error(
-            "lockout",
-            f"after this plan no allowed IP range contains the caller's IP {live.ip}: the "
-            "token would be locked out; add a range that covers it",
-            culprit,
-            address=None if culprit else "ip_ranges",
-        )
+    lockout = _lockout(live, changes, end)
+    if lockout is not None:
+        message, culprit = lockout
+        error("lockout", message, culprit, address=None if culprit else "ip_ranges")
 
     live_by_email = {normalise_email(u.email): u for u in live.users}
     protected = set(config.policy.protected)
@@ -237,6 +223,39 @@ def check(
 
     findings += _removal_limit(desired, live, changes, force=force)
     return findings
+
+
+def _lockout(
+    live: LiveState, changes: Sequence[Change], end: EndState
+) -> tuple[str, Change | None] | None:
+    """Why the plan would lock the caller out, and the range change to blame; None when it
+    would not. The platform refuses to change or delete the range that holds the caller's IP
+    unless another range still holds it, even when that leaves no range at all (the seed: "your
+    IP address must be included in at least one other existing allowed range"): an allow list
+    that holds the caller can never be emptied."""
+    ip = live.ip
+    range_changes = [c for c in changes if c.kind == "ip_ranges"]
+    if end.cidrs and not covers(end.cidrs, ip):
+        culprit = next(iter(range_changes), None)
+        return (
+            f"after this plan no allowed IP range contains the caller's IP {ip}: the token "
+            "would be locked out; add a range that covers it",
+            culprit,
+        )
+    held = [r for r in live.ip_ranges or [] if ip_in_network(ip, r.cidr)]
+    if end.cidrs or not held:
+        return None
+    by_id = {r.id: r for r in held}
+    culprit = next((c for c in range_changes if c.id in by_id), None)
+    last = by_id[culprit.id] if culprit is not None and culprit.id else held[0]
+    return (
+        f"this plan deletes every allowed IP range, including {last.name!r} ({last.cidr}), the "
+        "last one "
+        f"that holds the caller's IP {ip}: the platform refuses to remove the range that holds "
+        "the caller unless another range still holds it, so an allow list that holds the caller "
+        "can never be emptied; keep a range that holds it",
+        culprit,
+    )
 
 
 def _verb(change: Change) -> str:

@@ -174,7 +174,9 @@ def test_fresh_saved_plan_applies(emu: EmulatorProcess, tmp_path: Path) -> None:
 def test_changed_object_is_reported_412_and_not_overwritten(
     emu: EmulatorProcess, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, BASE_USERS + "  - {email: dana@acme.example, role: Admin}\n")
+    config = write_config(
+        tmp_path, BASE_USERS + "  - {email: dana@acme.example, role: Admin, stores: []}\n"
+    )
     plan = make_plan(emu, config)
     (org,) = plan.orgs
     hand_patch(emu, "dana@acme.example", {"role": "Disputes"})

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_apply_support import BASE_USERS, accessctl, changes_made, make_plan, seed, write_config
+from test_apply_support import (
+    BASE_USERS,
+    TOKEN,
+    accessctl,
+    changes_made,
+    make_plan,
+    seed,
+    write_config,
+)
 
 from reconciler.emulator.testing import EmulatorProcess
 
@@ -109,16 +117,50 @@ def test_swapping_ranges_at_the_limit_never_holds_51(
 
 
 @pytest.mark.parametrize("parallelism", ["1", "8"])
-def test_emptying_the_ranges_releases_the_callers_range_last(
+def test_the_callers_old_range_is_released_last(
     move_emu: EmulatorProcess, tmp_path: Path, parallelism: str
 ) -> None:
-    """`ip_ranges: []`: an empty allow list is allowed, but while "B branch" remains, deleting
-    "A loopback" (the caller's) would be a lockout. "A loopback" sorts first, so only the phase
-    order keeps it last."""
+    """Both live ranges go and a new one holds the caller: while any other range remains,
+    deleting "A loopback" (the caller's) is allowed only once "Z loopback" holds the caller.
+    "A loopback" sorts first, so only the phase order keeps it last."""
     move_emu.reset()
-    config = write_config(tmp_path, "    ip_ranges: []\n" + BASE_USERS)
+    config = write_config(
+        tmp_path, "    ip_ranges:\n      - {name: Z loopback, cidr: 127.0.0.0/16}\n" + BASE_USERS
+    )
     result = accessctl(move_emu, "apply", str(config), "--yes", "--parallelism", parallelism)
     assert result.exit_code == 0, result.output
-    deleted = [e["target"]["name"] for e in changes_made(move_emu)]
-    assert deleted == ["B branch", "A loopback"]
+    order = [(e["action"], e["target"]["name"]) for e in changes_made(move_emu)]
+    assert order == [
+        ("ip_range.created", "Z loopback"),
+        ("ip_range.deleted", "B branch"),
+        ("ip_range.deleted", "A loopback"),
+    ]
     assert not make_plan(move_emu, config).has_changes
+
+
+def test_emptying_an_allow_list_that_holds_the_caller_is_refused(
+    move_emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    """`ip_ranges: []` would delete "A loopback", the last range that holds the caller: the
+    platform refuses that step (409 lockout), so the plan is refused before any request, even
+    with --force, instead of failing at its very end."""
+    move_emu.reset()
+    config = write_config(tmp_path, "    ip_ranges: []\n" + BASE_USERS)
+    plan = accessctl(move_emu, "plan", str(config), "--force")
+    assert plan.exit_code == 1, plan.output
+    assert (
+        "error[lockout] ip_ranges/A loopback: this plan deletes every allowed IP range, "
+        "including 'A loopback' (127.0.0.0/8), the last one that holds the caller's IP "
+        "127.0.0.1" in plan.output
+    )
+    applied = accessctl(move_emu, "apply", str(config), "--yes", "--force")
+    assert applied.exit_code == 1
+    assert "the plan is unsafe; nothing was sent" in applied.output
+    assert changes_made(move_emu) == []
+    # what the platform would have answered at the last step: 409 lockout
+    api = move_emu.api(TOKEN)
+    ranges = {r["name"]: r["id"] for r in api.get("/ip-ranges").json()["items"]}
+    assert api.delete(f"/ip-ranges/{ranges['B branch']}").status_code == 204
+    answer = api.delete(f"/ip-ranges/{ranges['A loopback']}")
+    assert (answer.status_code, answer.json()["code"]) == (409, "lockout")
+    assert [r["name"] for r in api.get("/ip-ranges").json()["items"]] == ["A loopback"]

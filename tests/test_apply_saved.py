@@ -20,7 +20,7 @@ OFFICE = live_range("Office", "203.0.113.0/24")
 
 def _saved(live: LiveState) -> Plan:
     wanted = desired(
-        users=[root_decl(), {"email": "ops@acme.example", "role": "Admin"}],
+        users=[root_decl(), {"email": "ops@acme.example", "role": "Admin", "stores": []}],
         ip_ranges=[{"name": "Office", "cidr": "203.0.113.0/24"}],
         settings={"technical_support_access": False},
     )

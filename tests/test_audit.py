@@ -84,11 +84,12 @@ def emu() -> Iterator[EmulatorProcess]:
 
 
 CONFIG = """\
-    ip_ranges: []
+    ip_ranges:
+      - {name: Lab, cidr: 127.0.0.0/8}
     users:
       - {email: root@acme.example, role: Super Admin, stores: all}
       - {email: hand@acme.example, role: Admin, stores: all}
-      - {email: bob@acme.example, role: Read Only}
+      - {email: bob@acme.example, role: Read Only, stores: []}
     """
 
 
@@ -101,8 +102,8 @@ def test_audit_separates_hand_made_changes(
     config = write_config(tmp_path, CONFIG)
     assert accessctl(emu, "audit", str(config), "--detailed-exitcode").exit_code == 0
     headers = {"Authorization": f"Bearer {HAND_TOKEN}"}
-    answer = requests.post(f"{emu.base_url}/ip-ranges", json={"name": "Lab", "cidr": "127.0.0.0/8"},
-                           headers=headers, timeout=10)  # fmt: skip
+    lab = {"name": "Lab", "cidr": "127.0.0.0/16"}
+    answer = requests.post(f"{emu.base_url}/ip-ranges", json=lab, headers=headers, timeout=10)
     assert answer.status_code == 201
     assert accessctl(emu, "apply", str(config), "--yes").exit_code == 0
 
@@ -113,7 +114,7 @@ def test_audit_separates_hand_made_changes(
         (org,) = json.loads(result.output)["organizations"]
         assert [e["target"] for e in org["by_hand"]] == ["ip_range Lab"]
         ours = {e["target"]: e for e in org["by_accessctl"]}
-        assert set(ours) == {"user bob@acme.example", "ip_range Lab"}  # `ip_ranges: []` removes Lab
+        assert set(ours) == {"user bob@acme.example", "ip_range Lab"}  # Lab widened to its /8
         line = line_of(config, "bob@")
         assert ours["user bob@acme.example"]["annotation"]["source"] == f"{config}:{line}"
         assert {e["actor"] for e in org["logins"]} == {"root@acme.example", "hand@acme.example"}

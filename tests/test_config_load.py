@@ -90,8 +90,8 @@ def test_invalid_items_are_dropped_but_others_still_checked(tmp_path: Path) -> N
     path = tmp_path / "org.yaml"
     path.write_text(
         "organization: t\nusers:\n"
-        "  - {email: a@t.example, role: Admn}\n"
-        "  - {email: b@t.example, type: external, expires: 2026-11-01, color: red}\n",
+        "  - {email: a@t.example, role: Admn, stores: all}\n"
+        "  - {email: b@t.example, type: external, expires: 2026-11-01, color: red, stores: []}\n",
         encoding="utf-8",
     )
     result = load([path], today=TODAY)
@@ -171,8 +171,8 @@ def test_a_user_with_a_non_string_key_keeps_the_rest_checked(tmp_path: Path) -> 
     path = tmp_path / "org.yaml"
     path.write_text(
         "organization: t\nstores: {1000001: Web shop, MID2: Kiosk}\nusers:\n"
-        "  - {email: a@t.example, role: Admin, 5: x}\n"
-        "  - {email: b@p.example, type: external, expires: 2026-01-01}\n",
+        "  - {email: a@t.example, role: Admin, 5: x, stores: all}\n"
+        "  - {email: b@p.example, type: external, expires: 2026-01-01, stores: []}\n",
         encoding="utf-8",
     )
     result = load([path], today=TODAY)

@@ -49,15 +49,16 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
     "overlapping_ranges.yaml": [
         ("overlapping_ranges.yaml", 6, 11, "warning", "overlapping_ranges")
     ],
-    "duplicate_email.yaml": [("duplicate_email.yaml", 5, 12, "error", "duplicate_email")],
+    "duplicate_email.yaml": [("duplicate_email.yaml", 6, 12, "error", "duplicate_email")],
     "duplicate_email_with_a_broken_item.yaml": [  # reported with the error that dropped one
         ("duplicate_email_with_a_broken_item.yaml", 4, 11, "error", "unknown_role"),
-        ("duplicate_email_with_a_broken_item.yaml", 5, 12, "error", "duplicate_email"),
+        ("duplicate_email_with_a_broken_item.yaml", 6, 12, "error", "duplicate_email"),
     ],
     "external_without_expiry.yaml": [
         ("external_without_expiry.yaml", 3, 5, "error", "external_without_expiry")
     ],
-    "expiry_in_past.yaml": [("expiry_in_past.yaml", 5, 14, "error", "expiry_in_past")],
+    # a warning, never an error: the day access ends must not stop any pipeline
+    "expiry_in_past.yaml": [("expiry_in_past.yaml", 5, 14, "warning", "expiry_in_past")],
     "expiry_soon.yaml": [("expiry_soon.yaml", 5, 14, "warning", "expiry_soon")],
     "internal_with_expiry.yaml": [
         ("internal_with_expiry.yaml", 5, 14, "error", "internal_with_expiry")
@@ -67,6 +68,11 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
         ("terminated_declared.yaml", 4, 11, "error", "terminated_declared")
     ],
     "missing_role.yaml": [("missing_role.yaml", 3, 5, "error", "missing_role")],
+    # every user declares `stores`: the error is on the line of the user that lacks it
+    "missing_stores.yaml": [
+        ("missing_stores.yaml", 3, 5, "error", "missing_field"),
+        ("missing_stores.yaml", 5, 5, "error", "missing_field"),
+    ],
     "undeclared_store.yaml": [("undeclared_store.yaml", 7, 20, "error", "undeclared_store")],
     "duplicate_store_grant.yaml": [
         ("duplicate_store_grant.yaml", 5, 20, "warning", "duplicate_store_grant")
@@ -141,6 +147,19 @@ def test_hints(case: str, hint: str | None) -> None:
     assert diag.hint == hint
 
 
+def test_a_user_without_stores_is_told_how_to_declare_them() -> None:
+    found = load([FIXTURES / "missing_stores.yaml"], today=TODAY).diagnostics
+    assert [(d.line, d.message, d.hint) for d in found] == [
+        (
+            line,
+            f"missing required field `stores` in users[{index}]",
+            "add `stores: all`, or a list of store ids such as `stores: [MID1000001]` "
+            "(`stores: []` for none)",
+        )
+        for line, index in ((3, 0), (5, 1))
+    ]
+
+
 MESSAGES = {
     "external_role_internal_user.yaml": "internal user `j@t.example` has role `External User`",
     "non_string_store_id.yaml": "store id `1000001` must be a string; quote it",
@@ -204,8 +223,18 @@ def test_expiry_boundaries() -> None:
         for day in (16, 17, 30)
     }
     assert codes == {16: [], 17: ["expiry_soon"], 30: ["expiry_soon"]}
-    later = [d.code for d in load([case], today=datetime.date(2026, 12, 1)).diagnostics]
-    assert later == ["expiry_in_past"]
+    # `expires` is the day access ends: on that day, and after, a warning and never an error
+    for ended in (datetime.date(2026, 12, 1), datetime.date(2027, 6, 1)):
+        result = load([case], today=ended)
+        found = [(d.code, d.severity) for d in result.diagnostics]
+        assert found == [("expiry_in_past", "warning")]
+        assert not result.has_errors()
+        (diag,) = result.diagnostics
+        assert diag.message == (
+            "external user `a@partner.example`: access ended on 2026-12-01 "
+            "(`expires` is the day access ends)"
+        )
+        assert diag.hint is not None and diag.hint.startswith("remove the user from the YAML")
 
 
 def test_path_not_found_and_empty_folder(tmp_path: Path) -> None:

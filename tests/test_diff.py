@@ -21,7 +21,9 @@ def test_identical_states_have_no_changes_even_with_different_spelling() -> None
 
 
 def test_create_user_carries_api_fields_and_source() -> None:
-    org = desired(users=[root_decl(), {"email": "Bob@acme.example", "role": "Read Only"}])
+    org = desired(
+        users=[root_decl(), {"email": "Bob@acme.example", "role": "Read Only", "stores": []}]
+    )
     (change,), _ = diff(org, live_state())
     assert change.address == "users/bob@acme.example"
     assert change.action == "create"
@@ -40,7 +42,7 @@ def test_external_user_defaults_to_external_role() -> None:
     org = desired(
         users=[
             root_decl(),
-            {"email": "ext@p.example", "type": "external", "expires": "2030-01-31"},
+            {"email": "ext@p.example", "type": "external", "expires": "2030-01-31", "stores": []},
         ]
     )
     (change,), _ = diff(org, live_state())
@@ -93,20 +95,105 @@ def test_pending_invitation_counts_as_present() -> None:
 
 def test_unmanaged_users_follow_policy() -> None:
     live = live_state([live_user(ROOT, "Super Admin"), live_user("stray@acme.example")])
-    report = desired(users=[root_decl()])
+    report = desired(users=[root_decl()], policy={"unmanaged_users": "report"})
     changes, findings = diff(report, live)
     assert changes == []
     assert [(f.severity, f.code, f.address) for f in findings] == [
         ("warning", "unmanaged_user", "users/stray@acme.example")
     ]
+    assert "is not declared: this is drift" in findings[0].message
     remove = desired(users=[root_decl()], policy={"unmanaged_users": "remove"})
     changes, findings = diff(remove, live)
-    assert [(c.action, c.address, c.id) for c in changes] == [
-        ("delete", "users/stray@acme.example", "u-stray")
+    assert [(c.action, c.address, c.id, c.reason) for c in changes] == [
+        ("delete", "users/stray@acme.example", "u-stray", "not declared")
     ]
     assert findings == []
     ignore = desired(users=[root_decl()], policy={"unmanaged_users": "ignore"})
     assert diff(ignore, live) == ([], [])
+
+
+def test_the_yaml_is_authoritative_by_default() -> None:
+    """No policy written: a live user the YAML does not declare (invited by hand, or whose lines
+    were deleted) is removed, and the removal says why."""
+    live = live_state([live_user(ROOT, "Super Admin"), live_user("hand@acme.example", "Admin")])
+    org = desired(users=[root_decl()])
+    assert org.config.policy.unmanaged_users == "remove"
+    (change,), findings = diff(org, live)
+    assert (change.action, change.address, change.source, change.reason) == (
+        "delete",
+        "users/hand@acme.example",
+        None,
+        "not declared",
+    )
+    assert findings == []
+    # a declared user's removal has no reason: only the undeclared ones are marked
+    declared = desired(
+        users=[root_decl(), {"email": "hand@acme.example", "role": "Admin", "stores": ["MID1"]}]
+    )
+    assert diff(declared, live) == ([], [])
+
+
+def _ended(expires: str = "2026-11-22", **extra: object) -> dict[str, object]:
+    return {
+        "email": "ext@p.example",
+        "type": "external",
+        "expires": expires,
+        "stores": ["MID1"],
+        **extra,
+    }
+
+
+def test_a_user_whose_access_has_ended_is_never_invited() -> None:
+    from datetime import date
+
+    org = desired(users=[root_decl(), _ended()])
+    changes, findings = diff(org, live_state(), today=date(2026, 11, 22))
+    assert changes == []
+    assert [(f.severity, f.code, f.address, str(f.source)) for f in findings] == [
+        ("warning", "expiry_in_past", "users/ext@p.example", "acme.yaml:21")
+    ]
+    assert findings[0].message == (
+        "ext@p.example: access ended on 2026-11-22 (`expires` is the day access ends): not "
+        "invited; remove it from the YAML"
+    )
+    # the day before, access has not ended: invited
+    (change,), _ = diff(org, live_state(), today=date(2026, 11, 21))
+    assert (change.action, change.address) == ("create", "users/ext@p.example")
+    # without a clock, nothing is judged ended (pure diff of the fields)
+    (change,), _ = diff(org, live_state())
+    assert change.action == "create"
+
+
+def test_a_live_user_whose_access_has_ended_is_left_as_it_is() -> None:
+    """Neither changed (the platform refuses an expiry in the past) nor re-invited (a type
+    change is a removal then an invitation); a live user on a later date is named too."""
+    from datetime import date
+
+    today = date(2026, 12, 1)
+    live = live_state(
+        [
+            live_user(ROOT, "Super Admin"),
+            live_user(
+                "ext@p.example", "External User", ["MID2"], type="external", expires_at="2027-01-31"
+            ),
+            live_user("int@p.example", "User"),
+        ]
+    )
+    org = desired(
+        users=[
+            root_decl(),
+            _ended(),
+            _ended(email="int@p.example"),  # live as internal: would be a replace (re-invite)
+        ]
+    )
+    changes, findings = diff(org, live, today=today)
+    assert changes == []
+    assert [(f.code, f.address) for f in findings] == [
+        ("expiry_in_past", "users/ext@p.example"),
+        ("expiry_in_past", "users/int@p.example"),
+    ]
+    assert "left as it is, although its live access runs until 2027-01-31" in findings[0].message
+    assert ": left as it is; remove it from the YAML" in findings[1].message
 
 
 def test_terminated_users_are_reported_never_changed() -> None:
@@ -118,7 +205,7 @@ def test_terminated_users_are_reported_never_changed() -> None:
         ]
     )
     org = desired(
-        users=[root_decl(), {"email": "gone@acme.example", "role": "Admin"}],
+        users=[root_decl(), {"email": "gone@acme.example", "role": "Admin", "stores": []}],
         policy={"unmanaged_users": "remove"},
     )
     changes, findings = diff(org, live)

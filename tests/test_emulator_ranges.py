@@ -143,10 +143,31 @@ def test_lockout_on_delete_unless_another_range_holds_you(emu: EmulatorProcess, 
     assert event["before"] == {"name": "HQ", "cidr": "203.0.113.0/24"} and event["after"] is None
 
 
-def test_deleting_the_last_range_opens_the_door(gamma: Api) -> None:
+def test_the_last_range_that_holds_you_cannot_be_deleted(gamma: Api) -> None:
+    """The seed: "To delete a range that includes your current IP address, your IP address must
+    be included in at least one other existing allowed range" -- even when it is the last one:
+    an allow list that holds the caller can never be emptied."""
     rng = gamma.post("/ip-ranges", json={"name": "Home", "cidr": "192.0.2.0/24"}).json()
-    assert gamma.delete(f"/ip-ranges/{rng['id']}").status_code == 204
-    assert gamma.get("/ip-ranges").json()["items"] == []
+    problem = assert_problem(gamma.delete(f"/ip-ranges/{rng['id']}"), 409, "lockout")
+    assert "192.0.2.50" in problem["detail"]
+    assert "cannot be emptied" in problem["detail"]
+    assert [r["name"] for r in gamma.get("/ip-ranges").json()["items"]] == ["Home"]
+
+
+def test_the_last_range_that_holds_you_cannot_move_away(gamma: Api) -> None:
+    rng = gamma.post("/ip-ranges", json={"name": "Home", "cidr": "192.0.2.0/24"}).json()
+    assert_problem(
+        gamma.patch(f"/ip-ranges/{rng['id']}", json={"cidr": "10.0.0.0/8"}), 409, "lockout"
+    )
+    renamed = gamma.patch(f"/ip-ranges/{rng['id']}", json={"name": "Home office"})
+    assert renamed.status_code == 200, renamed.text  # still holds the caller: allowed
+
+
+def test_a_range_that_does_not_hold_you_is_deleted_freely(gamma: Api) -> None:
+    gamma.post("/ip-ranges", json={"name": "Home", "cidr": "192.0.2.0/24"})
+    far = gamma.post("/ip-ranges", json={"name": "Far", "cidr": "10.0.0.0/8"}).json()
+    assert gamma.delete(f"/ip-ranges/{far['id']}").status_code == 204
+    assert [r["name"] for r in gamma.get("/ip-ranges").json()["items"]] == ["Home"]
 
 
 def test_patch_records_before_and_after(emu: EmulatorProcess, root: Api) -> None:

@@ -38,7 +38,7 @@ def _plan_of(text: str, tmp: Path, live: LiveState) -> tuple[list[object], list[
     errors = [f"{d.location()} {d.code} {d.message}" for d in result.diagnostics if d.is_error]
     assert not errors, text
     (org,) = result.orgs
-    changes, _ = diff(org, live)
+    changes, _ = diff(org, live, today=TODAY)
     return list(changes), errors
 
 
@@ -53,16 +53,27 @@ def test_export_layout_and_no_token() -> None:
         [live_range("HQ", "203.0.113.0/24")],
     )
     text = _export(live)
-    assert text.splitlines()[:3] == [
+    assert text.splitlines()[:4] == [
         "# yaml-language-server: $schema=schemas/accessctl.schema.json",
         "# Exported by accessctl from the live organization acme-eu.",
-        "# Users not exported (1 expired, 1 terminated): `accessctl plan` reports them.",
+        "# Terminated users not exported (1): the platform assigned that role, accessctl never "
+        "changes it; `accessctl plan` reports them.",
+        "# External users whose access has ended (1): `validate` warns about them; delete their "
+        "lines to remove them.",
     ]
     assert "  token_env: ACME\n" in text
-    assert "policy:\n  unmanaged_users: report\n" in text
+    # the defaults, spelled out: the YAML is authoritative
+    assert (
+        "policy:\n  unmanaged_users: remove  # the default: deleting a user's lines removes the "
+        "user\n"
+    ) in text
     assert "  - {email: root@acme.example, role: Super Admin, stores: [MID1, MID2]}\n" in text
     assert "  - {email: x@p.example, type: external, expires: 2027-01-01, stores: [MID1]}\n" in text
-    assert "{email: t@acme.example" not in text and "old@p.example" not in text
+    # kept, or the default policy would plan its removal; `validate` warns about it
+    assert (
+        "  - {email: old@p.example, type: external, expires: 2025-05-01, stores: [MID1]}\n" in text
+    )
+    assert "{email: t@acme.example" not in text
 
 
 def test_standard_plan_has_no_ranges_section() -> None:
@@ -127,6 +138,13 @@ SEED = {
                     "stores": ["MID2"],
                 },
                 {"email": "new@acme.example", "role": "Read Only", "status": "invited"},
+                {  # access ended before the export: kept, so the plan removes nobody
+                    "email": "past@partner.example",
+                    "type": "external",
+                    "role": "External User",
+                    "expires_at": "2025-05-01",
+                    "stores": [],
+                },
             ],
             "tokens": [{"token": "tok-export-root", "email": "root@acme.example"}],
         }
@@ -157,6 +175,8 @@ def test_export_then_plan_against_the_emulator(emu: EmulatorProcess, tmp_path: P
     )
     assert plan.exit_code == 0, plan.output
     assert "No changes. Live state matches the configuration." in plan.stdout
+    assert "warning[expiry_in_past] users/past@partner.example" in plan.stdout
+    assert "stores: []" in text  # every user declares its stores, even none
 
     again = runner.invoke(cli, args, env=env)
     assert again.exit_code == 1

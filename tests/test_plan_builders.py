@@ -106,9 +106,13 @@ def test_builders_make_a_consistent_world() -> None:
 
 
 def sample_plan(**org_kw: Any) -> Any:
-    """A plan with one change of every kind and action, a violation and a warning."""
+    """A plan with one change of every kind and action, a violation and a warning. The live
+    `stray@` is not declared: kept and reported as drift (`unmanaged_users: report`) unless
+    `policy` says otherwise (`policy={}`: the default, its removal)."""
     from reconciler.pipeline import plan_org
     from reconciler.plan import Plan
+
+    org_kw.setdefault("policy", {"unmanaged_users": "report"})
 
     live = live_state(
         [

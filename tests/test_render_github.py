@@ -35,9 +35,29 @@ def test_annotations_pin_changes_and_findings_to_lines(tmp_path: Path) -> None:
         "::notice file=acme.yaml,line=23,title=accessctl plan%3A create::"
         '+ users/new@acme.example: type: "internal"; role: "Read Only"; stores: ["MID1", "MID2"]'
     ) in lines
-    assert lines[-1] == "Plan: 3 to add, 3 to change, 2 to remove."
+    assert lines[-1] == (
+        "Plan: 3 to add, 3 to change, 2 to remove. Drift too: 1 live user is not declared (kept "
+        "by policy.unmanaged_users: report): stray@acme.example."
+    )
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n### accessctl plan\n")
+
+
+def test_undeclared_users_are_annotated_whether_kept_or_removed() -> None:
+    out = io.StringIO()
+    render(sample_plan(), out)  # report: kept, a warning naming the user
+    assert (
+        "::warning title=accessctl unmanaged_user::users/stray@acme.example: stray@acme.example "
+        "(User) has access but is not declared: this is drift; declare it in the YAML, or remove "
+        "it (policy.unmanaged_users: remove, the default)"
+    ) in out.getvalue().splitlines()
+    out = io.StringIO()
+    render(sample_plan(policy={}), out)  # the default: removed, and the annotation says why
+    assert (
+        "::notice title=accessctl plan%3A delete::- users/stray@acme.example: "
+        'type: "internal"; role: "User"; stores: ["MID1"] (not declared; '
+        "policy.unmanaged_users: remove)"
+    ) in out.getvalue().splitlines()
 
 
 def test_no_summary_file_when_not_given(tmp_path: Path) -> None:
@@ -57,7 +77,9 @@ def _crowded_plan() -> Plan:
     live += [live_user(f"ops{i:04d}@acme.example") for i in range(400)]
     live += [live_user(f"gone{i:04d}@acme.example") for i in range(1000)]
     users = [root_decl()]
-    users += [{"email": f"ops{i:04d}@acme.example", "role": "Admin"} for i in range(400)]
+    users += [
+        {"email": f"ops{i:04d}@acme.example", "role": "Admin", "stores": []} for i in range(400)
+    ]
     users += [{"email": f"dev{i:04d}@acme.example", "stores": ["MID1"]} for i in range(2000)]
     office = {"name": "Office", "cidr": "203.0.113.0/24"}  # holds the caller's IP
     ranges = [live_range("Office", office["cidr"])]

@@ -31,7 +31,10 @@ def _md(plan: Plan, **kw: int) -> str:
 def test_summary_table_comes_first_and_risks_are_highlighted() -> None:
     text = _md(sample_plan())
     lines = text.splitlines()
-    assert lines[2].startswith("**Plan: 3 to add, 3 to change, 2 to remove.**")
+    assert lines[2].startswith(
+        "**Plan: 3 to add, 3 to change, 2 to remove. Drift too: 1 live user is not declared "
+        "(kept by policy.unmanaged_users: report): stray@acme.example.**"
+    )
     assert ":x: **1 safety violation" in lines[2]
     assert lines[6] == "| acme-eu | 3 | 3 | 2 | 1 | 1 |"
     attention = text.split("#### Needs a second look")[1].split("<details>")[0]
@@ -41,6 +44,15 @@ def test_summary_table_comes_first_and_risks_are_highlighted() -> None:
     assert "**error** `max_removals`" in attention
     assert "<details><summary>acme-eu: 7 changes, 2 findings</summary>" in text
     assert '| `~` | `users/bob@acme.example` | role: "User" → "Admin"<br>stores: + MID2 |' in text
+
+
+def test_a_removal_of_an_undeclared_user_says_why() -> None:
+    text = _md(sample_plan(policy={}))
+    assert (
+        '| `-` | `users/stray@acme.example` | type: "internal"<br>role: "User"<br>stores: '
+        '["MID1"] | not declared; policy.unmanaged_users: remove |'
+    ) in text
+    assert "Drift too" not in text
 
 
 def test_no_changes() -> None:
@@ -83,8 +95,8 @@ def test_two_thousand_changes_stay_under_the_limit_and_say_what_changed() -> Non
 
 
 def test_small_budget_summarises_instead_of_cutting() -> None:
-    text = _md(sample_plan(), budget=900)
-    assert len(text) <= 900
+    text = _md(sample_plan(), budget=1000)
+    assert len(text) <= 1000
     assert "7 changes not listed (comment size limit)" in text
     table_rows = [x for x in text.splitlines() if x.startswith("| `")]
     assert all(r.endswith("|") for r in table_rows)

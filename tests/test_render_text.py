@@ -44,10 +44,12 @@ Organization acme-eu (as root@acme.example, Super Admin, from 203.0.113.10)
   Findings:
     error[max_removals] the plan removes 2 users and ranges; policy.max_removals (10% of 6 live) \
 allows 1: check the removals, then re-run with --force, or raise the limit
-    warning[unmanaged_user] users/stray@acme.example: stray@acme.example (User) exists but is \
-not declared: add it to the YAML, or set policy.unmanaged_users to remove
+    warning[unmanaged_user] users/stray@acme.example: stray@acme.example (User) has access but \
+is not declared: this is drift; declare it in the YAML, or remove it (policy.unmanaged_users: \
+remove, the default)
 
-Plan: 3 to add, 3 to change, 2 to remove.
+Plan: 3 to add, 3 to change, 2 to remove. Drift too: 1 live user is not declared (kept by \
+policy.unmanaged_users: report): stray@acme.example.
 Unsafe plan: 1 safety violation. Nothing will be applied until fixed.
 """
 
@@ -60,6 +62,28 @@ def _text(plan: object, **kw: bool) -> str:
 
 def test_exact_text() -> None:
     assert _text(sample_plan()) == EXPECTED
+
+
+def test_a_removal_of_an_undeclared_user_says_why() -> None:
+    """The default policy removes `stray@`: the change names why, in place of a source line."""
+    text = _text(sample_plan(policy={}))
+    assert (
+        "    - users/stray@acme.example  (not declared; policy.unmanaged_users: remove)\n"
+        '        type: "internal"\n'
+        '        role: "User"\n'
+    ) in text
+    assert "warning[unmanaged_user]" not in text and "Drift too" not in text
+    assert "Plan: 3 to add, 3 to change, 3 to remove.\n" in text
+
+
+def test_undeclared_users_alone_are_named_as_drift() -> None:
+    plan = sample_plan()
+    org = plan.orgs[0].model_copy(update={"changes": [], "findings": plan.orgs[0].findings[1:]})
+    text = _text(plan.model_copy(update={"orgs": [org]}))
+    assert text.endswith(
+        "No changes to make, but 1 live user is not declared (kept by policy.unmanaged_users: "
+        "report): stray@acme.example.\n"
+    )
 
 
 def test_no_changes() -> None:
@@ -107,5 +131,6 @@ def test_live_names_are_shown_not_obeyed(color: bool) -> None:
     assert "users/eve\\u202e@acme.example\\x9b2k: eve\\u202e@acme.example\\x9b2K (User)" in shown
     assert lines[0].endswith("(as root@acme.example, Super Admin\\x1b[1A, from 203.0.113.10)")
     assert [line for line in lines if line.startswith("Plan:")] == [
-        "Plan: 1 to add, 1 to change, 2 to remove."
+        "Plan: 1 to add, 1 to change, 2 to remove. Drift too: 1 live user is not declared (kept "
+        "by policy.unmanaged_users: report): eve\\u202e@acme.example\\x9b2k."
     ]

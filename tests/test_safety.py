@@ -22,7 +22,7 @@ def _codes(org: DesiredOrg, live: LiveState, **kw: Any) -> list[str]:
 
 
 def test_a_plain_plan_is_safe() -> None:
-    org = desired(users=[root_decl(), {"email": "b@acme.example", "role": "Admin"}])
+    org = desired(users=[root_decl(), {"email": "b@acme.example", "role": "Admin", "stores": []}])
     assert _findings(org, live_state()) == []
 
 
@@ -33,10 +33,30 @@ def test_lockout_when_end_ranges_miss_the_caller() -> None:
     assert finding.code == "lockout"
     assert "203.0.113.10" in finding.message
     assert str(finding.source) == "acme.yaml:10"
-    # deleting every range leaves no allow-list at all: not a lockout
-    open_org = desired(users=[root_decl()], ip_ranges=[], policy={"max_removals": 1})
-    assert _codes(open_org, live) == []
-    assert [f.code for f in _findings(open_org, live)] == ["ranges_cleared"]
+
+
+def test_deleting_the_last_range_that_holds_the_caller_is_a_lockout() -> None:
+    """The seed: a range that holds the caller's IP may be deleted only while another range
+    holds it too, so the platform refuses to empty an allow list that holds the caller."""
+    live = live_state(
+        ranges=[live_range("HQ", "203.0.113.0/24"), live_range("Lab", "198.51.100.0/24")]
+    )
+    emptied = desired(users=[root_decl()], ip_ranges=[], policy={"max_removals": 2})
+    (finding,) = _findings(emptied, live)
+    assert (finding.severity, finding.code, finding.address) == ("error", "lockout", "ip_ranges/HQ")
+    assert "'HQ' (203.0.113.0/24)" in finding.message
+    assert "the caller's IP 203.0.113.10" in finding.message
+    assert "can never be emptied" in finding.message
+    # another range still holds the caller: deleting HQ is allowed
+    moved = desired(
+        users=[root_decl()],
+        ip_ranges=[{"name": "VPN", "cidr": "203.0.112.0/23"}],
+        policy={"max_removals": 2},
+    )
+    assert _findings(moved, live) == []
+    # the caller is in none of the ranges (it could not call): emptying them is no lockout
+    elsewhere = live.model_copy(update={"caller_ip": "192.0.2.9"})
+    assert _findings(emptied, elsewhere) == []
 
 
 def test_lockout_is_judged_on_the_ip_the_ranges_api_sees() -> None:
@@ -80,7 +100,10 @@ def test_removal_count_includes_replaces_and_range_deletes() -> None:
         [live_range("A", "203.0.113.0/24"), live_range("B", "10.0.0.0/8")],
     )
     org = desired(
-        users=[root_decl(), {"email": "x@a.example", "type": "external", "expires": "2030-01-01"}],
+        users=[
+            root_decl(),
+            {"email": "x@a.example", "type": "external", "expires": "2030-01-01", "stores": []},
+        ],
         ip_ranges=[{"name": "A", "cidr": "203.0.113.0/24"}],
         policy={"unmanaged_users": "remove"},
     )
@@ -91,7 +114,7 @@ def test_removal_count_includes_replaces_and_range_deletes() -> None:
 def test_protected_user_removed_or_demoted() -> None:
     live = live_state([live_user(ROOT, "Super Admin"), live_user("boss@acme.example", "Admin")])
     demote = desired(
-        users=[root_decl(), {"email": "boss@acme.example", "role": "User"}],
+        users=[root_decl(), {"email": "boss@acme.example", "role": "User", "stores": []}],
         policy={"protected": ["BOSS@acme.example"]},
     )
     assert _codes(demote, live) == ["protected_user"]
@@ -101,7 +124,7 @@ def test_protected_user_removed_or_demoted() -> None:
     )
     assert _codes(remove, live) == ["protected_user"]
     promote = desired(
-        users=[root_decl(), {"email": "boss@acme.example", "role": "Super Admin"}],
+        users=[root_decl(), {"email": "boss@acme.example", "role": "Super Admin", "stores": []}],
         policy={"protected": ["boss@acme.example"]},
     )
     assert _codes(promote, live) == []
@@ -113,7 +136,9 @@ def test_own_principal_removed_or_demoted() -> None:
         me="me@acme.example",
         me_role="Admin",
     )
-    org = desired(users=[root_decl(), {"email": "me@acme.example", "role": "Read Only"}])
+    org = desired(
+        users=[root_decl(), {"email": "me@acme.example", "role": "Read Only", "stores": []}]
+    )
     assert _codes(org, live) == ["self_change"]
 
 
@@ -123,7 +148,9 @@ def test_last_super_admin() -> None:
         me="a@acme.example",
         me_role="Admin",
     )
-    org = desired(users=[root_decl(role="Admin"), {"email": "a@acme.example", "role": "Admin"}])
+    org = desired(
+        users=[root_decl(role="Admin"), {"email": "a@acme.example", "role": "Admin", "stores": []}]
+    )
     codes = _codes(org, live)
     assert "last_super_admin" in codes
     # handing over to another Super Admin first is fine
@@ -131,7 +158,7 @@ def test_last_super_admin() -> None:
     org2 = desired(
         users=[
             {"email": ROOT, "role": "Admin", "stores": ["MID1"]},
-            {"email": "a@acme.example", "role": "Super Admin"},
+            {"email": "a@acme.example", "role": "Super Admin", "stores": []},
         ],
         policy={"protected": []},
     )
@@ -147,13 +174,13 @@ def test_super_admin_changes_need_a_super_admin_token() -> None:
     grant = desired(
         users=[
             root_decl(),
-            {"email": "a@acme.example", "role": "Admin"},
-            {"email": "n@acme.example", "role": "Super Admin"},
+            {"email": "a@acme.example", "role": "Admin", "stores": []},
+            {"email": "n@acme.example", "role": "Super Admin", "stores": []},
         ]
     )
     assert _codes(grant, live) == ["super_admin_required"]
     stores_only = desired(
-        users=[root_decl(stores="all"), {"email": "a@acme.example", "role": "Admin"}]
+        users=[root_decl(stores="all"), {"email": "a@acme.example", "role": "Admin", "stores": []}]
     )
     assert _codes(stores_only, live) == []
 
@@ -205,8 +232,8 @@ def test_principal_without_admin_role() -> None:
     org = desired(
         users=[
             root_decl(),
-            {"email": "r@acme.example", "role": "Read Only"},
-            {"email": "n@acme.example", "role": "User"},
+            {"email": "r@acme.example", "role": "Read Only", "stores": []},
+            {"email": "n@acme.example", "role": "User", "stores": []},
         ]
     )
     assert _codes(org, live) == []  # a read-only token may plan (pull requests, drift) ...

@@ -49,7 +49,7 @@ def hostile_plan() -> Any:
     org = desired(
         users=[root_decl(), {"email": "bob@acme.example", "role": "User", "stores": "all"}],
         ip_ranges=[{"name": "HQ", "cidr": "203.0.113.0/24"}],
-        policy={"max_removals": 10},
+        policy={"max_removals": 10, "unmanaged_users": "report"},  # eve named as drift
     )
     return Plan(
         plan_id="p-evil",

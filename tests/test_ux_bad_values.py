@@ -50,7 +50,8 @@ def test_apply_plan_file_that_is_not_text(tmp_path: Path, dry: list[str]) -> Non
 def test_unknown_role_hint_lists_only_roles_a_config_may_declare(tmp_path: Path) -> None:
     config = tmp_path / "t.yaml"
     config.write_text(
-        "organization: t\nusers:\n  - {email: a@t.example, role: Nope}\n", encoding="utf-8"
+        "organization: t\nusers:\n  - {email: a@t.example, role: Nope, stores: []}\n",
+        encoding="utf-8",
     )
     result = CliRunner().invoke(cli, ["validate", str(config)])
     assert result.exit_code == 1

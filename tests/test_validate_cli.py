@@ -15,12 +15,22 @@ organization: t
 users:
   - email: a@t.example
     role: ReadOnly
+    stores: all
   - email: b@partner.example
     type: external
     expires: 2026-12-01
+    stores: []
 """
 CLEAN = "organization: t\nusers:\n  - {email: a@t.example, role: Admin, stores: all}\n"
-SOON = "organization: t\nusers:\n  - {email: b@p.example, type: external, expires: 2026-12-01}\n"
+SOON = (
+    "organization: t\nusers:\n"
+    "  - {email: b@p.example, type: external, expires: 2026-12-01, stores: []}\n"
+)
+# access ended on `expires`: a warning, so validate exits 0 (the day must break no pipeline)
+ENDED = (
+    "organization: t\nusers:\n"
+    "  - {email: b@p.example, type: external, expires: 2026-11-22, stores: []}\n"
+)
 
 
 def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
@@ -36,7 +46,7 @@ def test_text(tmp_path: Path) -> None:
     assert output == (
         f"{path}:4:11: error[unknown_role]: unknown role `ReadOnly`\n"
         "    hint: did you mean `Read Only`?\n"
-        f"{path}:7:14: warning[expiry_soon]: external user `b@partner.example` loses access "
+        f"{path}:8:14: warning[expiry_soon]: external user `b@partner.example` loses access "
         "in 9 days (2026-12-01)\n"
         "    hint: extend `expires:` if the access is still needed\n"
         "1 error, 1 warning in 1 file\n"
@@ -59,7 +69,7 @@ def test_json(tmp_path: Path) -> None:
             },
             {
                 "file": path,
-                "line": 7,
+                "line": 8,
                 "column": 14,
                 "severity": "warning",
                 "code": "expiry_soon",
@@ -77,7 +87,7 @@ def test_github(tmp_path: Path) -> None:
     assert output == (
         f"::error file={prop_path},line=4,col=11,title=unknown_role::unknown role `ReadOnly`"
         "%0Ahint: did you mean `Read Only`?\n"
-        f"::warning file={prop_path},line=7,col=14,title=expiry_soon::external user "
+        f"::warning file={prop_path},line=8,col=14,title=expiry_soon::external user "
         "`b@partner.example` loses access in 9 days (2026-12-01)%0Ahint: extend `expires:` if "
         "the access is still needed\n"
     )
@@ -105,6 +115,8 @@ def test_github_escaping() -> None:
         (CLEAN, ("--format", "github"), 0, ""),
         (SOON, (), 0, None),
         (SOON, ("--strict",), 1, None),
+        (ENDED, (), 0, None),
+        (ENDED, ("--strict",), 1, None),
         ("organization: [\n", (), 1, None),
     ],
 )
@@ -152,7 +164,8 @@ def test_the_examples_folder_validates_clean_as_a_whole() -> None:
 
 def test_a_date_near_the_end_of_time_is_no_crash(tmp_path: Path) -> None:
     text = (
-        "organization: t\nusers:\n  - {email: j@t.example, type: external, expires: 9999-12-31}\n"
+        "organization: t\nusers:\n"
+        "  - {email: j@t.example, type: external, expires: 9999-12-31, stores: []}\n"
     )
     path = tmp_path / "far.yaml"
     path.write_text(text, encoding="utf-8")
@@ -167,7 +180,7 @@ def test_a_date_near_the_end_of_time_is_no_crash(tmp_path: Path) -> None:
 
 
 def test_a_non_string_key_is_reported_where_it_is(tmp_path: Path) -> None:
-    text = "organization: t\nusers:\n  - {email: a@t.example, role: Admin}\ntrue: x\n"
+    text = "organization: t\nusers:\n  - {email: a@t.example, role: Admin, stores: all}\ntrue: x\n"
     code, output, path = _run(tmp_path, text)
     assert code == 1
     assert output == (

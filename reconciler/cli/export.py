@@ -54,7 +54,7 @@ def _target(
 @click.option("--org", "only_org", metavar="NAME", help="The organization to export from PATHS.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write here (default: stdout).")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
-@today_option("Leave out external users expired as of this day instead of the real date.")
+@today_option("Count external users whose access ended by this day instead of the real date.")
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -71,11 +71,15 @@ def export(
 
     The API comes from the `api` section of the config at PATHS, or from --api-url and
     --token-env. The file keeps the API URL and the token variable's name, never the token.
-    Terminated and expired users are left out (plan reports them).
+    It follows the defaults: `policy.unmanaged_users: remove` (deleting a user's lines removes
+    the user) and `stores` on every user, as an explicit list. Terminated users are left out
+    (plan reports them, never changes them); external users whose access has ended are kept,
+    and `validate` warns about them.
 
     \b
     Examples:
-      accessctl export --api-url "$ACCESSCTL_API_URL" --token-env ACME_EU_TOKEN -o acme-eu.yaml
+      accessctl export --api-url URL --token-env ACME_EU_TOKEN -o access/acme-eu.yaml
+      accessctl export access/acme-eu.yaml    # the API and token variable from the file
       accessctl export access/ --org acme-eu --force -o access/acme-eu.yaml
     """
     from reconciler.api import fetch_live_state

@@ -18,10 +18,11 @@ from reconciler.errors import ConfigError, UsageError
 from reconciler.render import FORMATS, renderer
 
 
-def exit_code(*, has_changes: bool, is_safe: bool, detailed: bool) -> int:
+def exit_code(*, drifted: bool, is_safe: bool, detailed: bool) -> int:
+    """`drifted`: changes to make, or undeclared users reported (see `Plan.drifted`)."""
     if not is_safe:
         return EXIT_ERROR
-    return EXIT_CHANGES if has_changes and detailed else EXIT_OK
+    return EXIT_CHANGES if drifted and detailed else EXIT_OK
 
 
 def _report_config_error(exc: ConfigError, output_format: str) -> None:
@@ -51,7 +52,9 @@ def _report_config_error(exc: ConfigError, output_format: str) -> None:
     help="text for people, markdown for a PR comment, json for tools, github for annotations.",
 )
 @click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 on drift: changes to make, or undeclared users reported (0 when none).",
 )
 @click.option("--force", is_flag=True, help="Accept more removals than policy.max_removals.")
 @api_url_option()
@@ -70,15 +73,22 @@ def plan(
 ) -> None:
     """Show what would change to make the platform match the YAML at PATHS.
 
+    The YAML is authoritative: a live user it does not declare is planned for removal
+    (policy.unmanaged_users: remove, the default), kept and named as drift (report), or left
+    alone (ignore). A declared external user whose access has ended (`expires` is today or
+    earlier) is never invited nor changed: the plan warns instead.
+
     Exit 0 when there is nothing to change, 1 on an error or an unsafe plan (the plan is still
-    shown, so the reviewer sees why), 2 when there are changes and --detailed-exitcode is given.
-    A plan saved with -o is written even when unsafe; `apply` refuses an unsafe plan.
+    shown, so the reviewer sees why). With --detailed-exitcode, 2 on drift: changes to make, or
+    undeclared users reported. A plan saved with -o is written even when unsafe; `apply`
+    refuses an unsafe plan.
 
     \b
     Examples:
-      accessctl plan access/
-      accessctl plan access/ --org acme-eu -o plan.json
-      accessctl plan access/ --format markdown --detailed-exitcode > plan.md
+      accessctl plan access/                                # review the changes
+      accessctl plan access/ --detailed-exitcode            # 2 on drift (nightly job)
+      accessctl plan access/ --org acme-eu -o plan.json     # one organization, saved
+      accessctl plan access/ --format markdown -o plan.json # a PR comment and a saved plan
     """
     from reconciler.pipeline import plan_paths
     from reconciler.plan import save_plan
@@ -118,8 +128,4 @@ def plan(
         except OSError as exc:
             raise write_failed(out, exc) from None
         click.echo(f"Saved the plan to {out}.", err=True)
-    ctx.exit(
-        exit_code(
-            has_changes=result.has_changes, is_safe=result.is_safe, detailed=detailed_exitcode
-        )
-    )
+    ctx.exit(exit_code(drifted=result.drifted, is_safe=result.is_safe, detailed=detailed_exitcode))

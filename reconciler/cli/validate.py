@@ -36,11 +36,16 @@ def validate(
     contacting the platform. Exit 0 when there are no errors, 1 otherwise (--strict: warnings
     count as errors).
 
+    Every user declares `stores` (a list, `[]` or `all`): a missing one is an error. An external
+    user whose access has ended (`expires` is the day access ends: today or earlier) is a
+    warning, never an error, so it cannot stop the other organizations' pipelines.
+
     \b
     Examples:
       accessctl validate access/
-      accessctl validate access/ --org acme-eu --strict
-      accessctl validate access/ --format github   # annotations in a workflow
+      accessctl validate access/ --format github    # annotations in a pull request
+      accessctl validate access/ --strict           # warnings fail too
+      accessctl validate access/ --org acme-eu      # one organization
     """
     result = load(paths, today=today)
     if only_org is not None:

@@ -20,7 +20,7 @@ CODES: dict[str, str] = {
     "unknown_field": "a key the format does not define (with the closest known key as a hint)",
     "invalid_type": "a value of the wrong type (a list where a mapping is expected, ...)",
     "invalid_value": "a value of the right type that is not allowed (pattern, choice, range)",
-    "missing_field": "a required key is absent",
+    "missing_field": "a required key is absent (every user declares `stores`)",
     "missing_organization": "a file does not name its `organization`",
     "invalid_email": "a user's `email` is not an email address",
     "unknown_role": "a role that does not exist (roles are case-sensitive; with a suggestion)",
@@ -39,7 +39,9 @@ CODES: dict[str, str] = {
     "role_conflict_across_orgs": "one email with different roles in two organizations",
     "missing_role": "an internal user without a `role`",
     "external_without_expiry": "an external user without an `expires` date",
-    "expiry_in_past": "an external user whose `expires` date is today or earlier",
+    "expiry_in_past": (
+        "warning: an external user whose access has ended (`expires` is today or earlier)"
+    ),
     "expiry_soon": "warning: an external user whose access ends within 14 days",
     "internal_with_expiry": "an internal user with an `expires` date",
     "external_role": (

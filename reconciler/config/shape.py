@@ -65,6 +65,12 @@ _FIELD_MESSAGES = {
     ),
 }
 
+_MISSING_HINTS = {
+    # a user without `stores:` would otherwise lose every store grant without a word
+    "stores": "add `stores: all`, or a list of store ids such as `stores: [MID1000001]` "
+    "(`stores: []` for none)",
+}
+
 
 @dataclass
 class FileConfig:
@@ -339,7 +345,9 @@ def _to_diagnostic(
     if kind == "missing":
         parent = path[:-1]
         code = "missing_organization" if path == ("organization",) else "missing_field"
-        hint = "each file names the organization it configures" if not parent else None
+        hint = _MISSING_HINTS.get(name) if parent else None
+        if not parent:
+            hint = "each file names the organization it configures"
         return _diag(doc, parent, code, f"missing required field `{name}` in {where}", hint)
     if name == "role" and kind == "enum":
         declarable = [role for role in ROLE_NAMES if role != "Terminated"]  # platform-only

@@ -77,13 +77,18 @@ def check_limit(conn: sqlite3.Connection, org_n: int) -> None:
         )
 
 
-def check_lockout(caller: Caller, cidrs: list[str], what: str) -> None:
-    """The ranges after the change (when any) must still hold the caller's IP."""
-    if cidrs and not ip_in_any(caller.ip, cidrs):
+def check_lockout(caller: Caller, cidrs: list[str], what: str, held: str | None = None) -> None:
+    """The ranges after the change must still hold the caller's IP when any are left, and when
+    the changed range `held` (its CIDR before the change) holds it, even if none are left (the
+    seed: "To delete a range that includes your current IP address, your IP address must be
+    included in at least one other existing allowed range")."""
+    holds_caller = held is not None and ip_in_any(caller.ip, [held])
+    if (cidrs or holds_caller) and not ip_in_any(caller.ip, cidrs):
         raise Problem(
             "lockout",
             f"{what} would leave your IP address {caller.ip} outside every allowed range; "
-            "add a range that holds it first",
+            "add a range that holds it first"
+            + ("" if cidrs else ": an allow list that holds your IP cannot be emptied"),
         )
 
 

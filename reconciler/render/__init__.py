@@ -10,7 +10,7 @@ from json import dumps
 from typing import Any, TextIO
 
 from reconciler.model import Role
-from reconciler.plan import Change, OrgPlan, Plan
+from reconciler.plan import NOT_DECLARED, Change, OrgPlan, Plan
 
 FORMATS = ("text", "markdown", "json", "github")
 KIND_ORDER = ("settings", "ip_ranges", "users")
@@ -56,6 +56,7 @@ def compared(org: OrgPlan) -> bool:
 
 
 def summary_line(plan: Plan) -> str:
+    undeclared = undeclared_line(plan)
     if not plan.has_changes:
         skipped = [org.organization for org in plan.orgs if not compared(org)]
         if skipped:
@@ -69,9 +70,37 @@ def summary_line(plan: Plan) -> str:
                 f"No plan: {errors} error{'s' if errors != 1 else ''} to fix first (see the "
                 "findings); the live state does not match the configuration."
             )
+        if undeclared:
+            return f"No changes to make, but {undeclared}"
         return "No changes. Live state matches the configuration."
     n = Counts.of(plan.changes)
-    return f"Plan: {n.add} to add, {n.change} to change, {n.remove} to remove."
+    line = f"Plan: {n.add} to add, {n.change} to change, {n.remove} to remove."
+    return f"{line} Drift too: {undeclared}" if undeclared else line
+
+
+def undeclared_line(plan: Plan) -> str:
+    """The live users kept undeclared by `policy.unmanaged_users: report`, named (drift the
+    plan does not change), or "" when there are none."""
+    emails = [str(f.address).removeprefix("users/") for f in plan.undeclared]
+    if not emails:
+        return ""
+    n = len(emails)
+    names = _short(emails)
+    verb = "is" if n == 1 else "are"
+    return (
+        f"{n} live user{'s' if n != 1 else ''} {verb} not declared (kept by "
+        f"policy.unmanaged_users: report): {names}."
+    )
+
+
+def origin(change: Change) -> str:
+    """Where a change comes from: its declaration's `file:line`, or why it is planned without
+    one (a live user removed because it is not declared); "" when neither is known."""
+    if change.source is not None:
+        return str(change.source)
+    if change.reason == NOT_DECLARED:
+        return "not declared; policy.unmanaged_users: remove"
+    return change.reason or ""
 
 
 def grouped(org: OrgPlan) -> list[tuple[str, list[Change]]]:

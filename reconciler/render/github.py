@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.plan import Change, Finding, Plan, SourceRef
-from reconciler.render import SYMBOL, field_lines, risk, summary_line
+from reconciler.render import SYMBOL, field_lines, origin, risk, summary_line
 from reconciler.render import markdown as md
 
 MAX_ANNOTATIONS = 200  # per run; the rest are counted in one notice
@@ -41,6 +41,8 @@ def _for_change(change: Change) -> tuple[str, str]:
     message = f"{SYMBOL[change.action]} {change.address}" + (f": {detail}" if detail else "")
     if why:
         message += f" ({why})"
+    if change.source is None and change.reason:
+        message += f" ({origin(change)})"
     level = "warning" if why else "notice"
     return level, annotation(level, message, change.source, f"accessctl plan: {change.action}")
 

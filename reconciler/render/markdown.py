@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from reconciler.plan import Change, Finding, OrgPlan, Plan
-from reconciler.render import SYMBOL, Counts, field_lines, grouped, risk, summary_line
+from reconciler.render import SYMBOL, Counts, field_lines, grouped, origin, risk, summary_line
 
 GITHUB_LIMIT = 65_536
 BUDGET = 60_000  # leaves room for the heading and footer the PR workflow wraps the comment in
@@ -210,7 +210,7 @@ def _finding(f: Finding) -> str:
 
 def _row(change: Change) -> str:
     what = "<br>".join(_cell(line) for line in field_lines(change))
-    src = str(change.source) if change.source else ""
+    src = _cell(origin(change))
     return f"| `{SYMBOL[change.action]}` | `{_cell(change.address)}` | {what} | {src} |"
 
 

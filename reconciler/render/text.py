@@ -13,6 +13,7 @@ from reconciler.render import (
     compared,
     field_lines,
     grouped,
+    origin,
     summary_line,
     write_lines,
 )
@@ -45,7 +46,7 @@ def render(plan: Plan, stream: TextIO, *, color: bool = False) -> None:
     lines: list[str] = []
     for org in plan.orgs:
         lines += _org(org, paint, several=len(plan.orgs) > 1)
-    lines.append(paint("bold", summary_line(plan)))
+    lines.append(paint("bold", visible(summary_line(plan))))
     violations = sum(len(org.violations) for org in plan.orgs)
     if violations:
         lines.append(
@@ -81,8 +82,9 @@ def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
 
 def _change(change: Change, paint: _Paint) -> list[str]:
     head = f"  {SYMBOL[change.action]:>3} {visible(change.address)}"
-    if change.source is not None:
-        head += f"  ({visible(str(change.source))})"
+    where = origin(change)
+    if where:
+        head += f"  ({visible(where)})"
     if change.action == "replace":
         head += "  # type cannot change in place: remove, then re-invite"
     return [paint(change.action, head)] + [

@@ -104,13 +104,18 @@ def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> Non
                 "add `expires: YYYY-MM-DD`: external access must end",
             )
         )
-    elif user.expires <= today:
+    elif user.access_ended(today):
+        # A warning, never an error: the day a contractor's access ends must not stop the
+        # pipelines of every organization in the repository.
         diags.append(
             diag(
                 entry.locate("expires"),
                 "expiry_in_past",
-                f"external user `{user.email}` expired on {user.expires.isoformat()}",
-                f"set a date after {today.isoformat()}, or remove the user",
+                f"external user `{user.email}`: access ended on {user.expires.isoformat()} "
+                "(`expires` is the day access ends)",
+                "remove the user from the YAML (`plan` never invites or changes a user whose "
+                f"access has ended), or set a date after {today.isoformat()} to extend it",
+                severity="warning",
             )
         )
     # days between, not `today + timedelta(14)`: that overflows near 9999-12-31

@@ -136,7 +136,7 @@ def patch_range(
             return Result(200, before, before["etag"])
         rules.check_unique_name(conn, caller.org_n, name, row["n"])
         others = rules.other_cidrs(conn, caller.org_n, row["n"])
-        rules.check_lockout(caller, [*others, cidr], "this change")
+        rules.check_lockout(caller, [*others, cidr], "this change", row["cidr"])
         conn.execute(
             "UPDATE ip_ranges SET name = ?, cidr = ?, version = version + 1 WHERE n = ?",
             (name, cidr, row["n"]),
@@ -184,7 +184,8 @@ def delete_range(
         row = rules.load_range(conn, caller.org_n, range_id)
         before = rules.range_view(row)
         check_if_match(if_match, before["etag"])
-        rules.check_lockout(caller, rules.other_cidrs(conn, caller.org_n, row["n"]), "deleting it")
+        others = rules.other_cidrs(conn, caller.org_n, row["n"])
+        rules.check_lockout(caller, others, "deleting it", row["cidr"])
         conn.execute("DELETE FROM ip_ranges WHERE n = ?", (row["n"],))
         _record(conn, writer, "ip_range.deleted", before, _fields(before), None)
         return Result(204)
