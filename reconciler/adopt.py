@@ -78,8 +78,8 @@ class Adoption:
             out += difflib.unified_diff(
                 self.before[name].splitlines(keepends=True),
                 self.after[name].splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
+                fromfile=name if Path(name).is_absolute() else f"a/{name}",
+                tofile=name if Path(name).is_absolute() else f"b/{name}",
             )
         return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 

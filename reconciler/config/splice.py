@@ -58,6 +58,13 @@ class Splicer:
 
     text: str
     edits: list[Edit] = field(default_factory=list)
+    _filled: set[int] = field(default_factory=set)  # empty flow collections given an item
+
+    def _first_in(self, node: Node, item: str) -> str:
+        if id(node) in self._filled:
+            return f", {item}"
+        self._filled.add(id(node))
+        return item
 
     @property
     def newline(self) -> str:
@@ -121,7 +128,8 @@ class Splicer:
         """Insert `key: text` before the key node `later` (None: after the last pair)."""
         if not mapping.value:
             if mapping.flow_style:
-                self.replace(mapping, "{" + f"{key}: {text}" + "}")
+                at = mapping.start_mark.index + 1
+                self.edits.append(Edit(at, at, self._first_in(mapping, f"{key}: {text}")))
                 return
             raise SpliceError(mapping, "an empty block mapping cannot be extended here")
         if later is not None:
@@ -166,8 +174,9 @@ class Splicer:
         text; `block` as the lines of a block item (`- ` first, without indentation)."""
         items = seq.value
         if seq.flow_style:
-            if not items:
-                self.replace(seq, f"[{flow}]")
+            if not items:  # after `[`; a second insertion follows the first
+                at = seq.start_mark.index + 1
+                self.edits.append(Edit(at, at, self._first_in(seq, flow)))
             elif before is None:
                 end = items[-1].end_mark.index
                 self.edits.append(Edit(end, end, f", {flow}"))
