@@ -304,7 +304,9 @@ def test_config_errors_and_an_unreachable_api_change_nothing(
     emu: EmulatorProcess, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("organization: acme\nusers:\n  - {email: a@acme.example, role: Boss, stores: []}\n")
+    bad.write_text(
+        "organization: acme\nusers:\n  - {email: a@acme.example, role: Boss, stores: []}\n"
+    )
     result = _run(emu, "adopt", str(bad))
     assert result.exit_code == 1
     assert f"{bad}:3:" in result.stderr and "error[unknown_role]" in result.stderr

@@ -64,8 +64,8 @@ def adopt(
         click.echo(f"Error: {exc.message}", err=True)
         ctx.exit(EXIT_ERROR)
     changed = adoption.changed
-    if not changed:
-        click.echo("Nothing to adopt: the YAML already matches the live state.")
+    if not changed:  # with --dry-run, stdout is the diff only: empty
+        click.echo("Nothing to adopt: the YAML already matches the live state.", err=dry_run)
         ctx.exit(EXIT_OK)
     if dry_run:
         sys.stdout.write(adoption.unified_diff())
