@@ -323,3 +323,23 @@ def test_config_errors_and_an_unreachable_api_change_nothing(
     assert config.read_bytes() == before
     other = _run(emu, "adopt", str(config), "--org", "globex")
     assert other.exit_code == 1 and "no organization 'globex'" in other.stderr
+
+
+def test_crlf_unicode_and_bom_free_text_kept(tmp_path: Path) -> None:
+    """Offsets are characters, not bytes (a `ü` before the edit), and new lines use the file's
+    own line break."""
+    text = (
+        "# Zürich, Malmö: ünïcödé before every edit\r\norganization: acme-eu\r\n"
+        "api: {token_env: T}\r\nusers:\r\n"
+        "  - email: root@acme.example  # Zürich\r\n    role: Super Admin\r\n    stores: all\r\n"
+    )
+    live = live_state(
+        [
+            live_user(ROOT, "Admin", ["MID1", "MID2"]),
+            live_user("zz@acme.example", "User", ["MID1"]),
+        ]
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text.replace("role: Super Admin", "role: Admin") + (
+        "  - email: zz@acme.example\r\n    role: User\r\n    stores: [MID1]\r\n"
+    )

@@ -143,6 +143,7 @@ def cli(verbose: int) -> None:
       accessctl apply p.json            make it so (refuses a stale plan)
       accessctl export --api-url URL --token-env VAR -o access/acme.yaml
                                         adopt: write the live state as YAML
+      accessctl adopt access/ --dry-run  take a hand-made change into the YAML in place
 
     Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
     """
