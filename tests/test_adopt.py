@@ -343,3 +343,14 @@ def test_crlf_unicode_and_bom_free_text_kept(tmp_path: Path) -> None:
     assert after == text.replace("role: Super Admin", "role: Admin") + (
         "  - email: zz@acme.example\r\n    role: User\r\n    stores: [MID1]\r\n"
     )
+
+
+def test_users_section_added_and_flow_stores_map_extended(tmp_path: Path) -> None:
+    text = "organization: acme-eu\napi: {token_env: T}\nstores: {MID1: Web}  # shops\n"
+    live = live_state([live_user(ROOT, "Super Admin", ["MID1", "MID2"])])
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == (
+        "organization: acme-eu\napi: {token_env: T}\n"
+        "stores: {MID1: Web, MID2: Store MID2}  # shops\n"
+        "users:\n  - {email: root@acme.example, role: Super Admin, stores: [MID1, MID2]}\n"
+    )
