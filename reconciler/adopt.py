@@ -102,6 +102,12 @@ class _File:
         found = pair(self.root, key)
         return None if found is None else found[1]
 
+    def keep_lists(self) -> None:
+        for name in ("ip_ranges", "users"):
+            found = pair(self.root, name)
+            if found is not None and isinstance(found[1], SequenceNode):
+                self.splicer.keep_a_list(found[0], found[1])
+
 
 def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) -> Adoption:
     """The edits that take `live` into the files of `desired` (their current `texts`)."""
@@ -118,6 +124,8 @@ def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) ->
         work.stores()
         work.ranges()
         work.users()
+        for f in files:
+            f.keep_lists()
     except SpliceError as exc:
         raise AdoptError(
             f"cannot edit in place: {exc.message}; nothing was written",

@@ -3,6 +3,7 @@ end-to-end tests on the emulator (the whole file compared, then `plan` is empty)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_plan_builders import ROOT, live_range, live_state, live_user
 
 from reconciler.adopt import AdoptError, adopt_org, verify
@@ -17,6 +20,7 @@ from reconciler.cli import cli
 from reconciler.config import load
 from reconciler.config.splice import scalar
 from reconciler.emulator.testing import EmulatorProcess
+from reconciler.export import export_yaml
 from reconciler.model import LiveState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
@@ -354,3 +358,81 @@ def test_users_section_added_and_flow_stores_map_extended(tmp_path: Path) -> Non
         "stores: {MID1: Web, MID2: Store MID2}  # shops\n"
         "users:\n  - {email: root@acme.example, role: Super Admin, stores: [MID1, MID2]}\n"
     )
+
+
+STORES = ("MID1", "MID2", "MID3", "?q")
+NAMES = ["HQ", "VPN egress", "Lab: 2nd floor", "Zürich office", "#hash", "v6", "?q", "a", "B"]
+CIDRS = ["10.0.0.0/24", "10.1.0.0/16", "192.0.2.0/28", "2001:db8::/32", "203.0.113.0/24"]
+ROLES = ["Super Admin", "Admin", "User", "Settlement", "Disputes", "Read Only", "Terminated"]
+
+
+@st.composite
+def lives(draw: st.DrawFn) -> LiveState:
+    users = [live_user(ROOT, "Super Admin", list(STORES[:2]))]
+    for i in range(draw(st.integers(0, 5))):
+        stores = draw(st.lists(st.sampled_from(STORES), unique=True))
+        email = f"{draw(st.sampled_from(['a', 'B', 'c.d']))}{i}@acme.example"
+        if draw(st.booleans()):
+            users.append(live_user(email, draw(st.sampled_from(ROLES)), stores))
+        else:
+            expiry = draw(st.sampled_from(["2030-01-01", "2031-06-30"]))
+            users.append(
+                live_user(email, "External User", stores, type="external", expires_at=expiry)
+            )
+    names = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=4))
+    cidrs = draw(st.lists(st.sampled_from(CIDRS), unique=True, min_size=len(names), max_size=5))
+    ranges = [live_range(name, cidr) for name, cidr in zip(names, cidrs, strict=False)]
+    return live_state(users, ranges, stores=STORES, support=draw(st.booleans()))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=lives(), second=lives(), flow=st.booleans())
+def test_adopt_then_plan_is_empty(
+    first: LiveState, second: LiveState, flow: bool, tmp_path: Path
+) -> None:
+    """Whatever the file said (an export of one live state, in flow or block style, with a
+    comment on every line), adopting another live state plans empty and keeps the comments."""
+    text = export_yaml(first, api_url="http://127.0.0.1:9/api/v1", token_env="T", today=TODAY)
+    if not flow:
+        text = _blockish(text)
+    commented = "".join(
+        f"{line}  # c{n}\n" if line.strip() and not line.lstrip().startswith("#") else f"{line}\n"
+        for n, line in enumerate(text.splitlines())
+    )
+    after = _adopt(tmp_path, {"a.yaml": commented}, second)["a.yaml"]  # verify() plans it
+    lines = commented.splitlines()
+    written = set(re.findall(r"# c\d+", commented))
+    outside_lists = {
+        m.group() for line in lines if not line.startswith(("  -", "    "))
+        for m in re.finditer(r"# c\d+", line)
+    }  # fmt: skip
+    found = re.findall(r"# c\d+", after)
+    assert len(found) == len(set(found)) and set(found) <= written  # none made up or doubled
+    assert outside_lists <= set(found)  # only a removed item takes its comment with it
+
+
+def _blockish(text: str) -> str:
+    """The export's `- {email: …, stores: [...]}` items as block mappings."""
+    out = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("- {") and stripped.endswith("}"):
+            from ruamel.yaml import YAML
+
+            item = YAML(typ="safe").load(stripped[2:])
+            indent = " " * (len(line) - len(stripped))
+            first = True
+            for key, value in item.items():
+                if key == "stores":
+                    written = "[" + ", ".join(scalar(str(s)) for s in value) + "]"
+                elif key == "expires":
+                    written = value.isoformat()
+                else:
+                    written = scalar(str(value))
+                out.append(f"{indent}{'- ' if first else '  '}{key}: {written}")
+                first = False
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"

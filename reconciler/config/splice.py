@@ -59,6 +59,18 @@ class Splicer:
     text: str
     edits: list[Edit] = field(default_factory=list)
     _filled: set[int] = field(default_factory=set)  # empty flow collections given an item
+    _removed: dict[int, int] = field(default_factory=dict)  # block list -> items cut out
+    _grown: set[int] = field(default_factory=set)  # lists given an item
+
+    def keep_a_list(self, key: Node, seq: SequenceNode) -> None:
+        """Once every item of the block list after `key` is cut out and none added, write `[]`
+        after the key's colon: a key without a value would read as null."""
+        if seq.flow_style or id(seq) in self._grown:
+            return
+        if not seq.value or self._removed.get(id(seq), 0) < len(seq.value):
+            return
+        colon = self.text.index(":", key.end_mark.index) + 1
+        self.edits.append(Edit(colon, colon, " []"))
 
     def _first_in(self, node: Node, item: str) -> str:
         if id(node) in self._filled:
@@ -173,6 +185,7 @@ class Splicer:
         """Insert an item before item `before` (None: at the end). `flow` is the item as flow
         text; `block` as the lines of a block item (`- ` first, without indentation)."""
         items = seq.value
+        self._grown.add(id(seq))
         if seq.flow_style:
             if not items:  # after `[`; a second insertion follows the first
                 at = seq.start_mark.index + 1
@@ -207,6 +220,7 @@ class Splicer:
             return
         start = self.comments_above(self.dash(item))
         self.edits.append(Edit(start, self._after_line(content_end(item)), ""))
+        self._removed[id(seq)] = self._removed.get(id(seq), 0) + 1
 
     def dash(self, item: Node) -> int:
         """The offset of the `-` that starts a block item."""
