@@ -126,6 +126,12 @@ def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) ->
         work.users()
         for f in files:
             f.keep_lists()
+            if f.splicer.edits and f.doc.shared:
+                raise SpliceError(
+                    None,
+                    f"{f.name} uses a YAML alias or merge key (`*name`, `<<:`) for a list or "
+                    "mapping, so one edit could change several places",
+                )
     except SpliceError as exc:
         raise AdoptError(
             f"cannot edit in place: {exc.message}; nothing was written",

@@ -436,3 +436,27 @@ def _blockish(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out) + "\n"
+
+
+def test_a_file_sharing_lists_through_aliases_is_refused(tmp_path: Path) -> None:
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\nusers:\n"
+        "  - {email: root@acme.example, role: Super Admin, stores: &both [MID1, MID2]}\n"
+        "  - {email: a@acme.example, role: User, stores: *both}\n"
+    )
+    live = live_state(
+        [
+            live_user(ROOT, "Super Admin", ["MID1", "MID2"]),
+            live_user("a@acme.example", "User", ["MID1"]),
+        ]
+    )
+    with pytest.raises(AdoptError, match="`stores` is written as an alias"):
+        _adopt(tmp_path, {"a.yaml": text}, live)
+    promoted = live_state(
+        [
+            live_user(ROOT, "Super Admin", ["MID1", "MID2"]),
+            live_user("a@acme.example", "Admin", ["MID1", "MID2"]),
+        ]
+    )
+    with pytest.raises(AdoptError, match="uses a YAML alias or merge key"):
+        _adopt(tmp_path, {"a.yaml": text}, promoted)
