@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -31,7 +31,15 @@ from reconciler.config.document import Document, parse_text
 from reconciler.config.splice import Edit, SpliceError, Splicer, pair, scalar
 from reconciler.diff import cidr_key, desired_user_fields, diff, live_user_fields, ranges_managed
 from reconciler.errors import AccessctlError, UsageError
-from reconciler.model import DesiredOrg, LiveRange, LiveState, LiveUser, Role, normalise_email
+from reconciler.model import (
+    DesiredOrg,
+    LiveRange,
+    LiveState,
+    LiveUser,
+    Role,
+    User,
+    normalise_email,
+)
 
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress
@@ -287,7 +295,7 @@ class _Work:
             self._insert(holder, seq, "email", normalise_email(u.email), _user_pairs(u))
             self.note("+", f"users/{normalise_email(u.email)}", u.role, holder)
 
-    def _user(self, f: _File, item: MappingNode, user: Any, have: LiveUser) -> None:
+    def _user(self, f: _File, item: MappingNode, user: User, have: LiveUser) -> None:
         after = desired_user_fields(user, self.all_stores)
         before = live_user_fields(have)
         splicer = f.splicer
