@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from reconciler.config.canonical import KEY_ORDER, order_of
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, parse_text
 from reconciler.config.splice import Edit, SpliceError, Splicer, pair, scalar
@@ -44,8 +45,8 @@ from reconciler.model import (
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress
 
-USER_KEYS = ("email", "type", "role", "expires", "stores")
-RANGE_KEYS = ("name", "cidr")
+USER_KEYS = KEY_ORDER["users"]
+RANGE_KEYS = KEY_ORDER["ip_ranges"]
 
 
 class AdoptError(AccessctlError):
@@ -242,7 +243,7 @@ class _Work:
         seq = holder.section("ip_ranges")
         if not isinstance(seq, SequenceNode):
             raise SpliceError(seq, "`ip_ranges` is not a list")
-        for rng in sorted(spare, key=lambda r: r.name.casefold()):
+        for rng in sorted(spare, key=lambda r: order_of(r.name)):
             self._insert(holder, seq, "name", rng.name, _range_pairs(rng))
             self.note("+", f"ip_ranges/{rng.name}", cidr_key(rng.cidr), holder)
 
@@ -272,7 +273,7 @@ class _Work:
             return
         new = [
             u
-            for email, u in sorted(live_by_email.items(), key=lambda kv: kv[0].casefold())
+            for email, u in sorted(live_by_email.items(), key=lambda kv: order_of(kv[0]))
             if email not in declared and u.role != Role.TERMINATED.value
         ]
         if not new:
@@ -342,7 +343,7 @@ class _Work:
             (
                 i
                 for i, item in enumerate(seq.value)
-                if isinstance(item, MappingNode) and _text(item, key).casefold() > value.casefold()
+                if isinstance(item, MappingNode) and order_of(_text(item, key)) > order_of(value)
             ),
             None,
         )
@@ -376,9 +377,9 @@ def _user_pairs(user: LiveUser) -> list[tuple[str, str]]:
     """A live user as the pairs `export` writes (stores always a list, never `all`)."""
     pairs = [("email", scalar(normalise_email(user.email)))]
     if user.type == "external":
-        pairs.append(("type", "external"))
         if user.role != Role.EXTERNAL_USER.value:
             pairs.append(("role", scalar(user.role)))
+        pairs.append(("type", "external"))
         if user.expires_at is not None:
             pairs.append(("expires", user.expires_at.isoformat()))
     else:

@@ -114,7 +114,7 @@ def test_type_change_and_expiry_keys_are_added_and_removed(tmp_path: Path) -> No
     assert after == (
         "organization: acme-eu\napi: {token_env: T}\nusers:\n"
         "  - email: root@acme.example\n    role: Super Admin\n    stores: all\n"
-        "  - email: x@p.example  # contractor\n    type: external\n    role: External User\n"
+        "  - email: x@p.example  # contractor\n    role: External User\n    type: external\n"
         "    expires: 2031-02-03\n    stores: [MID1]\n"
         "  - {email: y@p.example, role: Admin, stores: [MID1]}\n"
     )
