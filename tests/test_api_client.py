@@ -658,7 +658,7 @@ def test_bad_token_is_refused_without_quoting_it() -> None:
 def test_token_never_appears_in_logs_errors_or_reprs(
     rsps: responses.RequestsMock, fake: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="accessctl")  # a CLI test may have set it
     client = make_client(fake)
     client.token_env = "ACME_TOKEN"
     # A hostile or careless server that echoes the Authorization header back.

@@ -70,7 +70,8 @@ def test_permissions_are_least_privilege(workflow: Path) -> None:
     for name, job in data["jobs"].items():
         for scope, level in (job.get("permissions") or {}).items():
             if level == "write":
-                assert scope in {"pull-requests", "issues"}, f"{name}: {scope}: write"
+                allowed = {"pull-requests", "issues"} | ({"contents"} if name == "adopt" else set())
+                assert scope in allowed, f"{name}: {scope}: write"
 
 
 def test_write_permissions_are_where_they_are_used() -> None:
@@ -78,7 +79,9 @@ def test_write_permissions_are_where_they_are_used() -> None:
     drift = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
     apply = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
     assert _writes(plan) == {"pull-requests"}
-    assert _writes(drift) == {"issues"}
+    assert _writes(drift) == {"issues", "contents", "pull-requests"}
+    assert _writes({"jobs": {"drift": drift["jobs"]["drift"]}}) == {"issues"}
+    assert _writes({"jobs": {"adopt": drift["jobs"]["adopt"]}}) == {"contents", "pull-requests"}
     assert _writes(apply) == set()
 
 
@@ -517,8 +520,82 @@ def test_access_drift_commands(tmp_path: Path, emulator: Any, jobs: str) -> None
     written = {
         _subcommand(line.removeprefix("accessctl ")) for line in _workflow_commands(workflow)
     }
-    assert written == {_subcommand(a) for _, a in calls}
+    assert written - {"adopt"} == {_subcommand(a) for _, a in calls}  # adopt: its own test
     assert "applied, 0 failed, 0 skipped" in (runner.temp / "step-summary.md").read_text()
+
+
+def test_access_drift_adopt_job(tmp_path: Path, emulator: Any) -> None:
+    """With ACCESSCTL_ADOPT, the adopt job rewrites the drifted organizations' YAML (the files
+    its pull request carries, named by the dry-run diff) so that plan is empty; untouched
+    organizations get no pull request. Never while self-heal is on."""
+    import json
+
+    shutil.copytree(ROOT / "config-examples", tmp_path / "config-examples")  # written to
+    original = {p: p.read_bytes() for p in (tmp_path / "config-examples").rglob("*.yaml")}
+    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    runner = Runner(tmp_path, emulator.base_url)
+    base: dict[str, Any] = {
+        "github": _github(),
+        "secrets": {},
+        "vars": {"ACCESSCTL_ADOPT": "true"},
+        "inputs": {},
+    }
+    listing = _run_job(runner, workflow, "organizations", dict(base))
+    groups = listing["list"]["outputs"]["groups"]
+    needs = {"organizations": {"outputs": {"groups": groups}}}
+    adopt = workflow["jobs"]["adopt"]
+    changed: dict[str, set[str]] = {}
+    for group in json.loads(groups):
+        scope = {**base, "needs": needs, "matrix": {"group": group}}
+        assert runner.condition(adopt["if"], scope)
+        healing = {**scope, "vars": {**base["vars"], "ACCESSCTL_SELF_HEAL": "true"}}
+        assert not runner.condition(adopt["if"], healing)
+        steps = _run_job(runner, workflow, "adopt", scope)
+        said = set(steps["adopt"]["outputs"]["changed"].split())
+        for org in group["organizations"]:
+            diff = (tmp_path / "adopt" / org / "adopt.diff").read_text()
+            named = set(re.findall(r"^\+\+\+ b/(.+)$", diff, re.M))  # as the script reads them
+            changed[org] = named
+            assert (org in said) == bool(named)
+    assert changed == {
+        "acme-eu": {"config-examples/acme-eu.yaml"},
+        "globex": {"config-examples/globex/main.yaml", "config-examples/globex/team-payments.yaml"},
+        "initech": set(),
+    }
+    rewritten = {
+        str(p.relative_to(tmp_path)) for p, data in original.items() if p.read_bytes() != data
+    }
+    assert rewritten == changed["acme-eu"] | changed["globex"]
+    calls = [(c, " ".join(a.split()[-2:])) for c, a in runner.calls()]
+    assert calls == [
+        (0, "--groups 200"),
+        (0, "acme-eu --dry-run"),
+        (0, "--org acme-eu"),
+        (0, "globex --dry-run"),
+        (0, "--org globex"),
+        (0, "initech --dry-run"),
+    ]
+    for org in ("acme-eu", "globex", "initech"):
+        plan = subprocess.run(
+            [str(BIN / "accessctl"), "plan", "config-examples/", "--org", org,
+             "--api-url", emulator.base_url, "--detailed-exitcode"],
+            cwd=tmp_path,
+            env={**os.environ, "ACME_EU_TOKEN": "demo-acme-eu-owner",
+                 "GLOBEX_TOKEN": "demo-globex-owner", "INITECH_TOKEN": "demo-initech-owner"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+
+
+def test_ci_action_job_runs_the_composite_action(tmp_path: Path) -> None:
+    workflow = _load(ROOT / ".github" / "workflows" / "ci.yml")
+    runner = Runner(_workspace(tmp_path), "http://127.0.0.1:9/api/v1")
+    scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
+    steps = _run_job(runner, workflow, "action", scope)
+    assert steps["validate"]["outputs"]["exit-code"] == "0"
+    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate")]
 
 
 @pytest.mark.parametrize(

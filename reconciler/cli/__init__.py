@@ -174,6 +174,7 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
       accessctl apply p.json            make it so (refuses a stale plan)
       accessctl export --api-url URL --token-env VAR -o access/acme.yaml
                                         adopt: write the live state as YAML
+      accessctl adopt access/ --dry-run  take a hand-made change into the YAML in place
 
     Global options (-v, --no-color) go before or after the command. Shell completion: see
     "Shell completion" in the README (eval "$(_ACCESSCTL_COMPLETE=bash_source accessctl)").

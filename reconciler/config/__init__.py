@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from reconciler.config.diagnostics import (
     render_json,
     render_text,
 )
-from reconciler.config.document import read_document
+from reconciler.config.document import parse_text, read_document
 from reconciler.config.files import discover
 from reconciler.config.merge import MergedOrg, merge
 from reconciler.config.rules import check_all
@@ -68,14 +68,24 @@ class LoadResult:
         return LoadResult([org], diagnostics, [f for f in self.files if f in mine])
 
 
-def load(paths: Sequence[str | os.PathLike[str]], *, today: datetime.date) -> LoadResult:
+def load(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    today: datetime.date,
+    texts: Mapping[str, str] | None = None,
+) -> LoadResult:
     """Read, merge and check the config at `paths` (files or folders). Never raises for bad
-    input; `today` decides which expiry dates are past or close."""
+    input; `today` decides which expiry dates are past or close. `texts` stands in for the
+    contents of the files it names (by their shown name): how `adopt` checks what it would
+    write before writing it."""
     diags: list[Diagnostic] = []
     found = discover(paths, diags)
     configs: list[FileConfig] = []
     for path, shown in found:
-        doc = read_document(path, shown, diags)
+        if texts is not None and shown in texts:
+            doc = parse_text(texts[shown], shown, diags)
+        else:
+            doc = read_document(path, shown, diags)
         if doc is None:
             continue
         reported = find_secrets(doc, diags)
