@@ -147,6 +147,9 @@ def cli(verbose: int) -> None:
     Exit codes: 0 ok, 1 error or unsafe plan, 2 changes present (with --detailed-exitcode).
     """
     _configure_logging(verbose)
+    from reconciler.api.limits import start_run
+
+    start_run()  # the API calls' run budget counts from here
 
 
 def _register() -> None:
