@@ -338,7 +338,12 @@ def test_a_drip_fed_body_stops_at_the_deadline(hostile: Hostile, tmp_path: Path)
     hostile.routes["GET /users"] = drip
     result, elapsed = run(["plan", config(tmp_path, hostile.url)])
     assert_refused(
-        result, elapsed, "GET /users", "within the call's deadline", "(deadline 1s per call)", "ACCESSCTL_API_DEADLINE"
+        result,
+        elapsed,
+        "GET /users",
+        "within the call's deadline",
+        "(deadline 1s per call)",
+        "ACCESSCTL_API_DEADLINE",
     )
     assert elapsed < 3
 
