@@ -71,6 +71,9 @@ class ApiError(AccessctlError):
         self.code = code
         self.problem = problem
         self.attempts = attempts  # how many HTTP attempts were made before giving up
+        # A write none of whose attempts got a clear answer, though one may have reached the
+        # server (dropped after sending, 5xx, redirect, deadline): it may have taken effect.
+        self.maybe_applied = False
 
 
 class UnsafePlanError(AccessctlError):

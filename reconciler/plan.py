@@ -344,11 +344,17 @@ def config_digest(texts: dict[str, str]) -> str:
     return _digest(texts)
 
 
-def idempotency_key(plan_id: str, change: Change, step: str = "", organization: str = "") -> str:
+def idempotency_key(
+    plan_id: str, change: Change, step: str = "", organization: str = "", round: int = 0
+) -> str:
     """Deterministic: a retry of the same saved plan, even by a new process, reuses the key. The
     organization is part of it: a plan inviting one email to two organizations sends two keys
-    (an implementation may keep keys per token, or for all organizations at once)."""
+    (an implementation may keep keys per token, or for all organizations at once). `round` 1
+    is the retry after the other organizations ran (`role_conflict`): a new request, so a new
+    key; a server replaying the first answer for a key would otherwise refuse it forever."""
     raw = f"{plan_id}|{organization}|{change.address}|{change.action}|{step}"
+    if round:
+        raw += f"|round{round}"
     return "accessctl-" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:40]
 
 

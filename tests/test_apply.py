@@ -81,11 +81,21 @@ SETTINGS = change(
 )
 
 
+def echo(status: int, **extra: str) -> Any:
+    """A callback answering with the object the contract promises: what was sent, plus ids."""
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        sent = json.loads(request.body or "{}")
+        return status, {}, json.dumps({**sent, **extra})
+
+    return answer
+
+
 def register_all(rsps: responses.RequestsMock) -> None:
-    rsps.add(responses.PATCH, f"{BASE}/organization", json={"etag": "e2"})
-    rsps.add(responses.POST, f"{BASE}/ip-ranges", json={"id": "r-new", "etag": "e"}, status=201)
-    rsps.add(responses.POST, f"{BASE}/users", json={"id": "u-bob", "etag": "e"}, status=201)
-    rsps.add(responses.PATCH, f"{BASE}/users/u-old", json={"id": "u-old", "etag": "e2"})
+    rsps.add_callback(responses.PATCH, f"{BASE}/organization", callback=echo(200, etag="e2"))
+    rsps.add_callback(responses.POST, f"{BASE}/ip-ranges", callback=echo(201, id="r-new"))
+    rsps.add_callback(responses.POST, f"{BASE}/users", callback=echo(201, id="u-bob"))
+    rsps.add_callback(responses.PATCH, f"{BASE}/users/u-old", callback=echo(200, id="u-old"))
     rsps.add(responses.DELETE, f"{BASE}/users/u-gone", status=204)
     rsps.add(responses.DELETE, f"{BASE}/ip-ranges/r-hq", status=204)
 
@@ -186,14 +196,31 @@ def test_retried_patch_answered_412_is_applied_when_object_already_matches() -> 
 
 
 @responses.activate
-def test_retried_patch_answered_412_is_a_conflict_when_object_differs() -> None:
+def test_retried_patch_answered_412_is_outcome_unknown_when_object_differs() -> None:
+    # The 500 may have committed the change before someone else changed the object again: that
+    # is not "changed since plan" (nobody may have), but "outcome unknown: plan again".
     responses.add(responses.PATCH, f"{BASE}/users/u-old", status=500)
     responses.add(responses.PATCH, f"{BASE}/users/u-old", status=412, json=PRECONDITION)
     responses.add(
         responses.GET, f"{BASE}/users/u-old", json={"id": "u-old", "role": "User", "etag": "e9"}
     )
     result = execute(org(DEMOTE), client(), plan_id="p1", annotations=CTX)
-    assert result.results[0].code == "precondition_failed"
+    (only,) = result.results
+    assert only.code == "outcome_unknown"
+    assert only.message is not None and only.message.startswith("outcome unknown: users/")
+    assert "run plan again" in only.message and "changed since plan" not in only.message
+
+
+@responses.activate
+def test_a_success_answer_that_is_not_the_promised_object_is_outcome_unknown() -> None:
+    # A proxy answering 200 with something else (a login page as JSON, the user list): nobody
+    # may have been invited, so the invite is not reported as applied.
+    responses.add(responses.POST, f"{BASE}/users", status=201, json={"items": []})
+    responses.add(responses.PATCH, f"{BASE}/users/u-old", json={"id": "u-old", "role": "User"})
+    for change_, what in ((INVITE, "`email`"), (DEMOTE, "`role`")):
+        (only,) = execute(org(change_), client(), plan_id="p1", annotations=CTX).results
+        assert (only.status, only.code) == ("failed", "outcome_unknown")
+        assert what in (only.message or "") and "run plan again" in (only.message or "")
 
 
 @responses.activate
@@ -228,7 +255,7 @@ def test_replace_deletes_then_creates_with_step_key() -> None:
         },
     )
     responses.add(responses.DELETE, f"{BASE}/users/u-ext", status=204)
-    responses.add(responses.POST, f"{BASE}/users", status=201, json={"id": "u2", "etag": "e"})
+    responses.add_callback(responses.POST, f"{BASE}/users", callback=echo(201, id="u2"))
     assert execute(org(replace), client(), plan_id="p7", annotations=CTX).ok
     assert sent(responses.mock) == [("DELETE", "/api/v1/users/u-ext"), ("POST", "/api/v1/users")]
     post = responses.mock.calls[1].request
@@ -267,7 +294,7 @@ def test_changes_in_a_phase_run_concurrently_but_bounded() -> None:
         time.sleep(0.02)
         with lock:
             active -= 1
-        return 201, {}, '{"id": "u", "etag": "e"}'
+        return 201, {}, request.body or "{}"  # type: ignore[return-value]
 
     responses.add_callback(responses.POST, f"{BASE}/users", callback=slow)
     invites = [

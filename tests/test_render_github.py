@@ -78,7 +78,8 @@ def _crowded_plan() -> Plan:
     live += [live_user(f"gone{i:04d}@acme.example") for i in range(1000)]
     users = [root_decl()]
     users += [
-        {"email": f"ops{i:04d}@acme.example", "role": "Admin", "stores": []} for i in range(400)
+        {"email": f"ops{i:04d}@acme.example", "role": "Admin", "stores": ["MID1"]}
+        for i in range(400)
     ]
     users += [{"email": f"dev{i:04d}@acme.example", "stores": ["MID1"]} for i in range(2000)]
     office = {"name": "Office", "cidr": "203.0.113.0/24"}  # holds the caller's IP

@@ -64,7 +64,7 @@ def test_no_changes() -> None:
 def _big_plan(n: int) -> Plan:
     live = live_state(
         [live_user(ROOT, "Super Admin", ["MID0000001"])]
-        + [live_user(f"user{i:05d}@acme.example", "User") for i in range(n)],
+        + [live_user(f"user{i:05d}@acme.example", "User", ["MID0000001"]) for i in range(n)],
         stores=tuple(f"MID{i:07d}" for i in range(200)),
     )
     users = [{"email": ROOT, "role": "Super Admin", "stores": ["MID0000001"]}]

@@ -9,7 +9,7 @@ from test_plan_builders import ROOT, desired, live_range, live_state, live_user,
 from reconciler.diff import diff
 from reconciler.model import DesiredOrg, LiveState
 from reconciler.plan import Finding
-from reconciler.safety import check, removal_count
+from reconciler.safety import check, grant_removals, removal_count
 
 
 def _findings(org: DesiredOrg, live: LiveState, *, force: bool = False) -> list[Finding]:
@@ -92,6 +92,28 @@ def test_max_removals_and_force() -> None:
         users=[root_decl()], policy={"unmanaged_users": "remove", "max_removals": "90%"}
     )
     assert _findings(percent, live) == []
+
+
+def test_store_grant_removals_count_against_max_removals() -> None:
+    # Ten users keep their accounts but lose both stores (a short `/stores`, a bad page):
+    # no user is removed, yet 20 of 21 live grants go; the default 10% allows 3.
+    holders = [live_user(f"u{i}@acme.example", "User", ["MID1", "MID2"]) for i in range(10)]
+    live = live_state([live_user(ROOT, "Super Admin", ["MID1"]), *holders])
+    keep = [{"email": f"u{i}@acme.example", "role": "User", "stores": []} for i in range(10)]
+    org = desired(users=[root_decl(), *keep])
+    changes, _ = diff(org, live)
+    assert grant_removals(changes) == 20 and removal_count(changes) == 0
+    (finding,) = _findings(org, live)
+    assert (finding.code, finding.severity) == ("max_removals", "error")
+    assert "removes 20 store grants" in finding.message and "allows 3" in finding.message
+    assert "of 21 live" in finding.message
+    (forced,) = _findings(org, live, force=True)
+    assert forced.severity == "warning"
+    # One user losing one store is within the limit.
+    one_live = live_state([live_user(ROOT, "Super Admin", ["MID1"]), *holders])
+    kept = [{**k, "stores": ["MID1", "MID2"]} for k in keep[1:]]
+    one = desired(users=[root_decl(), *kept, {**keep[0], "stores": ["MID1"]}])
+    assert _findings(one, one_live) == []
 
 
 def test_removal_count_includes_replaces_and_range_deletes() -> None:

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 
 from reconciler.api.client import AccessApiClient, ListResult
 from reconciler.api.fetch import fetch_live_state, fetch_many
+from reconciler.api.limits import Limits, run_started
 from reconciler.errors import AccessctlError
 
 __all__ = [
     "AccessApiClient",
+    "Limits",
     "ListResult",
     "client_from_env",
     "fetch_live_state",
@@ -33,10 +35,18 @@ def read_token(token_env: str, environ: Mapping[str, str]) -> str:
 
 
 def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
-    """A client whose token is read from the environment variable named `token_env`."""
+    """A client whose token is read from the environment variable named `token_env`, with the
+    limits the environment sets (`reconciler.api.limits`)."""
     token = read_token(token_env, environ)
+    limits = Limits.from_environ(environ)
     try:
-        client = AccessApiClient(url, token)
+        client = AccessApiClient(
+            url,
+            token,
+            timeout=min(30.0, limits.call_seconds),
+            limits=limits,
+            run_deadline=run_started() + limits.run_seconds,
+        )
     except AccessctlError as exc:
         raise AccessctlError(f"{token_env}: {exc.message}", hint=exc.hint) from None
     client.token_env = token_env

@@ -17,10 +17,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 import requests.adapters
@@ -28,6 +29,16 @@ import requests.auth
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
 from reconciler import __version__
+from reconciler.api.body import Refused as _Refused
+from reconciler.api.body import read_body
+from reconciler.api.limits import (
+    CALL_DEADLINE_ENV,
+    MAX_ITEMS_ENV,
+    MAX_RESPONSE_ENV,
+    RUN_DEADLINE_ENV,
+    SHORT_PAGE_FACTOR,
+    Limits,
+)
 from reconciler.api.problems import describe, hint_for, problem_from_response
 from reconciler.api.retry import RETRY_STATUSES, RateGate, backoff_delay, parse_retry_after
 from reconciler.errors import AccessctlError, ApiError, ApiProblem
@@ -83,6 +94,25 @@ class ListResult:
     items: list[dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)
     pages: int = 0
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    url: str
+    params: Mapping[str, str | int] | None
+    body: Mapping[str, Any] | None
+    headers: dict[str, str]
+
+
+@dataclass
+class _Answer:
+    """One attempt's result: an answer, a transport failure, or a refusal (limit, redirect)."""
+
+    response: requests.Response | None = None
+    failure: requests.RequestException | None = None
+    refused: ApiError | None = None
 
 
 def _safe_url(url: str) -> str:
@@ -172,8 +202,11 @@ class AccessApiClient:
     `Retry-After` holds every thread of this client, not only the one that saw it.
 
     `max_retries` counts retries (attempts = retries + 1); `max_retry_seconds` bounds the time
-    spent on one call's retries, waits included. `sleep`, `clock` (monotonic seconds) and `rng`
-    (the jitter's source) are injectable so tests run without real waiting.
+    spent on one call's retries, waits included. `limits` bound each attempt (a total deadline,
+    a body size cap) and lists (items, pages); `run_deadline` (monotonic seconds) ends every
+    call of the run. `timeout` bounds each socket wait within the deadline. `sleep`, `clock`
+    (monotonic seconds) and `rng` (the jitter's source) are injectable so tests run without
+    real waiting.
     """
 
     def __init__(
@@ -189,6 +222,8 @@ class AccessApiClient:
         pool_size: int = 16,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        limits: Limits | None = None,
+        run_deadline: float | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise AccessctlError(
@@ -202,6 +237,8 @@ class AccessApiClient:
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
         self.max_retry_seconds = max_retry_seconds
+        self.limits = limits or Limits()
+        self.run_deadline = run_deadline
         self.token_env: str | None = None  # set by client_from_env; named in hints
         # Told `(path, items so far)` after each list page: how a command shows progress.
         self.on_page: Callable[[str, int], None] | None = None
@@ -286,6 +323,7 @@ class AccessApiClient:
             if pages == 1:
                 extra = {k: v for k, v in page.items() if k not in ("items", "next_cursor")}
             items.extend(page_items)
+            self._check_list_size(path, pages, len(items), page_size, next_cursor is None)
             if self.on_page is not None:
                 self.on_page(path, len(items))
             if next_cursor is None:
@@ -334,6 +372,27 @@ class AccessApiClient:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _check_list_size(
+        self, path: str, pages: int, items: int, page_size: int, last: bool
+    ) -> None:
+        """A list longer than any organization holds, or one whose pages never end, is refused
+        before it fills memory or loops: the server's pagination is broken or hostile."""
+        max_items = self.limits.max_list_items
+        max_pages = self.limits.max_pages(page_size)
+        if items > max_items:
+            what = f"more than {max_items:,} items"
+        elif pages >= max_pages and not last:
+            what = f"{pages:,} pages and still a `next_cursor` ({items:,} items so far)"
+        else:
+            return
+        raise ApiError(
+            f"GET {path}: the list does not end: {what}; stopped instead of reading on",
+            code="list_too_long",
+            hint=f"The API's pagination is broken, or the list really is this long: then raise "
+            f"${MAX_ITEMS_ENV} (pages are capped at {SHORT_PAGE_FACTOR} per {page_size} items "
+            "allowed).",
+        )
+
     @staticmethod
     def _write_headers(annotation: str | None, if_match: str | None = None) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -370,60 +429,50 @@ class AccessApiClient:
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        all_headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": "identity",  # the size cap counts the bytes that arrive
+            **(headers or {}),
+        }
         # A POST without an idempotency key may have had its effect even when the answer was
         # lost, so it is retried only when the server certainly did not act on it.
         replay_safe = method != "POST" or "Idempotency-Key" in all_headers
-        url = self._url(path)
+        request = _Request(method, path, self._url(path), params, body, all_headers)
         started = self._clock()
         slept = 0.0
         attempt = 0
+        maybe_applied = False  # a write that may have taken effect without a clear answer
         while True:
             attempt += 1
             slept += self._gate.wait()
-            with self._count_lock:
-                self._request_count += 1
-            t0 = time.perf_counter()
-            response: requests.Response | None = None
-            failure: requests.RequestException | None = None
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=body,
-                    headers=all_headers,
-                    auth=self._auth,
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                failure = exc
-            elapsed = time.perf_counter() - t0
-
+            answer = self._attempt(request, attempt)
+            response, failure = answer.response, answer.failure
+            if answer.refused is not None:
+                answer.refused.maybe_applied = method != "GET"
+                del response, failure
+                raise answer.refused
             retry_after: float | None = None
             replay_blocked = False
             refused = False
             if response is not None:
                 status = response.status_code
-                log.debug(
-                    "%s %s -> %d in %.3fs (attempt %d)", method, path, status, elapsed, attempt
-                )
                 if response.ok:
                     return response
                 retryable = status in RETRY_STATUSES and (replay_safe or status == 429)
                 if status in RETRY_STATUSES:
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                maybe_applied |= status >= 500
                 outcome = str(status)
             else:
                 assert failure is not None
                 transient = isinstance(failure, _TRANSIENT) and not isinstance(failure, _PERMANENT)
-                replay_blocked = transient and not replay_safe and _sent_before_failure(failure)
+                sent = _sent_before_failure(failure)
+                maybe_applied |= sent
+                replay_blocked = transient and not replay_safe and sent
                 retryable = transient and not replay_blocked
                 refused = _refused(failure)
                 outcome = "connection refused" if refused else type(failure).__name__
-                log.debug(
-                    "%s %s -> %s in %.3fs (attempt %d)", method, path, outcome, elapsed, attempt
-                )
 
             retries = min(self.max_retries, REFUSED_RETRIES) if refused else self.max_retries
             if retryable and attempt <= retries:
@@ -433,21 +482,8 @@ class AccessApiClient:
                 if refused:
                     delay = min(delay, REFUSED_DELAY_SECONDS)
                 spent = max(self._clock() - started, slept)
-                if spent + delay <= self.max_retry_seconds:
-                    # The first retry is a warning, shown without -v: a run that waits on an
-                    # API that does not answer should say so, not hang in silence.
-                    level = logging.INFO if self._retried else logging.WARNING
-                    self._retried = True
-                    log.log(
-                        level,
-                        "%s %s: %s, retrying in %.2fs (attempt %d of %d)",
-                        method,
-                        path,
-                        outcome,
-                        delay,
-                        attempt + 1,
-                        retries + 1,
-                    )
+                if spent + delay <= self.max_retry_seconds and self._within_run(delay):
+                    self._announce_retry(request, outcome, delay, attempt, retries)
                     if response is not None and response.status_code == 429:
                         self._gate.hold(delay)  # every thread of this client waits
                     else:
@@ -459,11 +495,154 @@ class AccessApiClient:
             else:
                 assert failure is not None
                 error = self._transport_error(method, path, failure, attempt, replay_blocked)
+            error.maybe_applied = maybe_applied and method != "GET"
             # Raised outside any `except` block, with the requests objects (which hold the
             # prepared request, Authorization header included) dropped from this frame: neither
             # exception chaining nor a debugger's or error tracker's locals can show the token.
             del response, failure
             raise error
+
+    def _announce_retry(
+        self, request: _Request, outcome: str, delay: float, attempt: int, retries: int
+    ) -> None:
+        # The first retry is a warning, shown without -v: a run that waits on an API that does
+        # not answer should say so, not hang in silence.
+        level = logging.INFO if self._retried else logging.WARNING
+        self._retried = True
+        log.log(
+            level,
+            "%s %s: %s, retrying in %.2fs (attempt %d of %d)",
+            request.method,
+            request.path,
+            outcome,
+            delay,
+            attempt + 1,
+            retries + 1,
+        )
+
+    def _within_run(self, delay: float) -> bool:
+        """Whether waiting `delay` seconds still leaves the run budget some time."""
+        return self.run_deadline is None or time.monotonic() + delay < self.run_deadline
+
+    def _call_deadline(self, request: _Request) -> float:
+        """When this attempt must be over: its own deadline, or the run's, whichever is first.
+        An attempt that cannot start before the run's deadline is refused."""
+        now = time.monotonic()
+        deadline = now + self.limits.call_seconds
+        if self.run_deadline is not None:
+            if self.run_deadline <= now:
+                raise _Refused(
+                    "run_deadline",
+                    f"{request.method} {request.path}: not sent: the run used up its budget "
+                    f"of {self.limits.run_seconds:g}s for API calls",
+                    f"The access API at {self._display_url} is slow or keeps failing; check it, "
+                    f"or raise ${RUN_DEADLINE_ENV}.",
+                )
+            deadline = min(deadline, self.run_deadline)
+        return deadline
+
+    def _attempt(self, request: _Request, attempt: int) -> _Answer:
+        """One HTTP exchange, its body read whole within the deadline and the size cap."""
+        try:
+            deadline = self._call_deadline(request)
+        except _Refused as refused:
+            return _Answer(refused=self._refused_error(refused))
+        with self._count_lock:
+            self._request_count += 1
+        t0 = time.perf_counter()
+        answer = _Answer()
+        try:
+            answer.response = self._exchange(request, deadline)
+        except requests.RequestException as exc:
+            answer.failure = exc
+        except _Refused as refused:
+            answer.refused = self._refused_error(refused)
+        elapsed = time.perf_counter() - t0
+        if answer.response is not None:
+            outcome = str(answer.response.status_code)
+        else:
+            outcome = type(answer.failure or answer.refused).__name__
+        log.debug(
+            "%s %s -> %s in %.3fs (attempt %d)",
+            request.method,
+            request.path,
+            outcome,
+            elapsed,
+            attempt,
+        )
+        return answer
+
+    def _exchange(self, request: _Request, deadline: float) -> requests.Response:
+        """Send, refuse a redirect, and read the body in chunks, each checked against the
+        deadline and the size cap (a read timeout alone restarts with every byte)."""
+        wait = max(0.001, min(self.timeout, deadline - time.monotonic()))
+        response = self._session.request(
+            request.method,
+            request.url,
+            params=request.params,
+            json=request.body,
+            headers=request.headers,
+            auth=self._auth,
+            timeout=(wait, wait),
+            stream=True,
+            allow_redirects=False,
+        )
+        with closing(response):
+            if 300 <= response.status_code < 400:
+                raise self._redirect(request, response)
+            try:
+                content = read_body(
+                    response,
+                    deadline=deadline,
+                    read_timeout=self.timeout,
+                    max_bytes=self.limits.max_body_bytes,
+                )
+            except _Refused as refused:
+                limit = (
+                    f" (deadline {self.limits.call_seconds:g}s per call)"
+                    if refused.code == "deadline"
+                    else ""
+                )
+                raise _Refused(
+                    refused.code,
+                    f"{request.method} {request.path}: {refused.message}{limit}",
+                    self._limit_hint(refused.code),
+                ) from None
+        response._content = content  # what `.content`, `.text` and `.json()` read
+        return response
+
+    def _redirect(self, request: _Request, response: requests.Response) -> _Refused:
+        location = response.headers.get("Location", "")
+        target = self.redact(_safe_url(urljoin(request.url, location))) if location else ""
+        where = f" to {target[:200]}" if target else " (without a Location)"
+        unknown = (
+            "; the outcome is unknown: run `accessctl plan` again to see whether it took effect"
+            if request.method != "GET"
+            else ""
+        )
+        return _Refused(
+            "redirect",
+            f"{request.method} {request.path}: the API answered {response.status_code}, a "
+            f"redirect{where}; accessctl never follows redirects, so nothing (and no token) was "
+            f"sent there{unknown}",
+            "Check the API URL (api.url, --api-url or $ACCESSCTL_API_URL): give the address "
+            "the API answers at itself, e.g. https:// rather than http://, with the exact path.",
+        )
+
+    def _limit_hint(self, code: str) -> str:
+        if code == "response_too_large":
+            return (
+                f"Check that {self._display_url} is the access API; if its answers really are "
+                f"this large, raise ${MAX_RESPONSE_ENV}."
+            )
+        return (
+            f"Check that the access API at {self._display_url} answers promptly (a proxy that "
+            f"holds answers, or an overloaded server); if it is merely slow, raise "
+            f"${CALL_DEADLINE_ENV}."
+        )
+
+    def _refused_error(self, refused: _Refused) -> ApiError:
+        return ApiError(self.redact(refused.message), code=refused.code, hint=refused.hint)
 
     def _http_error(
         self,

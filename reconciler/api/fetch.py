@@ -55,6 +55,54 @@ def _unreadable(path: str, exc: ValidationError, where: str = "") -> ApiError:
     )
 
 
+# The fields the contract (SPEC §2) promises on every listed object (their types are the
+# models' to check). A missing one is refused, not defaulted: a default would be a guess (a
+# user without `stores` would read as holding none, an object without `etag` would be written
+# without If-Match).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "/stores": ("id",),
+    "/users": ("id", "email", "type", "role", "stores", "expires_at", "status", "etag"),
+    "/ip-ranges": ("id", "name", "cidr", "etag"),
+}
+
+
+def _required(path: str, items: Sequence[dict[str, Any]]) -> None:
+    """Every item of `path` carries each field the contract promises."""
+    for index, item in enumerate(items):
+        missing = [name for name in _REQUIRED[path] if name not in item]
+        if missing:
+            ident = item.get("id")
+            which = f" (id {ident!r})" if isinstance(ident, str) else ""
+            raise ApiError(
+                f"GET {path}: the access API answered with data accessctl cannot read: "
+                f"items[{index}]{which} has no {', '.join(f'`{m}`' for m in missing)}; "
+                "accessctl plans only from a complete view",
+                code="invalid_response",
+                hint="The server does not follow the access API contract (v1): check the API "
+                "URL, or report it to the API's maintainers.",
+            )
+
+
+def _stores_known(stores: Sequence[LiveStore], users: Sequence[LiveUser]) -> None:
+    """Every store a user holds is in the store list: a short or empty `/stores` would make
+    `stores: all` plan to take every grant away."""
+    known = {store.id for store in stores}
+    for user in users:
+        unknown = sorted(set(user.stores) - known)
+        if unknown:
+            held = ", ".join(unknown[:3]) + (
+                f" (+{len(unknown) - 3} more)" if len(unknown) > 3 else ""
+            )
+            raise ApiError(
+                f"GET /stores: lists {len(known)} stores, but GET /users says {user.email} holds "
+                f"{held}, which the store list lacks; the live view contradicts itself, so "
+                "nothing is planned from it",
+                code="incoherent_live_state",
+                hint="Run the command again (the stores may have changed while they were read); "
+                "if it persists, the API's store list is incomplete: report it.",
+            )
+
+
 def _one(model: type[M], path: str, data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
@@ -163,12 +211,17 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    _required("/stores", stores_list.items)
+    _required("/users", users_list.items)
+    if ranges_list is not None:
+        _required("/ip-ranges", ranges_list.items)
     stores = _many(_STORES, "/stores", stores_list)
     users = _many(_USERS, "/users", users_list)
     ranges = None if ranges_list is None else _many(_RANGES, "/ip-ranges", ranges_list)
     _unique_ids("/stores", stores)
     _unique_ids("/users", users)
     _unique_emails(users)
+    _stores_known(stores, users)
     if ranges is not None:
         _unique_ids("/ip-ranges", ranges)
         ranges = [_as_written(r) for r in ranges]

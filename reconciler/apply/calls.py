@@ -81,12 +81,14 @@ def update_body(change: Change) -> dict[str, Any]:
     return {f: after.get(f) for f in fields if f in allowed}
 
 
-def calls_for(change: Change, plan_id: str, organization: str = "") -> list[ApiCall]:
-    """The requests for one change of `organization`, in order."""
+def calls_for(
+    change: Change, plan_id: str, organization: str = "", round: int = 0
+) -> list[ApiCall]:
+    """The requests for one change of `organization`, in order (`round`: see idempotency_key)."""
     if change.kind == "settings":
         return [ApiCall("PATCH", "/organization", update_body(change), if_match=change.etag)]
     if change.action == "create":
-        key = idempotency_key(plan_id, change, organization=organization)
+        key = idempotency_key(plan_id, change, organization=organization, round=round)
         return [ApiCall("POST", _collection(change), create_body(change), idempotency_key=key)]
     if change.action == "update":
         return [ApiCall("PATCH", _object_path(change), update_body(change), if_match=change.etag)]
@@ -99,7 +101,7 @@ def calls_for(change: Change, plan_id: str, organization: str = "") -> list[ApiC
             "POST",
             _collection(change),
             create_body(change),
-            idempotency_key=idempotency_key(plan_id, change, "create", organization),
+            idempotency_key=idempotency_key(plan_id, change, "create", organization, round),
             step="create",
         ),
     ]

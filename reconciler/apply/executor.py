@@ -21,12 +21,14 @@ from typing import Any, Literal
 from reconciler.annotations import AnnotationContext
 from reconciler.apply.calls import ApiCall, ApplyClient, calls_for, send
 from reconciler.errors import ApiError
+from reconciler.model import normalise_email
 from reconciler.plan import Change, OrgPlan
 
 Status = Literal["started", "applied", "failed", "skipped"]
 Outcome = Literal["applied", "failed", "skipped"]
 
 CHANGED_SINCE_PLAN = "changed since plan"
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,45 @@ def _describe_conflict(change: Change, exc: ApiError) -> _Conflict:
     if exc.status == 412:
         return _Conflict(
             "precondition_failed",
-            f"{CHANGED_SINCE_PLAN}: {change.address}{where} was modified after the plan was "
-            "made; not overwritten. Run plan again.",
+            f"{CHANGED_SINCE_PLAN}: {change.address}{where} was modified by someone else after "
+            "the plan was made; not overwritten. Run plan again, review, apply.",
         )
     return _Conflict(
         "not_found",
         f"{CHANGED_SINCE_PLAN}: {change.address}{where} no longer exists. Run plan again.",
     )
+
+
+def _unknown(change: Change, call: ApiCall, why: str) -> _Conflict:
+    where = f" ({change.source})" if change.source else ""
+    return _Conflict(
+        OUTCOME_UNKNOWN,
+        f"outcome unknown: {change.address}{where}: {call.method} {call.path} {why}. It may or "
+        "may not have taken effect: run plan again to see what is left (nothing is sent twice "
+        "by a new apply of a new plan).",
+    )
+
+
+def _answer_problem(call: ApiCall, answer: Any) -> str | None:
+    """Why `answer` is not the object the contract promises for `call` (None when it is): a
+    POST answers the created object, a PATCH the changed one, with the fields that were sent."""
+    if call.method == "DELETE":
+        return None
+    if not isinstance(answer, dict) or not answer:
+        return "answered success without the object it changed"
+    sent = call.body or {}
+    keys: list[str] = list(sent)
+    if call.method == "POST":
+        keys = [k for k in ("email", "name", "cidr") if k in sent]
+    for key in keys:
+        want, have = sent[key], answer.get(key)
+        if key == "email":
+            same = isinstance(have, str) and normalise_email(have) == normalise_email(str(want))
+        else:
+            same = _same(key, want, have)
+        if not same:
+            return f"answered success with an object whose `{key}` is not the one sent"
+    return None
 
 
 @dataclass
@@ -131,6 +165,7 @@ class _Runner:
     annotations: AnnotationContext
     on_event: Callable[[ApplyEvent], None]
     resume: bool
+    round: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def emit(self, event: ApplyEvent) -> None:
@@ -138,16 +173,33 @@ class _Runner:
             self.on_event(event)
 
     def call(self, change: Change, call: ApiCall) -> Any:
+        """Send `call`; its answer when that is the promised object. A 412/404 on a request
+        that certainly had no earlier effect means someone else changed the object; after an
+        attempt that may have landed (a dropped answer, a 5xx, an interrupted run) the object is
+        read back, and what cannot be confirmed is "outcome unknown", never "changed"."""
         annotation = self.annotations.header_for(self.plan_id, change, call.step)
         try:
-            return send(self.client, call, annotation)
+            answer = send(self.client, call, annotation)
         except ApiError as exc:
-            ambiguous = self.resume or exc.attempts > 1
+            ambiguous = self.resume or exc.maybe_applied
             if call.method != "POST" and exc.status in (404, 412):
                 if ambiguous and _landed(self.client, call):
                     return None
+                if ambiguous:
+                    raise _unknown(
+                        change,
+                        call,
+                        f"may have taken effect on an attempt whose answer was lost, and then "
+                        f"answered {exc.status} {exc.code}",
+                    ) from None
                 raise _describe_conflict(change, exc) from None
+            if exc.maybe_applied:
+                raise _unknown(change, call, f"got no clear answer: {exc.message}") from None
             raise
+        problem = _answer_problem(call, answer)
+        if problem is not None:
+            raise _unknown(change, call, problem)
+        return answer
 
     def run_one(self, change: Change) -> ChangeResult:
         name = self.org.organization
@@ -155,7 +207,7 @@ class _Runner:
         response: Any = None
         sent: list[str] = []
         try:
-            for call in calls_for(change, self.plan_id, name):
+            for call in calls_for(change, self.plan_id, name, self.round):
                 response = self.call(change, call)
                 sent.append(call.step)
         except (_Conflict, ApiError) as exc:
@@ -191,13 +243,15 @@ def execute(
     on_event: Callable[[ApplyEvent], None] = lambda event: None,
     done: frozenset[tuple[str, str]] = frozenset(),
     resume: bool = False,
+    round: int = 0,
 ) -> ApplyResult:
     """Apply `plan_org` through `client`. `done` holds (address, action) pairs already applied by
     an interrupted run (skipped silently, reported as applied); `resume` makes every 412/404
-    ambiguous, since the interrupted run may have sent the request."""
+    ambiguous, since the interrupted run may have sent the request. `round` 1 sends new
+    idempotency keys (the retry after the other organizations ran)."""
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
-    runner = _Runner(plan_org, client, plan_id, annotations, on_event, resume)
+    runner = _Runner(plan_org, client, plan_id, annotations, on_event, resume, round)
     result = ApplyResult()
     failed: ChangeResult | None = None
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:

@@ -174,6 +174,7 @@ def apply_runs(
                 on_event=report_again if again else report,
                 done=run.done,
                 resume=run.resume,
+                round=1 if again else 0,  # a new request: a new idempotency key
             )
         finally:
             close = getattr(client, "close", None)

@@ -192,6 +192,9 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     ctx.meta[NO_COLOR_KEY] = no_color
     ctx.color = wants_color(sys.stdout, no_color=no_color, environ=os.environ)
     _configure_logging(verbose)
+    from reconciler.api.limits import start_run
+
+    start_run()  # the API calls' run budget counts from here
 
 
 def _register() -> None:

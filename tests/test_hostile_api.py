@@ -1,0 +1,534 @@
+"""accessctl against a deliberately broken access API (issue 11): one server mode per failure.
+
+`Hostile` is a standard-library `http.server` on a free loopback port, threaded, speaking just
+enough of the contract (SPEC §2) for `plan` and `apply`, and broken in one way per mode. A
+second server, the trap, stands where redirects point: it must never see a request. Each test
+proves exit 1 (or the honest result), a message naming the problem, no traceback, a few seconds
+at most (the limits are lowered through the environment), bounded reading, no write sent, and the
+token sent nowhere but the server it belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+
+TOKEN = "tok-hostile-SECRET-4242"
+OTHER_TOKEN = "tok-hostile-OTHER-4343"
+LIMITS = {
+    "ACCESSCTL_API_DEADLINE": "1",
+    "ACCESSCTL_RUN_DEADLINE": "20",
+    "ACCESSCTL_MAX_RESPONSE_BYTES": str(1024 * 1024),
+    "ACCESSCTL_MAX_LIST_ITEMS": "100",
+}
+WRITES = ("POST", "PATCH", "DELETE")
+
+
+def _user(uid: str, email: str, role: str = "User", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": uid,
+        "email": email,
+        "type": "internal",
+        "role": role,
+        "stores": ["MID1", "MID2"],
+        "expires_at": None,
+        "status": "active",
+        "etag": f"e-{uid}",
+        **extra,
+    }
+
+
+class Org:
+    """One organization's live state on the hostile server."""
+
+    def __init__(self, name: str, users: list[dict[str, Any]]) -> None:
+        self.name = name
+        self.stores = [{"id": "MID1", "name": "One"}, {"id": "MID2", "name": "Two"}]
+        self.users = {u["id"]: u for u in users}
+
+
+Route = Callable[["Handler"], bool]  # handles the request (True) or leaves it to the default
+
+
+class Hostile:
+    """The broken server. `routes` maps `METHOD /path` to a handler that may answer instead."""
+
+    def __init__(self) -> None:
+        self.orgs = {
+            TOKEN: Org(
+                "acme",
+                [
+                    _user("u-admin", "admin@acme.example", "Admin"),
+                    _user("u-bob", "bob@acme.example"),
+                ],
+            )
+        }
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.sent_bytes = 0
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p, _ in self.requests if m in WRITES]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    hostile: Hostile
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(data).encode()
+        self.send_response(status)
+        content_type = "application/problem+json" if status >= 400 else "application/json"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        with self.hostile.lock:
+            self.hostile.sent_bytes += len(body)
+
+    def problem(self, status: int, code: str, detail: str = "") -> None:
+        self.send_json(status, {"status": status, "code": code, "title": code, "detail": detail})
+
+    def body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+
+    @property
+    def route(self) -> str:
+        return f"{self.command} {self.path.split('?')[0].removeprefix('/api/v1')}"
+
+    @property
+    def org(self) -> Org:
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        return self.hostile.orgs[token]
+
+    def page(self, items: list[dict[str, Any]]) -> None:
+        self.send_json(200, {"items": items, "next_cursor": None})
+
+    def handle_any(self) -> None:
+        with self.hostile.lock:
+            self.hostile.requests.append((self.command, self.path, dict(self.headers)))
+        if self.headers.get("Authorization", "").removeprefix("Bearer ") not in self.hostile.orgs:
+            return self.problem(401, "unauthorized")
+        custom = self.hostile.routes.get(self.route)
+        if custom is not None and custom(self):
+            return None
+        return self.default()
+
+    def default(self) -> None:
+        org, route = self.org, self.route
+        if route == "GET /me":
+            admin = next(iter(org.users.values()))
+            return self.send_json(
+                200,
+                {
+                    "email": admin["email"],
+                    "role": "Admin",
+                    "organization_id": org.name,
+                    "ip": "127.0.0.1",
+                },
+            )
+        if route == "GET /organization":
+            return self.send_json(
+                200,
+                {
+                    "id": org.name,
+                    "name": org.name,
+                    "plan": "standard",
+                    "technical_support_access": True,
+                    "etag": "e-org",
+                },
+            )
+        if route == "GET /stores":
+            return self.page(org.stores)
+        if route == "GET /users":
+            return self.page(list(org.users.values()))
+        if route == "POST /users":
+            sent = self.body()
+            created = _user(
+                f"u-{len(org.users)}", sent["email"], sent["role"], stores=sent["stores"]
+            )
+            org.users[created["id"]] = created
+            return self.send_json(201, created)
+        if self.command == "PATCH" and route.startswith("PATCH /users/"):
+            user = org.users[route.rsplit("/", 1)[1]]
+            user.update(self.body())
+            return self.send_json(200, user)
+        if self.command == "DELETE" and route.startswith("DELETE /users/"):
+            org.users.pop(route.rsplit("/", 1)[1], None)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        return self.problem(404, "not_found")
+
+    do_GET = do_POST = do_PATCH = do_DELETE = handle_any
+
+
+def _handler_for(hostile: Hostile) -> type[Handler]:
+    return type("BoundHandler", (Handler,), {"hostile": hostile})
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    server = Hostile()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def trap() -> Iterator[Hostile]:
+    """Where redirects point: any request reaching it is a token sent elsewhere."""
+    server = Hostile()
+    yield server
+    server.close()
+
+
+def config(tmp_path: Path, url: str, *, bob: str = "User", invite: bool = False) -> str:
+    users = [
+        {"email": "admin@acme.example", "role": "Admin", "stores": "all"},
+        {"email": "bob@acme.example", "role": bob, "stores": "all"},
+    ]
+    if invite:
+        users.append({"email": "new@acme.example", "role": "User", "stores": ["MID1"]})
+    doc = {
+        "organization": "acme",
+        "api": {"url": url, "token_env": "HOSTILE_TOKEN"},
+        "users": users,
+    }
+    path = tmp_path / "acme.yaml"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    return str(path)
+
+
+def run(args: list[str], **env: str) -> tuple[Result, float]:
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, args, env={"HOSTILE_TOKEN": TOKEN, **LIMITS, **env})
+    return result, time.monotonic() - started
+
+
+def assert_refused(result: Result, elapsed: float, *needles: str) -> None:
+    """Exit 1, every needle in the output, no traceback, no token, within a few seconds."""
+    text = result.output
+    assert result.exit_code == 1, text
+    for needle in needles:
+        assert needle in text, text
+    assert "Traceback" not in text and "unexpected error" not in text
+    assert TOKEN not in text
+    assert elapsed < 6, elapsed
+
+
+# -- 1. a coherent live view or none ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stores", [[], [{"id": "MID1", "name": "One"}]], ids=["empty", "short"])
+def test_a_store_list_missing_held_stores_is_refused(
+    hostile: Hostile, tmp_path: Path, stores: list[dict[str, str]]
+) -> None:
+    # Before: `stores: all` planned to strip bob's grants, and apply sent the PATCH (exit 0).
+    hostile.orgs[TOKEN].stores = stores
+    path = config(tmp_path, hostile.url)
+    result, elapsed = run(["apply", path, "--yes"])
+    assert_refused(result, elapsed, "GET /stores", "MID2", "lacks", "contradicts itself")
+    assert hostile.writes() == []
+
+
+def test_endless_fresh_cursors_stop_at_the_page_cap(hostile: Hostile, tmp_path: Path) -> None:
+    count = iter(range(10**9))
+
+    def endless(handler: Handler) -> bool:
+        handler.send_json(200, {"items": [], "next_cursor": f"c{next(count)}"})
+        return True
+
+    hostile.routes["GET /users"] = endless
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(
+        result, elapsed, "GET /users", "the list does not end", "ACCESSCTL_MAX_LIST_ITEMS"
+    )
+    pages = sum(1 for m, p, _ in hostile.requests if p.startswith("/api/v1/users"))
+    assert pages == 10  # 100 items allowed, 200 a page, at most ten times as many pages
+
+
+def test_a_repeated_cursor_is_refused(hostile: Hostile, tmp_path: Path) -> None:
+    def loop(handler: Handler) -> bool:
+        handler.send_json(200, {"items": [], "next_cursor": "same"})
+        return True
+
+    hostile.routes["GET /users"] = loop
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(result, elapsed, "GET /users", "cursor it had already returned")
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"stores": None}, "has no `stores`"),
+        ({"etag": None}, "has no `etag`"),
+        ({"stores": "MID1"}, "stores: Input should be a valid list"),
+        ({"id": 7}, "id: Input should be a valid string"),
+    ],
+    ids=["missing-stores", "missing-etag", "stores-not-list", "id-not-string"],
+)
+def test_missing_or_mistyped_fields_are_refused(
+    hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    bob = hostile.orgs[TOKEN].users["u-bob"]
+    for key, value in change.items():
+        if value is None:
+            del bob[key]
+        else:
+            bob[key] = value
+    result, elapsed = run(["apply", config(tmp_path, hostile.url), "--yes"])
+    assert_refused(result, elapsed, "GET /users", needle)
+    assert hostile.writes() == []
+
+
+def test_duplicate_ids_are_refused(hostile: Hostile, tmp_path: Path) -> None:
+    org = hostile.orgs[TOKEN]
+    org.users["u-bob2"] = _user("u-bob", "carol@acme.example")
+    result, elapsed = run(["apply", config(tmp_path, hostile.url), "--yes"])
+    assert_refused(result, elapsed, "GET /users", "the same id appears more than once")
+    assert hostile.writes() == []
+
+
+# -- 2. deadlines and caps ----------------------------------------------------------------------
+
+
+def test_a_drip_fed_body_stops_at_the_deadline(hostile: Hostile, tmp_path: Path) -> None:
+    def drip(handler: Handler) -> bool:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        try:
+            for _ in range(100):  # one byte every 0.2 s: each read finishes well within 1 s
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass
+        return True
+
+    hostile.routes["GET /users"] = drip
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(
+        result,
+        elapsed,
+        "GET /users",
+        "within the call's deadline",
+        "(deadline 1s per call)",
+        "ACCESSCTL_API_DEADLINE",
+    )
+    assert elapsed < 3
+
+
+def test_an_endless_body_stops_at_the_size_cap(hostile: Hostile, tmp_path: Path) -> None:
+    def endless(handler: Handler) -> bool:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        chunk = b"[" * 65536
+        try:
+            while True:
+                handler.wfile.write(chunk)
+                with handler.hostile.lock:
+                    handler.hostile.sent_bytes += len(chunk)
+        except OSError:
+            pass
+        return True
+
+    hostile.routes["GET /users"] = endless
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(
+        result, elapsed, "GET /users", "passed the 1 MiB cap", "ACCESSCTL_MAX_RESPONSE_BYTES"
+    )
+    time.sleep(0.2)
+    assert hostile.sent_bytes < 16 * 1024 * 1024  # the reader stopped: bounded, not 5.5 GB
+
+
+def test_an_announced_oversized_body_is_not_read(hostile: Hostile, tmp_path: Path) -> None:
+    def huge(handler: Handler) -> bool:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(10**12))
+        handler.end_headers()
+        return True
+
+    hostile.routes["GET /users"] = huge
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(result, elapsed, "GET /users", "announces", "over the 1 MiB cap")
+
+
+# -- 3. no redirects; a write is applied only when the answer is the promised object -------------
+
+
+def _redirect(status: int, to: str) -> Route:
+    def answer(handler: Handler) -> bool:
+        handler.send_response(status)
+        handler.send_header("Location", to)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        return True
+
+    return answer
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirected_read_is_refused_and_the_token_stays_home(
+    hostile: Hostile, trap: Hostile, tmp_path: Path, status: int
+) -> None:
+    hostile.routes["GET /users"] = _redirect(status, trap.url + "/users")
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    port = trap.url.split(":")[2].split("/")[0]
+    assert_refused(result, elapsed, f"GET /users: the API answered {status}", f"127.0.0.1:{port}")
+    assert "never follows redirects" in result.output
+    assert trap.requests == []
+
+
+def test_a_redirected_invite_is_outcome_unknown_not_applied(
+    hostile: Hostile, trap: Hostile, tmp_path: Path
+) -> None:
+    # Before: the 302 was followed as a GET, the user list came back, and apply printed
+    # `applied users/new@… (create)`: nobody was invited.
+    hostile.routes["POST /users"] = _redirect(302, trap.url + "/users")
+    result, elapsed = run(["apply", config(tmp_path, hostile.url, invite=True), "--yes"])
+    assert_refused(result, elapsed, "failed users/new@acme.example (create)", "outcome unknown")
+    assert "redirect to http://127.0.0.1:" in result.output
+    assert "applied users/new@acme.example" not in result.output
+    assert trap.requests == []
+    assert [m for m, _ in hostile.writes()] == ["POST"]
+
+
+def test_a_success_answer_that_is_another_object_is_outcome_unknown(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    def the_list(handler: Handler) -> bool:
+        handler.body()
+        handler.send_json(201, {"items": [], "next_cursor": None})
+        return True
+
+    hostile.routes["POST /users"] = the_list
+    result, elapsed = run(["apply", config(tmp_path, hostile.url, invite=True), "--yes"])
+    assert_refused(result, elapsed, "outcome unknown: users/new@acme.example", "`email`")
+    assert "Apply complete: 0 applied, 1 failed" in result.output
+
+
+# -- 4. honest outcomes -------------------------------------------------------------------------
+
+
+def test_a_first_attempt_412_is_changed_since_plan(hostile: Hostile, tmp_path: Path) -> None:
+    def precondition(handler: Handler) -> bool:
+        handler.body()
+        handler.problem(412, "precondition_failed", "etag mismatch")
+        return True
+
+    hostile.routes["PATCH /users/u-bob"] = precondition
+    result, elapsed = run(["apply", config(tmp_path, hostile.url, bob="Admin"), "--yes"])
+    assert_refused(result, elapsed, "changed since plan", "modified by someone else")
+    assert "outcome unknown" not in result.output
+
+
+def test_committed_patch_then_drop_500s_412_is_outcome_unknown(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # The first PATCH commits, then the connection drops before the answer; the retries get
+    # 500, 500, then 412 (the etag moved: our own change). Meanwhile someone else edits bob.
+    attempts = iter(range(100))
+
+    def flaky(handler: Handler) -> bool:
+        sent = handler.body()
+        n = next(attempts)
+        if n == 0:
+            handler.org.users["u-bob"].update(sent, etag="e-after")
+            handler.close_connection = True
+            handler.connection.shutdown(2)
+        elif n < 3:
+            handler.problem(500, "server_error")
+        else:
+            handler.org.users["u-bob"].update(role="Settlement", etag="e-other")
+            handler.problem(412, "precondition_failed")
+        return True
+
+    hostile.routes["PATCH /users/u-bob"] = flaky
+    result, elapsed = run(["apply", config(tmp_path, hostile.url, bob="Admin"), "--yes"])
+    assert_refused(result, elapsed, "outcome unknown: users/bob@acme.example", "run plan again")
+    assert "modified by someone else" not in result.output
+    assert elapsed < 8
+
+
+def test_the_cross_organization_retry_sends_a_new_idempotency_key(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # carol is Admin in beta; acme invites her as User while beta removes her. The first invite
+    # gets 409 role_conflict, which this server replays for the same key forever (SPEC §2: "the
+    # first response"); once beta has run, the retry must be a new request.
+    hostile.orgs[OTHER_TOKEN] = Org(
+        "beta",
+        [
+            _user("b-admin", "root@beta.example", "Admin"),
+            _user("b-carol", "carol@x.example", "Admin"),
+        ],
+    )
+    answers: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def invite(handler: Handler) -> bool:
+        key = handler.headers["Idempotency-Key"]
+        sent = handler.body()
+        if key not in answers:
+            held = any(
+                u["email"] == sent["email"] and u["role"] != sent["role"]
+                for o in handler.hostile.orgs.values()
+                for u in o.users.values()
+            )
+            if held:
+                answers[key] = (409, {"status": 409, "code": "role_conflict", "title": "conflict"})
+            else:
+                created = _user("u-carol", sent["email"], sent["role"], stores=sent["stores"])
+                handler.org.users["u-carol"] = created
+                answers[key] = (201, created)
+        handler.send_json(*answers[key])
+        return True
+
+    hostile.routes["POST /users"] = invite
+    acme = json.loads(Path(config(tmp_path, hostile.url)).read_text())
+    acme["users"].append({"email": "carol@x.example", "role": "User", "stores": []})
+    beta = {
+        "organization": "beta",
+        "api": {"url": hostile.url, "token_env": "OTHER_TOKEN"},
+        "policy": {"unmanaged_users": "remove", "max_removals": 1},
+        "users": [{"email": "root@beta.example", "role": "Admin", "stores": "all"}],
+    }
+    (tmp_path / "acme.yaml").write_text(json.dumps(acme))
+    (tmp_path / "beta.yaml").write_text(json.dumps(beta))
+    result, elapsed = run(["apply", str(tmp_path), "--yes"], OTHER_TOKEN=OTHER_TOKEN)
+    assert result.exit_code == 0, result.output
+    keys = [h["Idempotency-Key"] for m, p, h in hostile.requests if m == "POST"]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert "carol@x.example" in {u["email"] for u in hostile.orgs[TOKEN].users.values()}
+    assert elapsed < 6
