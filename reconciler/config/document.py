@@ -25,6 +25,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.files import Unreadable, read_config_bytes
 from reconciler.model import Source
 
 _TAG = "tag:yaml.org,2002:"
@@ -254,12 +255,12 @@ def _same_key(key_node: Node, item: Any, yaml11: bool) -> bool:
 def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document | None:
     """Parse one file; problems go to `diags`. None when nothing usable could be read."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        diags.append(
-            Diagnostic(display, 1, 1, "error", "file_unreadable", f"cannot read file: {reason}")
+        text = read_config_bytes(path).decode("utf-8-sig")
+    except (Unreadable, UnicodeDecodeError) as exc:
+        reason = (
+            exc.reason if isinstance(exc, Unreadable) else "cannot read file: it is not UTF-8 text"
         )
+        diags.append(Diagnostic(display, 1, 1, "error", "file_unreadable", reason))
         return None
     return parse_text(text, display, diags)
 
@@ -338,10 +339,13 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
         # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g. an
         # unquoted URL in a flow mapping: `api: {url: https://host/api/v1}`. ruamel.yaml's own
         # parser is the reference; only when it refuses too is the file wrong.
+        # When it refuses too, its error is the one reported: libyaml stopped at the first place
+        # it is stricter, which may be a line that parsed (the URL) before the real mistake.
         try:
             root, yaml11 = _compose(text, pure=True)
-        except Exception:
-            diags.append(syntax_diagnostic(exc, display, text))
+        except Exception as reference:
+            same = _mark_index(reference) == _mark_index(exc)
+            diags.append(syntax_diagnostic(exc if same else reference, display, text))
             return None
     if root is None:
         diags.append(
@@ -380,6 +384,12 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
         )
         return None
     return Document(display, root, data, lines, yaml11, builder.shared)
+
+
+def _mark_index(exc: Exception) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    index = getattr(mark, "index", None)
+    return index if isinstance(index, int) else None
 
 
 def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:

@@ -1,15 +1,70 @@
 """Which files a list of paths means: a file is itself; a folder is every `.yaml`/`.yml` file
-under it (hidden ones skipped), in a stable order."""
+under it (hidden ones skipped), in a stable order. And how one is read: only a regular file, and
+only up to a size cap, so a FIFO never hangs a run and `/dev/zero` never fills the memory."""
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from reconciler.config.diagnostics import Diagnostic
 
 SUFFIXES = (".yaml", ".yml")
+# The largest configuration file read: 10,000 users take about 1 MiB, so 16 MiB is room for
+# any real organization and a bound on what one file may cost. Tests lower it.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+class Unreadable(Exception):
+    """A configuration file that is not read: why, in words a user can act on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_config_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of the regular file at `path`, at most `limit` (default `MAX_FILE_BYTES`).
+
+    Opened without blocking (opening a FIFO would wait for a writer), checked to be a regular
+    file on the open descriptor (no race with a swap), and read no further than the cap even if
+    the file grows meanwhile."""
+    cap = MAX_FILE_BYTES if limit is None else limit
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise Unreadable(f"cannot read file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise Unreadable(f"cannot read file: it is {kind}, not a regular file")
+        try:
+            data = handle.read(cap + 1)
+        except OSError as exc:
+            raise Unreadable(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > cap:
+        raise Unreadable(
+            f"cannot read file: it is larger than {_size(cap)}, the limit for a configuration "
+            "file (split it into several files of one organization)"
+        )
+    return data
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MiB"
+    return f"{count:,} bytes"
 
 
 def discover(

@@ -24,7 +24,7 @@ from ruamel.yaml.error import YAMLError
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
-from reconciler.config.files import discover
+from reconciler.config.files import Unreadable, discover, read_config_bytes
 from reconciler.config.fmt import Unformattable, format_text
 
 
@@ -69,9 +69,12 @@ def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes
     """The file's bytes, its text and its canonical form; None (with diagnostics) when it
     cannot be formatted."""
     try:
-        read = path.read_bytes()
+        read = read_config_bytes(path)
         text = read.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+    except Unreadable as exc:
+        diags.append(Diagnostic(shown, 1, 1, "error", "file_unreadable", exc.reason))
+        return None
+    except UnicodeDecodeError:
         diags.append(
             Diagnostic(shown, 1, 1, "error", "file_unreadable", "cannot read file as UTF-8 text")
         )
