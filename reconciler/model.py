@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from reconciler import emails
+
 
 class Role(StrEnum):
     """Access roles, spelled exactly as on the wire."""
@@ -34,6 +36,9 @@ class Role(StrEnum):
 
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.value for r in Role)
+# How the email validator names a character no one can see; the schema check turns it into an
+# `invalid_email` diagnostic with the code point in the hint.
+HIDDEN_CHARACTER = "holds an invisible or control character: "
 MAX_IP_RANGES = 50
 UserType = Literal["internal", "external"]
 UnmanagedPolicy = Literal["report", "remove", "ignore"]
@@ -53,9 +58,10 @@ class Source:
 
 
 def normalise_email(value: str) -> str:
-    """Emails compare case-insensitively and without surrounding space. `lower`, not `casefold`:
-    folding rewrites letters (`ß` becomes `ss`), which would invite another mailbox."""
-    return value.strip().lower()
+    """Emails compare case-insensitively, without surrounding space and in NFC (`josé` typed
+    composed or decomposed is one mailbox). `lower`, not `casefold`: folding rewrites letters
+    (`ß` becomes `ss`), which would invite another mailbox."""
+    return emails.normalise(value)
 
 
 def normalise_cidr(value: str) -> str:
@@ -243,6 +249,9 @@ class User(_Strict):
     @field_validator("email")
     @classmethod
     def _fold_email(cls, value: str) -> str:
+        hidden = emails.hidden_character(value.strip())
+        if hidden is not None:
+            raise ValueError(f"{HIDDEN_CHARACTER}{emails.code_point(hidden)}")
         return normalise_email(value)
 
     def access_ended(self, today: date) -> bool:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from reconciler.diff import diff
+from reconciler import emails
+from reconciler.diff import diff, user_address
 from reconciler.errors import AccessctlError, ConfigError, UsageError
-from reconciler.model import DesiredOrg, LiveState, api_url_problem
+from reconciler.model import DesiredOrg, LiveState, api_url_problem, normalise_email
 from reconciler.plan import (
     Caller,
     Change,
@@ -91,6 +92,7 @@ def plan_org(
         violations = [f for f in check(desired, live, []) if f.code == "organization_mismatch"]
     else:
         changes, findings = diff(desired, live, today=today)
+        findings = [*lookalikes(desired, live), *findings]
         violations = check(desired, live, changes, force=force)
     return OrgPlan(
         organization=desired.config.organization,
@@ -101,6 +103,31 @@ def plan_org(
         changes=changes,
         findings=[*violations, *extra, *findings],
     )
+
+
+def lookalikes(desired: DesiredOrg, live: LiveState) -> list[Finding]:
+    """`confusable_email` for each declared address that is not live but looks like one that is
+    (`exаmple@` with a Cyrillic `а` declared, `example@` live): inviting it reaches someone else."""
+    live_emails = {normalise_email(u.email) for u in live.users}
+    by_skeleton = {emails.skeleton(e): e for e in live_emails}
+    found = []
+    for email, source in desired.user_sources.items():
+        twin = None if email in live_emails else by_skeleton.get(emails.skeleton(email))
+        if twin is not None:
+            found.append(
+                Finding(
+                    severity="warning",
+                    code="confusable_email",
+                    message=(
+                        f"{emails.escape(email)} looks like the live user {emails.escape(twin)} "
+                        f"but is another address (as ASCII: {emails.as_ascii(email)}): it would be "
+                        "invited, not matched"
+                    ),
+                    address=user_address(email),
+                    source=SourceRef.of(source),
+                )
+            )
+    return found
 
 
 def load_desired(

@@ -68,6 +68,7 @@ def hostile_plan() -> Any:
         ("a\u202ab\u202ec\u2066d\u2069", "a\\u202ab\\u202ec\\u2066d\\u2069"),
         (PLAIN + " \u00a0\u200d\u2028", PLAIN + " \u00a0\u200d\u2028"),
         ("C:\\temp\\x1b", "C:\\temp\\x1b"),
+        ("a\u200bb\ufeffc\u200fd\u00ade", "a\\u200bb\\ufeffc\\u200fd\\xade"),
     ],
 )  # fmt: skip
 def test_visible_escapes_control_and_bidi_characters_only(raw: str, shown: str) -> None:

@@ -14,9 +14,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml.nodes import ScalarNode
 
+from reconciler import emails
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, PathItem
 from reconciler.model import (
+    HIDDEN_CHARACTER,
     ROLE_NAMES,
     ApiConfig,
     IpRange,
@@ -355,6 +357,12 @@ def _to_diagnostic(
         return _diag(doc, path, "unknown_role", f"unknown role `{value}`", hint)
     if name == "email" and kind == "string_pattern_mismatch":
         return _diag(doc, path, "invalid_email", f"`{value}` is not an email address")
+    hidden = str(err["msg"]).partition(HIDDEN_CHARACTER)[2]
+    if name == "email" and kind == "value_error" and hidden:
+        shown = emails.escape(str(value))
+        message = f"`{shown}` is not an email address: it holds {hidden.split(' ')[0]}"
+        hint = f"remove {hidden}: it cannot be seen, or it reorders the text around it"
+        return _diag(doc, path, "invalid_email", message, hint)
     field_name = next((str(p) for p in reversed(path) if isinstance(p, str)), name)
     if field_name in _FIELD_MESSAGES and (
         len(err["loc"]) > len(path) or kind.endswith("pattern_mismatch")

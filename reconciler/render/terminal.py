@@ -1,7 +1,8 @@
 """Text for a terminal: data from the access API or a config (names, emails, audit fields) may
 hold control characters that move the cursor, erase lines, fake a new line or reorder what is
-shown. `visible` turns them into Python-style escapes; every other character, é or 東 alike, is
-left as it is. Apply it to the data, never to a renderer's own colour codes."""
+shown, or zero-width characters that make two different values print alike. `visible` turns
+them into Python-style escapes; every other character, é or 東 alike, is left as it is.
+Apply it to the data, never to a renderer's own colour codes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,17 @@ _CONTROLS = (
     *range(0x7F, 0xA0),  # DEL and C1, with CSI
     *range(0x202A, 0x202F),  # bidi embeddings and overrides
     *range(0x2066, 0x206A),  # bidi isolates
+    # zero-width and invisible characters (the zero-width joiner is kept: emoji sequences use it)
+    0x00AD,  # soft hyphen
+    0x061C,  # Arabic letter mark
+    0x180E,  # Mongolian vowel separator
+    0x200B,  # zero-width space
+    0x200C,  # zero-width non-joiner
+    0x200E,  # left-to-right mark
+    0x200F,  # right-to-left mark
+    *range(0x2060, 0x2065),  # word joiner, invisible operators
+    *range(0x206A, 0x2070),  # deprecated format characters
+    0xFEFF,  # zero-width no-break space (BOM)
 )
 _ESCAPES = {
     code: _NAMED.get(chr(code)) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")

@@ -7,6 +7,7 @@ from datetime import date
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg
+from reconciler.config.rules.emails import check_confusables
 from reconciler.config.rules.ranges import check_ranges
 from reconciler.config.rules.users import check_role_conflicts, check_users
 
@@ -18,3 +19,4 @@ def check_all(orgs: list[MergedOrg], today: date, diags: list[Diagnostic]) -> No
         check_users(org, today, diags)
         check_ranges(org, diags)
     check_role_conflicts(orgs, diags)
+    check_confusables(orgs, diags)

@@ -23,7 +23,7 @@ def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
                     "duplicate_email",
                     f"`{email}` is declared twice in organization `{org.name}`: here and at "
                     f"{_email_source(*first[email])}",
-                    "emails compare case-insensitively; keep one declaration",
+                    "emails compare case-insensitively and in Unicode NFC; keep one declaration",
                 )
             )
         else:
