@@ -9,10 +9,13 @@ request body from `after` (create) or from `after` restricted to `fields` (updat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
+import os
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -359,7 +362,18 @@ def idempotency_key(
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
-    Path(path).write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    """Write to a new file beside `path`, then rename it over `path`: a symbolic link at `path`
+    is replaced, never written through, and a reader never sees half a plan."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(plan.model_dump_json(indent=2) + "\n")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load_plan(path: str | Path) -> Plan:

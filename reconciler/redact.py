@@ -5,9 +5,19 @@ client's rule of never logging headers."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 
 MASK = "***"
+# Environment variables taken to hold a credential before any config names its `token_env`.
+# (`ACCESSCTL_TOKEN_ENV` or `*_TOKEN_FILE` hold a name or a path, not a secret.)
+SECRET_NAME = re.compile(
+    r"^(?!.*_(?:ENV|FILE|PATH|NAME|URL|DIR)$).*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL)",
+    re.IGNORECASE,
+)
+# Shorter values would match ordinary words in an argument.
+MIN_SECRET_CHARS = 8
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
@@ -37,3 +47,17 @@ class SecretFilter(logging.Filter):
         if masked != message or record.args:
             record.msg, record.args = masked, None
         return True
+
+
+def secret_in_args(
+    args: Sequence[str], environ: Mapping[str, str], names: Iterable[str] | None = None
+) -> str | None:
+    """The name of an environment variable whose value appears in one of `args` (a token pasted
+    into `--annotate note=...`), or None. `names`: the variables to look at; by default every
+    one whose name says it holds a credential (`*TOKEN*`, `*SECRET*`, ...)."""
+    wanted = [n for n in environ if SECRET_NAME.search(n)] if names is None else list(names)
+    for name in wanted:
+        value = environ.get(name, "").strip()
+        if len(value) >= MIN_SECRET_CHARS and any(value in arg for arg in args):
+            return name
+    return None

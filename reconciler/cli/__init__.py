@@ -16,7 +16,7 @@ import click
 from reconciler import __version__
 from reconciler.cli._progress import is_terminal
 from reconciler.errors import AccessctlError
-from reconciler.redact import SecretFilter, redact
+from reconciler.redact import SECRET_NAME, SecretFilter, redact, secret_in_args
 from reconciler.runtime import tune_collector
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +45,8 @@ class AccessctlGroup(click.Group):
         parent: click.Context | None = None,
         **extra: Any,
     ) -> click.Context:
+        if parent is None:
+            _refuse_secret_args(args)
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
@@ -101,6 +103,28 @@ def hoist_global_options(args: list[str]) -> list[str]:
         return args
     rest = [arg for arg in args[start:end] if not _is_global(arg)]
     return args[:start] + moved + rest + args[end:]
+
+
+def _refuse_secret_args(args: list[str]) -> None:
+    """A token's value on the command line would be shown (a dry run prints annotations), sent
+    (into the platform's audit log) and kept in the shell's history: stop before anything runs.
+    `apply` checks again once the plan names its token variables, whatever their names."""
+    named = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "--token-env"]
+    names = [n for n in os.environ if SECRET_NAME.search(n)] + named
+    found = secret_in_args(args, os.environ, names)
+    if found is not None:
+        message, hint = secret_arg_message(found)
+        click.echo(f"Error: {message}\nHint: {hint}", err=True)
+        raise click.exceptions.Exit(EXIT_ERROR)
+
+
+def secret_arg_message(name: str) -> tuple[str, str]:
+    """(message, hint) for a token's value found on the command line."""
+    return (
+        f"an argument holds the value of ${name}, a token; nothing was run or sent",
+        "never put a token on the command line (it would be shown, stored in the audit log and "
+        "kept in the shell history); accessctl reads it from the variable api.token_env names",
+    )
 
 
 def _silence_stdout() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import os
+import re
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
     from reconciler.config import LoadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
+_PLAN_START = re.compile(rb'\s*\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"plan_id"\s*:')
 
 
 def _as_date(
@@ -77,6 +81,39 @@ def check_output(path: str, option: str, inputs: Sequence[str] = ()) -> None:
                 "would replace it",
                 hint="save the plan elsewhere, e.g. -o plan.json",
             )
+
+
+def check_plan_target(path: str) -> None:
+    """`plan -o` replaces only an earlier plan: not a symbolic link (never followed), not a
+    device or folder, not any other file (a config, a key), which `export` also keeps unless
+    --force. Checked before any network call; the plan is then written by rename, which
+    replaces a link put there meanwhile instead of writing through it."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"-o {path}: cannot check it: {exc.strerror or exc}") from None
+    elsewhere = "remove it or save the plan elsewhere, e.g. -o plan.json"
+    if stat.S_ISLNK(mode):
+        raise UsageError(
+            f"-o {path} is a symbolic link; a plan is not written through one", hint=elsewhere
+        )
+    if not stat.S_ISREG(mode) or not _is_plan(path):
+        raise UsageError(
+            f"-o {path} exists and is not a saved plan; it was left as it is", hint=elsewhere
+        )
+
+
+def _is_plan(path: str) -> bool:
+    """Whether the regular file at `path` begins as a saved plan does: a JSON object whose first
+    keys are `format_version` and `plan_id` (only its start is read)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return _PLAN_START.match(head) is not None
 
 
 def write_failed(path: str, exc: OSError) -> UsageError:

@@ -181,6 +181,19 @@ def _same_api(plan: Plan, environ: Mapping[str, str], api_url: str | None) -> No
             )
 
 
+def _refuse_token_args(plan: Plan, environ: Mapping[str, str], args: Sequence[str]) -> None:
+    """A token of the plan's organizations given as an argument (`--annotate note=$TOKEN`) is
+    refused before the plan or any annotation is shown or sent, whatever its variable's name."""
+    from reconciler.cli import secret_arg_message
+    from reconciler.redact import secret_in_args
+
+    names = [org.token_env for org in plan.orgs if org.token_env]
+    found = secret_in_args(args, environ, names)
+    if found is not None:
+        message, hint = secret_arg_message(found)
+        raise UsageError(message, hint=hint)
+
+
 def run(
     paths: Sequence[str],
     *,
@@ -227,6 +240,7 @@ def run(
         render_diagnostics(exc.diagnostics, shown)
         click.echo(shown.getvalue(), err=True, nl=False)
         raise
+    _refuse_token_args(plan, environ, [*pairs, api_url or ""])
     as_json = output_format == "json"
     if not as_json:
         shown = io.StringIO()

@@ -12,7 +12,13 @@ import click
 
 from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._color import use_color
-from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
+from reconciler.cli._options import (
+    api_url_option,
+    check_output,
+    check_plan_target,
+    today_option,
+    write_failed,
+)
 from reconciler.cli._progress import FetchProgress
 from reconciler.errors import ConfigError, UsageError
 from reconciler.render import FORMATS, renderer
@@ -101,6 +107,7 @@ def plan(
                 hint="save it as .json, e.g. -o plan.json",
             )
         check_output(out, "-o", paths)
+        check_plan_target(out)
     try:
         with closing(FetchProgress()) as progress:
             result = plan_paths(
