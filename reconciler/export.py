@@ -7,14 +7,16 @@ every user declares `stores`. What is left out, and why `plan` on the result is 
 External users whose access has ended (status `expired`, or an expiry on or before `today`) are
 written, with their date: left out, they would be planned for removal. `validate` warns about
 them (`expiry_in_past`) and `plan` leaves them as they are, so deleting their lines is how they
-are removed. CIDRs are always quoted: an IPv6 network's colons are not safe in a flow mapping.
-Store grants are written as explicit lists (never `all`), so a store added later is not granted
-silently. The token is never written: only the name of the variable that holds it.
+are removed. CIDRs are always quoted: an IPv6 network's colons are not safe in a flow mapping;
+any other text is written plain only when it is plainly a word (`_text`). Store grants are
+written as explicit lists (never `all`), so a store added later is not granted silently. The
+token is never written: only the name of the variable that holds it.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Any
 
@@ -43,6 +45,13 @@ def schema_reference(out: str | None, root: str = ".") -> str:
     return os.path.relpath(os.path.join(top, SCHEMA_PATH), folder).replace(os.sep, "/")
 
 
+# Starts with a letter (never a number, a date, an indicator or a sign), holds no `:`, `#`, `,`,
+# brackets or quotes, and does not end in a space.
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@+/()&-]*(?: [A-Za-z0-9_.@+/()&-]+)*")
+# Plain words YAML 1.1 reads as booleans or null (1.2 as strings; some tools still read 1.1).
+_KEYWORDS = frozenset(["y", "n", "yes", "no", "on", "off", "true", "false", "null"])
+
+
 def _flow_map(items: dict[str, Any]) -> CommentedMap:
     node = CommentedMap(items)
     node.fa.set_flow_style()
@@ -50,9 +59,14 @@ def _flow_map(items: dict[str, Any]) -> CommentedMap:
 
 
 def _text(value: str) -> str:
-    """`value` quoted where ruamel.yaml would write it plain but read it back as something else:
-    a leading `?` in a flow collection reads as a mapping key (`[?q]` is `[{q: null}]`)."""
-    return DoubleQuotedScalarString(value) if value.startswith("?") else value
+    """`value` written plain only when it is a run of letters, digits and a few safe marks that
+    reads back as the same string under YAML 1.1 and 1.2, in a block or a flow collection;
+    anything else double-quoted, where every character survives (U+0085, U+2028 and controls as
+    escapes, which ruamel.yaml's plain and single-quoted styles would write as line breaks).
+    ruamel.yaml's own choice is not trusted: it writes `: x` plain in a flow mapping."""
+    if _PLAIN.fullmatch(value) and value.lower() not in _KEYWORDS:
+        return value
+    return DoubleQuotedScalarString(value)
 
 
 def _flow_seq(items: list[Any]) -> CommentedSeq:

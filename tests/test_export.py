@@ -203,3 +203,65 @@ def test_the_schema_line_points_at_the_config_repositorys_schema(tmp_path: Path)
         == "../../schemas/accessctl.schema.json"
     )
     assert schema_reference("/elsewhere/acme.yaml", root) == "schemas/accessctl.schema.json"
+
+
+# -- hostile names ---------------------------------------------------------------------------
+
+# Pieces YAML gives a meaning to, and characters readers disagree about.
+HOSTILE_PIECES = [
+    ": x", "- ", "? ", "# ", ":", "-", "?", "#", "&a", "*a", "!t", "|", ">", "%", "@", "`",
+    "{", "}", "[", "]", ",", "'", '"', "\\", "\\n", "yes", "no", "on", "off", "y", "null", "~",
+    "true", "1", "0x1F", "1e3", "1_000", "12:30", "2025-01-01", ".inf", ".nan", "+1", "-1",
+    "\x85", "\u2028", "\u2029", "\u00a0", "\t", "\u200b", "\u202e", "\ufeff", "é", "e\u0301",
+    "東京", "🚀", " ", "a", "Z", "store",
+]  # fmt: skip
+
+
+def _api_name(pieces: list[str]) -> str:
+    """A name as the access API keeps it: stripped, 1 to 100 characters."""
+    return "".join(pieces).strip()[:100].strip()
+
+
+hostile_names = (
+    st.lists(st.sampled_from(HOSTILE_PIECES), min_size=1, max_size=6).map(_api_name).filter(bool)
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(hostile_names, min_size=1, max_size=5, unique_by=lambda n: n.strip().casefold()),
+    stores=st.lists(hostile_names, min_size=1, max_size=4, unique=True),
+)
+def test_export_then_plan_is_empty_for_hostile_names(
+    names: list[str], stores: list[str], tmp_path: Path
+) -> None:
+    """Any range name or store id the API accepts survives export → load unchanged."""
+    cidrs = [f"10.{i}.0.0/16" for i in range(len(names))]
+    live = live_state(
+        [live_user(ROOT, "Super Admin", stores), live_user("b@acme.example", "User", stores[:1])],
+        [live_range(name, cidr) for name, cidr in zip(names, cidrs, strict=True)],
+        stores=tuple(stores),
+    )
+    text = _export(live)
+    changes, _ = _plan_of(text, tmp_path, live)
+    assert changes == []
+    result = load([str(tmp_path / "exported.yaml")], today=TODAY)
+    (org,) = result.orgs
+    assert [r.name for r in org.config.ip_ranges] == sorted(
+        names, key=lambda n: n.strip().casefold()
+    )
+    assert sorted(org.config.stores) == sorted(stores)
+
+
+@pytest.mark.parametrize("name", [": x", "a\x85b", "x\u2028y", "yes", "- a", "#x", "? q", "1"])
+def test_export_quotes_names_yaml_would_misread(name: str, tmp_path: Path) -> None:
+    live = live_state([live_user(ROOT, "Super Admin")], [live_range(name, "10.0.0.0/8")])
+    text = _export(live)
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = load([str(path)], today=TODAY)
+    assert [d.code for d in result.diagnostics if d.is_error] == []
+    (org,) = result.orgs
+    assert [r.name for r in org.config.ip_ranges] == [name]
