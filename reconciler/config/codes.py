@@ -9,7 +9,10 @@ CODES: dict[str, str] = {
     # Reading files
     "path_not_found": "a path given on the command line does not exist",
     "no_config_files": "a folder holds no `.yaml`/`.yml` files",
-    "file_unreadable": "a file cannot be read or is not UTF-8 text",
+    "file_unreadable": (
+        "a file cannot be read, is not UTF-8 text, is not a regular file (a FIFO, device or "
+        "socket) or is larger than 16 MiB"
+    ),
     "file_unwritable": "`fmt` could not write a file (permissions, a full disk); it is unchanged",
     "fmt_unsafe": "`fmt` cannot reorder this file without moving a comment; it is unchanged",
     "empty_file": "a file holds no YAML document (every file must name its `organization`)",
@@ -22,7 +25,10 @@ CODES: dict[str, str] = {
     "invalid_value": "a value of the right type that is not allowed (pattern, choice, range)",
     "missing_field": "a required key is absent (every user declares `stores`)",
     "missing_organization": "a file does not name its `organization`",
-    "invalid_email": "a user's `email` is not an email address",
+    "invalid_email": (
+        "a user's `email` is not an email address, or holds an invisible, control or bidi "
+        "character (its code point in the hint)"
+    ),
     "unknown_role": "a role that does not exist (roles are case-sensitive; with a suggestion)",
     "inline_secret": "a credential written in the YAML (use `api.token_env` instead)",
     # Files of one organization
@@ -35,7 +41,11 @@ CODES: dict[str, str] = {
     "duplicate_range_name": "two IP ranges of one organization share a name",
     "overlapping_ranges": "warning: two IP ranges of one organization overlap",
     # Users
-    "duplicate_email": "one email declared twice in an organization (case-insensitive)",
+    "duplicate_email": "one email declared twice in an organization (case-insensitive, NFC)",
+    "confusable_email": (
+        "warning: an email that mixes scripts, or looks like another declared or live one "
+        "(a Cyrillic `а` for a Latin `a`)"
+    ),
     "role_conflict_across_orgs": "one email with different roles in two organizations",
     "missing_role": "an internal user without a `role`",
     "external_without_expiry": "an external user without an `expires` date",
