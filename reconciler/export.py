@@ -66,7 +66,8 @@ def _text(value: str) -> str:
     ruamel.yaml's own choice is not trusted: it writes `: x` plain in a flow mapping."""
     if _PLAIN.fullmatch(value) and value.lower() not in _KEYWORDS:
         return value
-    return DoubleQuotedScalarString(value)
+    quoted: str = DoubleQuotedScalarString(value)
+    return quoted
 
 
 def _flow_seq(items: list[Any]) -> CommentedSeq:
