@@ -76,12 +76,24 @@ def test_export_out_into_a_missing_folder_fails_before_fetching(tmp_path: Path) 
 def test_plan_out_that_cannot_be_written(emu: EmulatorProcess, tmp_path: Path) -> None:
     config = tmp_path / "acme.yaml"
     config.write_text(CONFIG, encoding="utf-8")
-    out = tmp_path / "plan.json"
-    out.symlink_to(tmp_path / "gone" / "plan.json")  # its folder exists; its target's does not
+    out = Path("/proc/self/plan.json")  # the folder exists; no file can be made in it
     code, output = _invoke(["plan", str(config), "-o", str(out)], emu.base_url)
     assert code == 1
     assert f"Error: cannot write {out}: No such file or directory\n" in output
     assert "unexpected error" not in output
+
+
+def test_plan_out_through_a_dangling_symlink_is_refused_before_fetching(tmp_path: Path) -> None:
+    config = tmp_path / "acme.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "plan.json"
+    out.symlink_to(tmp_path / "gone" / "plan.json")  # it was written through before
+    code, output = _invoke(["plan", str(config), "-o", str(out)], UNREACHABLE)
+    assert code == 1
+    assert output == (
+        f"Error: -o {out} is a symbolic link; a plan is not written through one\n"
+        "Hint: remove it or save the plan elsewhere, e.g. -o plan.json\n"
+    )
 
 
 def test_export_out_that_cannot_be_written(emu: EmulatorProcess, tmp_path: Path) -> None:
