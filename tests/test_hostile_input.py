@@ -101,14 +101,18 @@ USERS = "users:\n"
 
 
 def _users(*emails: str) -> str:
-    return HEAD + USERS + "".join(f'  - email: "{e}"\n    role: Admin\n' for e in emails)
+    return (
+        HEAD
+        + USERS
+        + "".join(f'  - email: "{e}"\n    role: Admin\n    stores: []\n' for e in emails)
+    )
 
 
 def test_nfc_and_nfd_spellings_are_one_user(tmp_path: Path) -> None:
     composed, decomposed = "jos\u00e9@acme.example", "jose\u0301@acme.example"
     assert composed != decomposed and normalise(composed) == normalise(decomposed)
     result = _load(_write(tmp_path, _users(composed, decomposed)))
-    assert _codes(result) == [(5, "duplicate_email")]
+    assert _codes(result) == [(6, "duplicate_email")]
     (org,) = result.orgs
     assert [u.email for u in org.config.users] == [composed]
 
@@ -129,7 +133,7 @@ def test_invisible_characters_are_invalid_emails(tmp_path: Path, char: str, name
     email = f"ann{char}a@acme.example"
     text = _users("ok@acme.example", email.replace("\x07", "\\a"))
     result = _load(_write(tmp_path, text))
-    assert _codes(result) == [(5, "invalid_email")]
+    assert _codes(result) == [(6, "invalid_email")]
     diag = result.diagnostics[0]
     assert diag.hint is not None and name in diag.hint
     assert diag.message.startswith(f"`{escape(email)}` is not an email address: it holds U+")
@@ -145,7 +149,7 @@ def test_text_output_shows_invisible_characters_escaped(tmp_path: Path) -> None:
         "address: it holds U+200B\n"
         "    hint: remove U+200B ZERO WIDTH SPACE: it cannot be seen, or it reorders the text "
         "around it\n"
-        f"{path}:5:12: error[invalid_email]: `ab\\u202ecd@acme.example` is not an email "
+        f"{path}:6:12: error[invalid_email]: `ab\\u202ecd@acme.example` is not an email "
         "address: it holds U+202E\n"
         "    hint: remove U+202E RIGHT-TO-LEFT OVERRIDE: it cannot be seen, or it reorders the "
         "text around it\n"
@@ -156,7 +160,7 @@ def test_text_output_shows_invisible_characters_escaped(tmp_path: Path) -> None:
 def test_a_cyrillic_lookalike_of_a_declared_address_is_confusable(tmp_path: Path) -> None:
     real, fake = "example@acme.example", "ex\u0430mple@acme.example"  # Cyrillic а
     result = _load(_write(tmp_path, _users(real, fake)))
-    assert _codes(result) == [(5, "confusable_email")]
+    assert _codes(result) == [(6, "confusable_email")]
     diag = result.diagnostics[0]
     assert diag.severity == "warning"
     assert f"looks like `{real}` ({tmp_path / 'acme.yaml'}:3)" in diag.message
@@ -169,7 +173,7 @@ def test_a_lookalike_is_reported_in_either_order_and_across_organizations(
     fake = "\u0440aypal@acme.example"  # a Cyrillic р, then Latin letters
     _write(tmp_path, _users(fake), "a.yaml")
     _write(tmp_path, "organization: globex\n" + USERS + "  - {email: paypal@acme.example, "
-           "role: Admin}\n", "b.yaml")  # fmt: skip
+           "role: Admin, stores: []}\n", "b.yaml")  # fmt: skip
     result = load([str(tmp_path)], today=TODAY)
     assert [(Path(d.file).name, d.line, d.code) for d in result.diagnostics] == [
         ("a.yaml", 3, "confusable_email"),  # mixes Cyrillic and Latin letters
@@ -185,7 +189,12 @@ def test_one_script_per_part_is_not_mixed(tmp_path: Path) -> None:
 
 def test_a_declared_lookalike_of_a_live_address_is_warned_about_in_the_plan() -> None:
     fake = "b\u043eb@acme.example"  # Cyrillic о
-    org = desired(users=[{"email": ROOT, "role": "Super Admin"}, {"email": fake, "role": "User"}])
+    org = desired(
+        users=[
+            {"email": ROOT, "role": "Super Admin", "stores": []},
+            {"email": fake, "role": "User", "stores": []},
+        ]
+    )
     live = live_state([live_user(ROOT, "Super Admin"), live_user("bob@acme.example", "User")])
     (finding,) = lookalikes(org, live)
     assert (finding.code, finding.severity) == ("confusable_email", "warning")
@@ -280,7 +289,7 @@ def test_a_token_in_annotate_is_refused_before_anything_is_shown_or_sent(
 ) -> None:
     """`ACME_TOKEN` is caught by its name before the command runs; `ACME_API` once the plan
     names it as its token variable, still before the plan or a request is shown."""
-    config = _config(tmp_path, token_env, "  - {email: new@acme.example, role: User}\n")
+    config = _config(tmp_path, token_env, "  - {email: new@acme.example, role: User, stores: []}\n")
     emu.reset_request_counts()
     result = _run(emu, token_env, "apply", str(config), "--dry-run", "--annotate", f"n={TOKEN}")
     assert result.exit_code == 1, result.output
