@@ -41,6 +41,7 @@ from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.redact import redact
 from reconciler.render.terminal import visible
 from reconciler.render.text import render as render_text
+from reconciler.signing import signing_key
 
 
 def _saved_plan(paths: Sequence[str]) -> Plan | None:
@@ -232,7 +233,7 @@ def run(
         shown = io.StringIO()
         render_text(plan, shown, color=use_color(sys.stdout))
         click.echo(shown.getvalue(), nl=False)
-    check_safe(plan)
+    check_safe(plan, saved=saved is not None)
 
     journal_file = journal_path(paths[0]) if saved else None
     runs = [OrgRun(org) for org in plan.orgs]
@@ -248,8 +249,12 @@ def run(
             journal_file.unlink(missing_ok=True)
         _finish(ApplyResult(), as_json)
         return EXIT_OK
+
+    def key_for(org: OrgPlan) -> str:
+        return signing_key(environ, org.token_env).secret
+
     if dry:
-        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations)
+        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations, key_for=key_for)
         if as_json:
             click.echo(json.dumps({"dry_run": True, "requests": [r.as_dict() for r in requests]}))
         else:
@@ -282,6 +287,7 @@ def run(
             parallelism=parallelism,
             on_event=reporter,
             journal=writer,
+            key_for=key_for,
         )
     except KeyboardInterrupt:
         click.echo("", err=True)
