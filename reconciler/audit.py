@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -166,7 +166,23 @@ def fetch_audit(
     listing = client.list_all(f"/audit-events?since={quote(stamp)}")
     items: Iterable[dict[str, Any]] = getattr(listing, "items", listing)
     entries = sorted((classify(e, verifier) for e in items), key=lambda e: e.at)
-    return OrgAudit(organization, stamp, entries)
+    return OrgAudit(organization, stamp, _without_replays(entries))
+
+
+def _without_replays(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """accessctl sends each sealed annotation once (a retry is answered without a second event):
+    a seal seen again is a copy of an earlier header, by its own principal, and is hand-made."""
+    first: dict[str, str] = {}
+    kept: list[AuditEntry] = []
+    for entry in entries:
+        sig = entry.annotation.get("sig") if entry.origin == "accessctl" else None
+        if isinstance(sig, str) and sig in first:
+            why = f"its signature was already used by the change at {first[sig]}: a copied header"
+            entry = replace(entry, origin="hand", claimed=why)
+        elif isinstance(sig, str):
+            first[sig] = entry.at
+        kept.append(entry)
+    return kept
 
 
 def describe(entry: AuditEntry) -> str:
