@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from click.testing import CliRunner, Result
 from test_apply_support import HAND_TOKEN, TOKEN, TOKEN_ENV, seed, write_config
 

@@ -108,7 +108,7 @@ def check_signed(plan: Plan, environ: Mapping[str, str]) -> None:
 def stale_error(organization: str) -> StalePlanError:
     return StalePlanError(
         f"saved plan is stale: the live state of {organization} changed since the plan was "
-        "made; run plan again",
+        "made; nothing was sent; run plan again",
         hint="a saved plan is applied only to the exact state it was computed on",
     )
 
