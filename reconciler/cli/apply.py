@@ -373,6 +373,10 @@ def apply(
     promotions, demotions, removals, and range deletions last; a failure stops later phases.
     A saved plan is refused when the live state changed since it was made; re-running a saved
     plan after an interrupted apply resumes it (its progress is kept in plan.json.journal).
+    A saved plan must carry the signature of $ACCESSCTL_PLAN_KEY when set (else of each
+    organization's token); the rules that depend on who calls (role, lockout on the caller's IP,
+    self-removal, Super Admin) are checked again for the principal that applies. Every change's
+    audit annotation is sealed with the same key, so `audit` can tell it from a forged one.
     Exit 0 when every change applied, 1 otherwise.
 
     \b
