@@ -7,20 +7,29 @@ least important keys are dropped first: the run URL, the CI system, actor, ref a
 user's pairs (the last one given first), then the commit, and so on; `tool`, `plan` and `change`
 are never dropped.
 
+When the apply has a signing key (`$ACCESSCTL_PLAN_KEY`, else the organization's token: see
+`reconciler.signing`), the annotation is sealed: `sig` is an HMAC over the organization, the
+principal that sends the request and every other key of the annotation. `audit` counts an event
+as accessctl's only when its seal checks for the event's own actor: a header copied or written by
+another principal is reported as hand-made.
+
 The environment is passed in as a mapping: nothing here reads `os.environ`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import TOOL_NAME, __version__
 from reconciler.errors import UsageError
+from reconciler.model import normalise_email
 from reconciler.plan import Change
 
 MAX_ANNOTATION_BYTES = 4096
@@ -30,7 +39,10 @@ MAX_EXTRA_BYTES = 2048
 # Keys the tool writes, in the order they appear. `extra` pairs may not reuse them.
 CORE_KEYS = ("tool", "version", "plan", "change", "source", "ci", "commit", "ref", "pr", "actor")
 RUN_URL = "run_url"
-RESERVED = frozenset((*CORE_KEYS, RUN_URL, "step"))
+SEAL = "sig"
+# Room kept for `,"sig":"hmac-sha256:<64 hex>"` when the annotation is sealed.
+SEAL_BYTES = 96
+RESERVED = frozenset((*CORE_KEYS, RUN_URL, "step", SEAL))
 NEVER_DROPPED = ("tool", "plan", "change")
 # Least important first; the user's own pairs go between the CI details and the commit.
 DROP_FIRST = (RUN_URL, "ci", "actor", "ref", "pr")
@@ -158,6 +170,37 @@ def fit(data: dict[str, Any], extra_keys: Iterable[str], limit: int = MAX_ANNOTA
     return text
 
 
+def seal_of(key: str, organization: str, actor: str, annotation: Mapping[str, Any]) -> str:
+    """The `sig` an annotation sent by `actor` to `organization` carries: HMAC-SHA256 keyed with
+    `key` over the three, the annotation without its `sig` in canonical JSON."""
+    body = {k: v for k, v in annotation.items() if k != SEAL}
+    text = json.dumps(
+        {"organization": organization, "actor": normalise_email(actor), "annotation": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    mac = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256)
+    return "hmac-sha256:" + mac.hexdigest()
+
+
+def seal_holds(key: str, organization: str, actor: str, annotation: Mapping[str, Any]) -> bool:
+    """True when `annotation` carries the seal `key` gives for `actor` in `organization`."""
+    sig = annotation.get(SEAL)
+    if not isinstance(sig, str):
+        return False
+    return hmac.compare_digest(seal_of(key, organization, actor, annotation), sig)
+
+
+@dataclass(frozen=True)
+class Sealer:
+    """Who sends the requests, to which organization, and the key that seals their annotations."""
+
+    organization: str
+    actor: str
+    key: str = field(repr=False)
+
+
 @dataclass(frozen=True)
 class AnnotationContext:
     """Everything an annotation holds besides the change itself; built once per run."""
@@ -166,12 +209,17 @@ class AnnotationContext:
     extra: tuple[tuple[str, str], ...] = ()
     tool: str = TOOL_NAME
     version: str = __version__
+    sealer: Sealer | None = None
 
     @classmethod
     def from_environ(
         cls, environ: Mapping[str, str], pairs: Iterable[str] = ()
     ) -> AnnotationContext:
         return cls(ci=ci_from_environ(environ), extra=parse_pairs(pairs))
+
+    def sealed(self, organization: str, actor: str, key: str) -> AnnotationContext:
+        """This context, sealing every annotation for `actor`'s requests to `organization`."""
+        return replace(self, sealer=Sealer(organization, actor, key))
 
     def data_for(self, plan_id: str, change: Change, step: str = "") -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -190,8 +238,16 @@ class AnnotationContext:
         return data
 
     def header_for(self, plan_id: str, change: Change, step: str = "") -> str:
-        """The `X-Audit-Annotation` value for one request of `change`."""
-        return fit(self.data_for(plan_id, change, step), (k for k, _ in self.extra))
+        """The `X-Audit-Annotation` value for one request of `change` (sealed when a sealer is
+        set: the seal covers the annotation as sent, after any key was dropped to fit)."""
+        extra = [k for k, _ in self.extra]
+        data = self.data_for(plan_id, change, step)
+        if self.sealer is None:
+            return fit(data, extra)
+        fitted = json.loads(fit(data, extra, MAX_ANNOTATION_BYTES - SEAL_BYTES))
+        sealer = self.sealer
+        fitted[SEAL] = seal_of(sealer.key, sealer.organization, sealer.actor, fitted)
+        return _encode(fitted)
 
 
 def parse_annotation(value: Any) -> dict[str, Any] | None:

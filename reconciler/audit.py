@@ -1,26 +1,55 @@
 """Who changed access, and was it through git? Recent audit events of an organization, each
-classified as made by accessctl (its annotation says so, and names the commit, PR and plan) or
-by hand (in the portal or with another tool: actor and IP). Logins are counted apart: they change
-nothing. Every field of an event comes from the API: the text report shows it through `visible`."""
+classified as made by accessctl (its annotation names the commit, PR and plan, and its seal checks)
+or by hand (in the portal or with another tool: actor and IP). Logins are counted apart: they
+change nothing. Every field of an event comes from the API: the text report shows it through
+`visible`.
+
+Trust: anyone who can call the API can send `X-Audit-Annotation: {"tool":"accessctl",…}`. An
+event counts as accessctl's only when its annotation carries a seal (see `annotations.seal_of`)
+that the reader's key checks for the event's own actor and organization; any other event that
+claims to be accessctl's is hand-made, and says it claimed."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from reconciler import TOOL_NAME
-from reconciler.annotations import parse_annotation
+from reconciler.annotations import parse_annotation, seal_holds
 from reconciler.errors import UsageError
 from reconciler.render.terminal import visible
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 Origin = Literal["accessctl", "hand", "login"]
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """What the reader checks a seal with: the organization and its key (`name` says which)."""
+
+    organization: str
+    key: str = field(repr=False)
+    name: str
+
+    def doubt(self, annotation: dict[str, Any], actor: str) -> str:
+        """Why an annotation that claims to be accessctl's is not taken as such ("" if it is)."""
+        if "sig" not in annotation:
+            return "its annotation carries no signature"
+        if not seal_holds(self.key, self.organization, actor, annotation):
+            return (
+                f"its signature does not check with {self.name} for {actor}: written or copied "
+                "by another principal, or signed with another key"
+            )
+        return ""
+
+
+NO_KEY = "there was no key to check its signature with"
 
 
 class ListClient(Protocol):
@@ -50,6 +79,8 @@ class AuditEntry:
     annotation: dict[str, Any] = field(default_factory=dict)
     before: Any = None
     after: Any = None
+    # Set on a hand-made change whose annotation claimed to be accessctl's: why it is not taken.
+    claimed: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +93,8 @@ class AuditEntry:
             "annotation": self.annotation or None,
             "before": self.before,
             "after": self.after,
+            "claimed_accessctl": bool(self.claimed),
+            "not_verified": self.claimed or None,
         }
 
 
@@ -96,19 +129,24 @@ def _target(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def classify(event: dict[str, Any]) -> AuditEntry:
+def classify(event: dict[str, Any], verifier: Verifier | None = None) -> AuditEntry:
+    """One event as accessctl's, hand-made or a login. An annotation that claims accessctl counts
+    only when `verifier` checks its seal for the event's actor; without a verifier, none does."""
     annotation = parse_annotation(event.get("annotation")) or {}
     action = str(event.get("action") or "")
+    actor = str(event.get("actor") or "?")
+    claimed = ""
     if action == "login":
         origin: Origin = "login"
     elif annotation.get("tool") == TOOL_NAME:
-        origin = "accessctl"
+        claimed = verifier.doubt(annotation, actor) if verifier is not None else NO_KEY
+        origin = "hand" if claimed else "accessctl"
     else:
         origin = "hand"
     ip = event.get("ip")
     return AuditEntry(
         at=str(event.get("at") or ""),
-        actor=str(event.get("actor") or "?"),
+        actor=actor,
         action=action,
         target=_target(event.get("target")),
         ip=str(ip) if ip else None,
@@ -116,16 +154,35 @@ def classify(event: dict[str, Any]) -> AuditEntry:
         annotation=annotation,
         before=event.get("before"),
         after=event.get("after"),
+        claimed=claimed,
     )
 
 
-def fetch_audit(client: ListClient, organization: str, since: datetime) -> OrgAudit:
+def fetch_audit(
+    client: ListClient, organization: str, since: datetime, verifier: Verifier | None = None
+) -> OrgAudit:
     """The organization's audit events at or after `since` (oldest first)."""
     stamp = since.isoformat(timespec="seconds")
     listing = client.list_all(f"/audit-events?since={quote(stamp)}")
     items: Iterable[dict[str, Any]] = getattr(listing, "items", listing)
-    entries = sorted((classify(e) for e in items), key=lambda e: e.at)
-    return OrgAudit(organization, stamp, entries)
+    entries = sorted((classify(e, verifier) for e in items), key=lambda e: e.at)
+    return OrgAudit(organization, stamp, _without_replays(entries))
+
+
+def _without_replays(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """accessctl sends each sealed annotation once (a retry is answered without a second event):
+    a seal seen again is a copy of an earlier header, by its own principal, and is hand-made."""
+    first: dict[str, str] = {}
+    kept: list[AuditEntry] = []
+    for entry in entries:
+        sig = entry.annotation.get("sig") if entry.origin == "accessctl" else None
+        if isinstance(sig, str) and sig in first:
+            why = f"its signature was already used by the change at {first[sig]}: a copied header"
+            entry = replace(entry, origin="hand", claimed=why)
+        elif isinstance(sig, str):
+            first[sig] = entry.at
+        kept.append(entry)
+    return kept
 
 
 def describe(entry: AuditEntry) -> str:
@@ -145,7 +202,10 @@ def describe(entry: AuditEntry) -> str:
         return f"{head}  ({visible(', '.join(parts))})"
     who = f"by {entry.actor}" + (f" from {entry.ip}" if entry.ip else "")
     delta = _delta(entry.before, entry.after)
-    return f"{head}  ({visible(who)})" + (f"  {visible(delta)}" if delta else "")
+    line = f"{head}  ({visible(who)})" + (f"  {visible(delta)}" if delta else "")
+    if entry.claimed:
+        line += f"  [claimed to be accessctl, but {visible(entry.claimed)}]"
+    return line
 
 
 def _delta(before: Any, after: Any) -> str:
@@ -172,8 +232,11 @@ def render_text(audits: Sequence[OrgAudit]) -> list[str]:
         lines.append(f"  Logins: {len(logins)}" + (f" ({', '.join(who)})" if who else ""))
         lines.append("")
     total = sum(len(a.hand_made) for a in audits)
+    claimed = sum(1 for a in audits for e in a.hand_made if e.claimed)
     lines.append(
-        f"Hand-made changes: {total}."
+        f"Hand-made changes: {total}"
+        + (f" ({claimed} claimed to be accessctl's and could not be verified)" if claimed else "")
+        + "."
         + (" Review them, then put them in the config or revert them." if total else "")
     )
     return lines

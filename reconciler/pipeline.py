@@ -25,6 +25,7 @@ from reconciler.plan import (
     sign,
 )
 from reconciler.safety import check, cross_org_roles
+from reconciler.signing import plan_key
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
@@ -201,6 +202,7 @@ def plan_paths(
     from reconciler.api import fetch_many, read_token
 
     orgs, diags = load_desired(paths, today=today, only_org=only_org)
+    key = plan_key(environ)  # a key too short is refused before any request
     digest = config_digest(_read_texts(orgs))
     targets: list[tuple[str, str]] = []
     for org in orgs:
@@ -240,6 +242,9 @@ def plan_paths(
             for org, more in zip(org_plans, across, strict=True)
         ],
     )
+    if key is not None:
+        secret = key.secret
+        return sign(plan, lambda _org: secret, "ACCESSCTL_PLAN_KEY")
     return sign(plan, lambda org: read_token(org.token_env or "", environ))
 
 

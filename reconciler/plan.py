@@ -34,6 +34,7 @@ FORMAT_VERSION: Literal["1"] = "1"
 Action = Literal["create", "update", "delete", "replace"]
 Kind = Literal["settings", "ip_ranges", "users"]
 Severity = Literal["error", "warning", "info"]
+SignedWith = Literal["token", "ACCESSCTL_PLAN_KEY"]
 
 # The finding code of a live user that is not declared and kept (`unmanaged_users: report`),
 # and the reason of a removal planned because a live user is not declared.
@@ -149,9 +150,10 @@ class OrgPlan(BaseModel):
     signature: str = Field(
         default="",
         description=(
-            "HMAC-SHA256 over this organization's part of the plan (with the plan id and config "
-            "digest), keyed with its API token: `apply` refuses a saved plan that was edited "
-            "after `plan` wrote it, or that names another token."
+            "HMAC-SHA256 over this organization's part of the plan (with the plan id, config "
+            "digest and `signed_with`), keyed with $ACCESSCTL_PLAN_KEY when it was set, else "
+            "with the organization's API token: `apply` refuses a saved plan that was edited "
+            "after `plan` wrote it, or that was signed with another key."
         ),
     )
 
@@ -176,6 +178,13 @@ class Plan(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     tool_version: str = __version__
     config_digest: str
+    signed_with: SignedWith = Field(
+        default="token",
+        description=(
+            "The key of every organization's signature: `ACCESSCTL_PLAN_KEY` (one key shared by "
+            "the runs that plan and apply) or `token` (each organization's API token)."
+        ),
+    )
     orgs: list[OrgPlan]
 
     @property
@@ -272,46 +281,53 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
 
 
 def org_signature(
-    plan_id: str, config_digest: str, org: OrgPlan, token: str, organizations: Sequence[str]
+    plan_id: str,
+    config_digest: str,
+    org: OrgPlan,
+    key: str,
+    organizations: Sequence[str],
+    signed_with: SignedWith = "token",
 ) -> str:
-    """The signature `org` should carry: HMAC-SHA256, keyed with the organization's API token,
-    over everything `apply` acts on (changes, findings, the API and token variable, the caller,
-    the live fingerprint), the plan id the idempotency keys derive from, and the plan's list of
-    organizations in order (so none can be dropped, repeated or moved)."""
+    """The signature `org` should carry: HMAC-SHA256, keyed with `key` (the plan key or the
+    organization's API token, as `signed_with` says), over everything `apply` acts on (changes,
+    findings, the API and token variable, the caller, the live fingerprint), the plan id the
+    idempotency keys derive from, and the plan's list of organizations in order (so none can be
+    dropped, repeated or moved)."""
     body = org.model_dump(mode="json", exclude={"signature"})
     text = json.dumps(
         {
             "plan_id": plan_id,
             "config_digest": config_digest,
+            "signed_with": signed_with,
             "organizations": list(organizations),
             "org": body,
         },
         sort_keys=True,
         separators=(",", ":"),
     )
-    mac = hmac.new(token.encode("utf-8"), text.encode("utf-8"), hashlib.sha256)
+    mac = hmac.new(key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256)
     return "hmac-sha256:" + mac.hexdigest()
 
 
-def sign(plan: Plan, token_for: Callable[[OrgPlan], str]) -> Plan:
-    """`plan` with every organization signed with the token `token_for` gives for it."""
+def sign(plan: Plan, key_for: Callable[[OrgPlan], str], signed_with: SignedWith = "token") -> Plan:
+    """`plan` with every organization signed with the key `key_for` gives for it."""
     names = [org.organization for org in plan.orgs]
     signed = [
         org.model_copy(
             update={
                 "signature": org_signature(
-                    plan.plan_id, plan.config_digest, org, token_for(org), names
+                    plan.plan_id, plan.config_digest, org, key_for(org), names, signed_with
                 )
             }
         )
         for org in plan.orgs
     ]
-    return plan.model_copy(update={"orgs": signed})
+    return plan.model_copy(update={"orgs": signed, "signed_with": signed_with})
 
 
-def signature_holds(plan: Plan, org: OrgPlan, token: str) -> bool:
+def signature_holds(plan: Plan, org: OrgPlan, key: str) -> bool:
     names = [o.organization for o in plan.orgs]
-    expected = org_signature(plan.plan_id, plan.config_digest, org, token, names)
+    expected = org_signature(plan.plan_id, plan.config_digest, org, key, names, plan.signed_with)
     return hmac.compare_digest(expected, org.signature)
 
 

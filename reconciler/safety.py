@@ -79,8 +79,6 @@ def check(
     """Every rule broken by `changes` on `live`, in a stable order."""
     findings: list[Finding] = []
     end = simulate(live, changes)
-    me = normalise_email(live.me.email)
-    caller_role = live.me.role
     config = desired.config
 
     def error(
@@ -111,15 +109,7 @@ def check(
             source=org_source,
         )
 
-    if changes and caller_role not in MANAGERS:
-        # A warning: a read-only token may plan (pull requests, drift); `apply` refuses it.
-        error(
-            "insufficient_role",
-            f"the token's principal {live.me.email} is {caller_role}: this plan can be reviewed, "
-            "but only an Admin's or Super Admin's token can apply it",
-            source=org_source,
-            severity="warning",
-        )
+    findings += _insufficient_role(live, changes, applying=False, source=org_source)
 
     declared_ranges = config.ip_ranges and (
         live.ip_ranges is None or live.organization.plan == "standard"
@@ -165,10 +155,7 @@ def check(
             address="ip_ranges",
         )
 
-    lockout = _lockout(live, changes, end)
-    if lockout is not None:
-        message, culprit = lockout
-        error("lockout", message, culprit, address=None if culprit else "ip_ranges")
+    findings += _lockout(live, changes, end)
 
     live_by_email = {normalise_email(u.email): u for u in live.users}
     protected = set(config.policy.protected)
@@ -193,23 +180,7 @@ def check(
                 f"{_verb(change)} it: keep its role and declaration, or unprotect it first",
                 change,
             )
-        if email == me and _loses(change):
-            error(
-                "self_change",
-                f"{email} is the token's own principal and this change would {_verb(change)} it: "
-                "run the plan with another Admin's token",
-                change,
-            )
-        touches_super = SUPER in (_role(change.before), _role(change.after)) and (
-            change.action != "update" or "role" in change.fields
-        )
-        if touches_super and caller_role != SUPER:
-            error(
-                "super_admin_required",
-                f"{email}: only a Super Admin may grant or revoke Super Admin, and the token's "
-                f"principal is {caller_role}: use a Super Admin's token",
-                change,
-            )
+        findings += _caller_change_rules(live, change, applying=False)
 
     had_super = any(u.role == SUPER for u in live.users)
     if had_super and SUPER not in end.roles.values():
@@ -225,7 +196,7 @@ def check(
     return findings
 
 
-def _lockout(
+def _lockout_reason(
     live: LiveState, changes: Sequence[Change], end: EndState
 ) -> tuple[str, Change | None] | None:
     """Why the plan would lock the caller out, and the range change to blame; None when it
@@ -256,6 +227,109 @@ def _lockout(
         "can never be emptied; keep a range that holds it",
         culprit,
     )
+
+
+# The rules that depend on who calls: checked when the plan is made for the principal that
+# plans, and again when a saved plan is applied, for the principal that applies.
+CALLER_RULES = frozenset({"insufficient_role", "lockout", "self_change", "super_admin_required"})
+
+
+def caller_checks(live: LiveState, changes: Sequence[Change]) -> list[Finding]:
+    """Every caller-dependent rule `changes` break for the principal and address of `live` (its
+    `/me` and caller IP), as errors: what `apply` checks again before sending a saved plan made
+    by another principal, or from another address."""
+    findings = _insufficient_role(live, changes, applying=True)
+    findings += _lockout(live, changes, simulate(live, changes))
+    for change in changes:
+        if change.kind == "users":
+            findings += _caller_change_rules(live, change, applying=True)
+    return findings
+
+
+def _insufficient_role(
+    live: LiveState,
+    changes: Sequence[Change],
+    *,
+    applying: bool,
+    source: SourceRef | None = None,
+) -> list[Finding]:
+    if not changes or live.me.role in MANAGERS:
+        return []
+    if applying:
+        message = (
+            f"the token's principal {live.me.email} is {live.me.role}: only an Admin's or "
+            "Super Admin's token can apply a plan; apply with such a token"
+        )
+    else:
+        # A warning: a read-only token may plan (pull requests, drift); `apply` refuses it.
+        message = (
+            f"the token's principal {live.me.email} is {live.me.role}: this plan can be "
+            "reviewed, but only an Admin's or Super Admin's token can apply it (the rules that "
+            "depend on who calls are checked again for that principal when it applies)"
+        )
+    return [
+        Finding(
+            severity="error" if applying else "warning",
+            code="insufficient_role",
+            message=message,
+            source=source,
+        )
+    ]
+
+
+def _lockout(live: LiveState, changes: Sequence[Change], end: EndState) -> list[Finding]:
+    found = _lockout_reason(live, changes, end)
+    if found is None:
+        return []
+    message, culprit = found
+    return [
+        Finding(
+            severity="error",
+            code="lockout",
+            message=message,
+            address=culprit.address if culprit else "ip_ranges",
+            source=culprit.source if culprit else None,
+        )
+    ]
+
+
+def _caller_change_rules(live: LiveState, change: Change, *, applying: bool) -> list[Finding]:
+    """Self-removal and the Super Admin rules for one user change. A principal that cannot apply
+    at all (plans with a read-only token) gets them as warnings: they hold for whoever applies,
+    and `apply` checks them again for that principal."""
+    found: list[Finding] = []
+    email = change.address.removeprefix("users/")
+    role = live.me.role
+    severity: Severity = "error" if applying or role in MANAGERS else "warning"
+    later = "" if severity == "error" else " (checked again for the principal that applies)"
+
+    def add(code: str, message: str) -> None:
+        found.append(
+            Finding(
+                severity=severity,
+                code=code,
+                message=message + later,
+                address=change.address,
+                source=change.source,
+            )
+        )
+
+    if email == normalise_email(live.me.email) and _loses(change):
+        add(
+            "self_change",
+            f"{email} is the token's own principal and this change would {_verb(change)} it: "
+            "run the plan with another Admin's token",
+        )
+    touches_super = SUPER in (_role(change.before), _role(change.after)) and (
+        change.action != "update" or "role" in change.fields
+    )
+    if touches_super and role != SUPER:
+        add(
+            "super_admin_required",
+            f"{email}: only a Super Admin may grant or revoke Super Admin, and the token's "
+            f"principal is {role}: use a Super Admin's token",
+        )
+    return found
 
 
 def _verb(change: Change) -> str:

@@ -153,8 +153,8 @@ def test_stale_saved_plan_is_refused(emu: EmulatorProcess, tmp_path: Path) -> No
     result = accessctl(emu, "apply", str(saved), "--yes")
     assert result.exit_code == 1
     assert (
-        "saved plan is stale: the live state of acme changed since the plan was made; "
-        "run plan again" in result.output
+        "saved plan is stale: the live state of acme changed since the plan was made; nothing was "
+        "sent; run plan again" in result.output
     )
     assert len(changes_made(emu)) == count
 

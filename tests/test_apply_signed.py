@@ -117,6 +117,9 @@ def test_every_field_is_covered(emu: EmulatorProcess, tmp_path: Path) -> None:
     ]:
         edited = org.model_copy(update={field: value})
         assert not signature_holds(plan, edited, TOKEN), field
+    # Which key signed it is covered too: a token-signed plan cannot pass as a plan-key one.
+    relabelled = plan.model_copy(update={"signed_with": "ACCESSCTL_PLAN_KEY"})
+    assert not signature_holds(relabelled, org, TOKEN)
     resigned = sign(plan, lambda _org: TOKEN)
     assert resigned.orgs[0].signature == org.signature  # deterministic
 

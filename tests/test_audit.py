@@ -12,12 +12,26 @@ import requests
 from test_apply_support import HAND_TOKEN, accessctl, line_of, seed, write_config
 from test_terminal_safety import PLAIN, assert_shown_safely
 
-from reconciler.audit import OrgAudit, classify, describe, parse_duration, render_text
+from reconciler.annotations import seal_of
+from reconciler.audit import (
+    OrgAudit,
+    Verifier,
+    classify,
+    describe,
+    parse_duration,
+    render_text,
+)
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.errors import UsageError
 
 NOTE = {"tool": "accessctl", "plan": "0123456789abcdef", "commit": "abcdef1234567890",
         "pr": "17", "source": "acme.yaml:12"}  # fmt: skip
+KEY = "k" * 40
+VERIFIER = Verifier("acme-eu", KEY, "$ACCESSCTL_PLAN_KEY")
+
+
+def sealed(note: dict[str, str], actor: str, key: str = KEY) -> dict[str, str]:
+    return {**note, "sig": seal_of(key, "acme-eu", actor, note)}
 
 
 @pytest.mark.parametrize(
@@ -37,16 +51,53 @@ def test_bad_duration_is_a_usage_error(text: str) -> None:
 
 def test_classify_accessctl_hand_and_login() -> None:
     ours = classify({"at": "t", "actor": "root@x", "action": "user.invited", "ip": "1.2.3.4",
-                     "target": {"type": "user", "name": "bob@x"}, "annotation": NOTE})  # fmt: skip
+                     "target": {"type": "user", "name": "bob@x"},
+                     "annotation": sealed(NOTE, "root@x")}, VERIFIER)  # fmt: skip
     hand = classify({"at": "t", "actor": "it@x", "action": "user.updated", "ip": "10.0.0.9",
                      "target": {"type": "user", "name": "bob@x"}, "annotation": {"tool": "other"},
-                     "before": {"role": "User"}, "after": {"role": "Admin"}})  # fmt: skip
-    login = classify({"at": "t", "actor": "it@x", "action": "login", "annotation": None})
+                     "before": {"role": "User"}, "after": {"role": "Admin"}}, VERIFIER)  # fmt: skip
+    login = classify({"at": "t", "actor": "it@x", "action": "login", "annotation": None}, VERIFIER)
     assert (ours.origin, hand.origin, login.origin) == ("accessctl", "hand", "login")
     assert describe(ours).endswith(
         "(by root@x via accessctl, commit abcdef123456, PR #17, plan 0123456789ab, acme.yaml:12)"
     )
     assert describe(hand).endswith('(by it@x from 10.0.0.9)  role: "User" → "Admin"')
+    assert not hand.claimed and not hand.as_dict()["claimed_accessctl"]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "verifier", "why"),
+    [
+        (NOTE, VERIFIER, "its annotation carries no signature"),
+        # A genuine seal copied from accessctl's own change onto another principal's request.
+        (sealed(NOTE, "root@x"), VERIFIER, "its signature does not check with "
+         "$ACCESSCTL_PLAN_KEY for it@x: written or copied by another principal"),
+        (sealed(NOTE, "it@x", key="x" * 40), VERIFIER, "its signature does not check"),
+        (sealed({**NOTE, "pr": "18"}, "it@x") | {"pr": "17"}, VERIFIER, "does not check"),
+        (sealed(NOTE, "it@x"), None, "there was no key to check its signature with"),
+    ],
+)  # fmt: skip
+def test_a_claim_that_does_not_check_is_hand_made(
+    annotation: dict[str, str], verifier: Verifier | None, why: str
+) -> None:
+    event = {"at": "t", "actor": "it@x", "action": "user.updated", "ip": "10.0.0.9",
+             "target": {"type": "user", "name": "bob@x"}, "annotation": annotation}  # fmt: skip
+    entry = classify(event, verifier)
+    assert entry.origin == "hand"
+    assert why in entry.claimed
+    assert f"  [claimed to be accessctl, but {entry.claimed}]" in describe(entry)
+    assert entry.as_dict()["claimed_accessctl"] is True
+    lines = render_text([OrgAudit("acme-eu", "t0", [entry])])
+    assert lines[-1] == (
+        "Hand-made changes: 1 (1 claimed to be accessctl's and could not be verified). "
+        "Review them, then put them in the config or revert them."
+    )
+    assert classify(event | {"actor": "it@x"}, verifier).origin == "hand"
+    if verifier is not None and "copied" not in why:
+        return
+    # The same annotation, sealed for the actor that sent it: accessctl's.
+    genuine = event | {"annotation": sealed(NOTE, "it@x")}
+    assert classify(genuine, VERIFIER).origin == "accessctl"
 
 
 def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
@@ -54,13 +105,14 @@ def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
     events = [
         {"at": "t1", "actor": "root@x", "action": "ip_range.created",
          "target": {"type": "ip_range", "name": f"{PLAIN}\u202e"},
-         "annotation": {**NOTE, "source": "acme.yaml:12\x1b[1A\x1b[2K", "pr": "17\r"}},
+         "annotation": sealed({**NOTE, "source": "acme.yaml:12\x1b[1A\x1b[2K", "pr": "17\r"},
+                              "root@x")},
         {"at": "t2", "actor": "it@x\x1b[8m", "action": "ip_range.updated\x9b2K", "ip": "10.0.0.9\r",
          "target": {"type": "ip_range", "name": fake}, "annotation": None,
          "before": {"name": "Lab", "n\x1bame": 1}, "after": {"name": "a\u2066\x85", "n\x1bame": 2}},
         {"at": "t3", "actor": "eve\u202e@x\x07", "action": "login"},
     ]  # fmt: skip
-    audit = OrgAudit("acme-eu", "t0", [classify(e) for e in events])
+    audit = OrgAudit("acme-eu", "t0", [classify(e, VERIFIER) for e in events])
     lines = render_text([audit])
     assert_shown_safely("\n".join(lines))
     assert lines[2:6] == [

@@ -185,8 +185,11 @@ def test_pre_commit_hook_commands_exist() -> None:
 # demo-token fallbacks apply; `vars.ACCESSCTL_SELF_HEAL` is 'true', so the self-heal path runs),
 # and runs every `run:` script with bash as GitHub does (`bash --noprofile --norc -eo pipefail`),
 # with GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / RUNNER_TEMP. `uses: ./` runs the composite action's
-# steps the same way; other `uses:` steps (checkout, setup-python, github-script, upload) and
-# `pip install` steps are skipped. The emulator step is replaced by the test's own emulator (its
+# steps the same way. `actions/upload-artifact` and `actions/download-artifact` copy files to and
+# from a store shared by the jobs of a run (each job may run in its own workspace, as on GitHub);
+# `actions/github-script` runs with node against a fake issue tracker when the test asks for it.
+# Other `uses:` steps (checkout, setup-python) and `pip install` steps are skipped. The emulator
+# step is replaced by the test's own emulator (its
 # `accessctl emulator serve` line is run separately, on a free port). Every accessctl call is
 # logged with its exit code through a shell function, so the test sees exactly which commands
 # ran and how they ended.
@@ -220,9 +223,54 @@ def _render(value: object) -> str:
     return str(value)
 
 
+GITHUB_SCRIPT = """\
+const fs = require('fs');
+const state = JSON.parse(fs.readFileSync(process.env.ISSUES_STATE, 'utf8'));
+const call = (name) => async (args) => {
+  state.calls.push([name, args]);
+  const issue = state.issues.find((i) => i.number === args.issue_number);
+  if (name === 'create') {
+    const number = state.issues.length + 1;
+    const { title, body, labels } = args;
+    state.issues.push({ number, title, body, labels, state: 'open' });
+    return { data: { number } };
+  }
+  if (name === 'update' && args.body !== undefined) issue.body = args.body;
+  if (name === 'update' && args.state) issue.state = args.state;
+  if (name === 'comment') issue.comments = [...(issue.comments || []), args.body];
+  return { data: {} };
+};
+const github = {
+  rest: {
+    issues: {
+      listForRepo: 'listForRepo',
+      create: call('create'),
+      update: call('update'),
+      createComment: call('comment'),
+    },
+  },
+  paginate: async (what, args) =>
+    state.issues.filter((i) => i.state === args.state && i.labels.includes(args.labels)),
+};
+const context = { repo: { owner: 'example', repo: 'access-config' } };
+(async () => {
+%s
+})().then(
+  () => fs.writeFileSync(process.env.ISSUES_STATE, JSON.stringify(state)),
+  (error) => { console.error(error); process.exit(1); },
+);
+"""
+
+
 class Runner:
     def __init__(
-        self, workspace: Path, api_url: str, overrides: dict[str, str] | None = None
+        self,
+        workspace: Path,
+        api_url: str,
+        overrides: dict[str, str] | None = None,
+        *,
+        artifacts: Path | None = None,
+        issues: Path | None = None,
     ) -> None:
         self.workspace = workspace
         self.api_url = api_url
@@ -230,6 +278,8 @@ class Runner:
         self.calls_file = workspace / "accessctl-calls.tsv"
         self.temp = workspace / "runner-temp"
         self.temp.mkdir(exist_ok=True)
+        self.artifacts = artifacts or workspace / "artifact-store"
+        self.issues = issues  # a JSON file: github-script steps run only when it is given
         self.last_stderr = ""
 
     # expressions ------------------------------------------------------------------------
@@ -255,6 +305,7 @@ class Runner:
         python = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", python))
         functions = {
             "always": lambda: True,
+            "cancelled": lambda: False,
             "startsWith": lambda s, p: str(s).lower().startswith(str(p).lower()),
             "join": lambda items, sep=",": sep.join(map(str, items)),
             "fromJSON": __import__("json").loads,
@@ -306,6 +357,7 @@ class Runner:
             "GITHUB_REPOSITORY": "example/access-config",
             "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_RUN_ID": "1",
+            "GITHUB_RUN_ATTEMPT": "1",
             "GITHUB_ACTOR": "octocat",
             "GITHUB_OUTPUT": str(output),
             "GITHUB_STEP_SUMMARY": str(self.temp / "step-summary.md"),
@@ -346,8 +398,16 @@ class Runner:
             if not self.condition(wants, scope):
                 continue
             env = self.environment([*env_layers, step.get("env")], scope)
-            if "uses" in step:
-                if step["uses"] != "./":
+            uses = str(step.get("uses", ""))
+            given = {k: self.substitute(str(v), scope) for k, v in (step.get("with") or {}).items()}
+            if uses.startswith("actions/upload-artifact@"):
+                code, outputs = self.upload(given), {}
+            elif uses.startswith("actions/download-artifact@"):
+                code, outputs = self.download(given), {}
+            elif uses.startswith("actions/github-script@") and self.issues is not None:
+                code, outputs = self.github_script(given["script"], env), {}
+            elif uses:
+                if uses != "./":
                     continue
                 outputs, code = self.run_action(step, scope, env)
             elif "accessctl emulator serve" in step["run"] or "pip install" in step["run"]:
@@ -364,6 +424,60 @@ class Runner:
                 f"{self.last_stderr}"
             )
         return scope["steps"]
+
+    def upload(self, given: dict[str, str]) -> int:
+        """Copy the files named in `path:` (relative to the workspace) into the store."""
+        target = self.artifacts / given["name"]
+        found = 0
+        for line in given["path"].splitlines():
+            source = self.workspace / line.strip()
+            if line.strip() and source.is_dir():  # a folder: its contents are the artifact's
+                shutil.copytree(source, target, dirs_exist_ok=True)
+                found += 1
+            elif line.strip() and source.is_file():
+                (target / line.strip()).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, target / line.strip())
+                found += 1
+        return 1 if not found and given.get("if-no-files-found") == "error" else 0
+
+    def download(self, given: dict[str, str]) -> int:
+        """`name:` into `path:`, or every artifact matching `pattern:` into `path:/<name>/` (into
+        `path:` itself with `merge-multiple: true`)."""
+        import fnmatch
+
+        into = self.workspace / given.get("path", ".")
+        if "name" in given:
+            source = self.artifacts / given["name"]
+            if not source.is_dir():
+                return 1  # the action fails: no such artifact
+            shutil.copytree(source, into, dirs_exist_ok=True)
+            return 0
+        if self.artifacts.is_dir():
+            for source in sorted(self.artifacts.iterdir()):
+                if fnmatch.fnmatchcase(source.name, given["pattern"]):
+                    merged = given.get("merge-multiple", "").lower() == "true"
+                    shutil.copytree(
+                        source, into if merged else into / source.name, dirs_exist_ok=True
+                    )
+        return 0
+
+    def github_script(self, script: str, env: dict[str, str]) -> int:
+        assert self.issues is not None
+        if not self.issues.exists():
+            self.issues.write_text('{"issues": [], "calls": []}')
+        path = self.temp / "github-script.js"
+        path.write_text(GITHUB_SCRIPT % script)
+        result = subprocess.run(
+            ["node", str(path)],
+            cwd=self.workspace,
+            env={**os.environ, **env, "ISSUES_STATE": str(self.issues)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.last_stderr = result.stderr
+        return result.returncode
 
     def run_action(
         self, step: dict[str, Any], scope: dict[str, Any], env: dict[str, str]
@@ -399,6 +513,7 @@ def _github(event: dict[str, Any] | None = None) -> dict[str, Any]:
         "server_url": "https://github.com",
         "repository": "example/access-config",
         "run_id": "1",
+        "run_attempt": "1",
         "sha": "0" * 40,
         "ref": "refs/heads/main",
         "event_name": "push",
@@ -452,76 +567,272 @@ def test_access_plan_commands(tmp_path: Path, emulator: Any) -> None:
     assert plan in (runner.temp / "step-summary.md").read_text()
 
 
-def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
-    workflow = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url)
+def _job_workspace(tmp_path: Path, name: str) -> Path:
+    """A fresh checkout for one job: jobs share nothing but the artifact store."""
+    path = tmp_path / name
+    path.mkdir()
+    return _workspace(path)
+
+
+def _apply_run(
+    tmp_path: Path, emulator: Any, workflow: dict[str, Any], name: str, between: Any = None
+) -> tuple[Runner, Runner | None]:
+    """access-apply.yml's two jobs, each in its own workspace; `between(store)` runs after the
+    plan job uploaded its plan and before the apply job downloads it."""
+    store = tmp_path / f"{name}-artifacts"
+    planner = Runner(_job_workspace(tmp_path, f"{name}-plan"), emulator.base_url, artifacts=store)
     scope: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}}
-    _run_job(runner, workflow, "apply", scope)
-    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [
-        (0, "validate"),
-        (2, "plan"),
-        (0, "apply"),
-    ]
-    assert len(runner.calls()) == len(_workflow_commands(workflow))
-    summary = (runner.temp / "step-summary.md").read_text()
-    assert "applied, 0 failed, 0 skipped" in summary
-    # A second run after the merge finds nothing to do and applies nothing.
-    runner.calls_file.unlink()
-    _run_job(runner, workflow, "apply", {"github": _github(), "secrets": {}, "vars": {}})
-    assert [(c, _subcommand(a)) for c, a in runner.calls()] == [(0, "validate"), (0, "plan")]
+    steps = _run_job(planner, workflow, "plan", scope)
+    needs = {"plan": {"outputs": {"exit-code": steps["plan"]["outputs"]["exit-code"]}}}
+    if between is not None:
+        between(store / "access-plan-1-1")
+    apply_job = workflow["jobs"]["apply"]
+    if not planner.condition(apply_job["if"], {**scope, "needs": needs}):
+        return planner, None
+    applier = Runner(_job_workspace(tmp_path, f"{name}-apply"), emulator.base_url, artifacts=store)
+    _run_job(applier, workflow, "apply", {**scope, "needs": needs})
+    return planner, applier
 
 
-@pytest.mark.parametrize("jobs", ["200", "2"])
-def test_access_drift_commands(tmp_path: Path, emulator: Any, jobs: str) -> None:
-    """One organization per job (200 jobs allowed), and two jobs for three organizations."""
+def test_access_apply_is_two_jobs_around_the_approval() -> None:
+    jobs = _load(ROOT / ".github" / "workflows" / "access-apply.yml")["jobs"]
+    assert list(jobs) == ["plan", "apply"]
+    assert "environment" not in jobs["plan"] and jobs["apply"]["environment"] == "access-production"
+    assert jobs["apply"]["needs"] == "plan"
+    assert "READ_TOKEN" in jobs["plan"]["env"]["ACME_EU_TOKEN"]
+    assert "READ_TOKEN" not in jobs["apply"]["env"]["ACME_EU_TOKEN"]
+    uploaded = next(s for s in jobs["plan"]["steps"] if "upload-artifact" in s.get("uses", ""))
+    downloaded = next(s for s in jobs["apply"]["steps"] if "download-artifact" in s.get("uses", ""))
+    assert uploaded["with"]["name"] == downloaded["with"]["name"]
+    assert not any("accessctl plan" in str(s.get("run", "")) for s in jobs["apply"]["steps"])
+
+
+def test_access_apply_commands(tmp_path: Path, emulator: Any) -> None:
     import json
-    import shutil
-    from collections import Counter
 
-    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
-    runner = Runner(_workspace(tmp_path), emulator.base_url, overrides={"DRIFT_JOBS": jobs})
+    workflow = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
+    planner, applier = _apply_run(tmp_path, emulator, workflow, "first")
+    assert [(c, _subcommand(a)) for c, a in planner.calls()] == [(0, "validate"), (2, "plan")]
+    plan_summary = (planner.temp / "step-summary.md").read_text()
+    assert (planner.workspace / "plan.md").read_text() in plan_summary  # what the approver reads
+    saved = json.loads((planner.workspace / "plan.json").read_text())
+    assert saved["signed_with"] == "ACCESSCTL_PLAN_KEY"
+    assert saved["orgs"][0]["caller"]["role"] == "Read Only"  # planned with the read-only token
+    assert applier is not None
+    assert [(c, _subcommand(a)) for c, a in applier.calls()] == [(0, "apply")]
+    assert next(a for _, a in applier.calls()).startswith("apply reviewed/plan.json --yes")
+    assert not (applier.workspace / "plan.json").exists()  # it applied the downloaded plan only
+    summary = (applier.temp / "step-summary.md").read_text()
+    assert "applied, 0 failed, 0 skipped" in summary
+    commands = {
+        _subcommand(line.removeprefix("accessctl ")) for line in _workflow_commands(workflow)
+    }
+    assert commands == {"validate", "plan", "apply"}
+    # A second run after the merge finds nothing to do: the apply job does not run.
+    planner, applier = _apply_run(tmp_path, emulator, workflow, "second")
+    assert [(c, _subcommand(a)) for c, a in planner.calls()] == [(0, "validate"), (0, "plan")]
+    assert applier is None
+
+
+def test_access_apply_refuses_a_stale_or_tampered_plan(tmp_path: Path, emulator: Any) -> None:
+    import json
+
+    workflow = _load(ROOT / ".github" / "workflows" / "access-apply.yml")
+
+    def hand_change(_store: Path) -> None:  # someone changes access while the approval waits
+        api = emulator.api("demo-initech-owner")
+        now = api.get("/organization").json()["technical_support_access"]
+        answer = api.patch("/organization", json={"technical_support_access": not now})
+        assert answer.status_code == 200, answer.text
+
+    def tamper(store: Path) -> None:
+        data = json.loads((store / "plan.json").read_text())
+        change = next(c for c in data["orgs"][0]["changes"] if c["kind"] == "users" and c["after"])
+        change["after"]["role"] = "Super Admin"  # a reviewed invite, turned into a Super Admin
+        (store / "plan.json").write_text(json.dumps(data))
+
+    for name, between, message in [
+        ("stale", hand_change, "**Apply stopped: saved plan is stale: the live state of initech"),
+        ("tampered", tamper, "**Apply stopped: the saved plan for acme-eu is not the one"),
+    ]:
+        emulator.reset()
+        with pytest.raises(AssertionError, match="step 'Apply' exited 1"):
+            _apply_run(tmp_path, emulator, workflow, name, between)
+        summary = (tmp_path / f"{name}-apply" / "runner-temp" / "step-summary.md").read_text()
+        assert "## accessctl apply (exit 1)" in summary
+        assert message in summary, summary
+        assert "null" not in summary
+        assert "nothing was sent" in summary
+
+
+def _drift_night(
+    tmp_path: Path,
+    emulator: Any,
+    workflow: dict[str, Any],
+    night: str,
+    issues: Path,
+    jobs: str = "200",
+) -> tuple[dict[str, dict[str, str]], list[str], list[Runner]]:
+    """One scheduled run of access-drift.yml with self-heal on: the drift job of every group, the
+    list of drifted groups, and a heal job for each, each job in its own workspace. Returns what
+    the drift jobs found per organization (exit codes), the organizations healed, and the heal
+    runners."""
+    import json
+
+    store = tmp_path / f"{night}-artifacts"
     base: dict[str, Any] = {
         "github": _github(),
         "secrets": {},
         "vars": {"ACCESSCTL_SELF_HEAL": "true"},
         "inputs": {},
     }
-    listing = _run_job(runner, workflow, "organizations", dict(base))
-    listed = listing["list"]["outputs"]["groups"]
-    needs = {"organizations": {"outputs": {"groups": listed}}}
-    groups = json.loads(listed)
-    assert len(groups) == min(3, int(jobs))
-    names = sorted(org for group in groups for org in group["organizations"])
-    assert names == ["acme-eu", "globex", "initech"]
-    drifting = {"acme-eu", "globex"}  # the demo seed lags behind these two configs
+    overrides = {"DRIFT_JOBS": jobs}
+    lister = Runner(
+        _job_workspace(tmp_path, f"{night}-orgs"), emulator.base_url, overrides, artifacts=store
+    )
+    groups = _run_job(lister, workflow, "organizations", dict(base))["list"]["outputs"]["groups"]
+    needs: dict[str, Any] = {"organizations": {"outputs": {"groups": groups}}}
     drift = workflow["jobs"]["drift"]
-    for night in (1, 2):  # drift found and healed; then a clean night
-        for group in groups:
-            shutil.rmtree(tmp_path / "drift", ignore_errors=True)  # each job starts clean
-            scope = {**base, "needs": needs, "matrix": {"group": group}}
-            assert runner.condition(drift["if"], scope)
-            _run_job(runner, workflow, "drift", scope)
-            for org in group["organizations"]:
-                found = tmp_path / "drift" / org
-                expected_plan = "2" if night == 1 and org in drifting else "0"
-                assert (found / "plan-exit-code").read_text().strip() == expected_plan, org
-                assert (found / "audit-exit-code").read_text().strip() in {"0", "2"}
-                assert (found / "healed").exists() == (expected_plan == "2")
-    calls = runner.calls()
-    assert Counter(_subcommand(a) for _, a in calls) == {
-        "orgs": 1,
-        "plan": 3 * 2 + len(drifting),
-        "audit": 3 * 2,
-        "apply": len(drifting),
+    found: dict[str, dict[str, str]] = {}
+    for group in json.loads(groups):
+        scope = {**base, "needs": needs, "matrix": {"group": group}}
+        assert lister.condition(drift["if"], scope)
+        runner = Runner(
+            _job_workspace(tmp_path, f"{night}-drift-{group['index']}"),
+            emulator.base_url,
+            overrides,
+            artifacts=store,
+            issues=issues,
+        )
+        _run_job(runner, workflow, "drift", scope)
+        count = len(group["organizations"])
+        assert [_subcommand(a) for _, a in runner.calls()] == ["plan"] * count + ["audit"] * count
+        for org in group["organizations"]:
+            folder = runner.workspace / "drift" / org
+            found[org] = {
+                name: (folder / f"{name}-exit-code").read_text().strip()
+                for name in ("plan", "audit")
+            }
+    listing = Runner(
+        _job_workspace(tmp_path, f"{night}-drifted"), emulator.base_url, overrides, artifacts=store
+    )
+    assert listing.condition(workflow["jobs"]["drifted"]["if"], {**base, "needs": needs})
+    drifted = _run_job(listing, workflow, "drifted", {**base, "needs": needs})["list"]["outputs"][
+        "groups"
+    ]
+    needs["drifted"] = {"outputs": {"groups": drifted}}
+    heal = workflow["jobs"]["heal"]
+    healers: list[Runner] = []
+    healed: list[str] = []
+    if lister.condition(heal["if"], {**base, "needs": needs}):
+        for group in json.loads(drifted):
+            runner = Runner(
+                _job_workspace(tmp_path, f"{night}-heal-{group['index']}"),
+                emulator.base_url,
+                overrides,
+                artifacts=store,
+            )
+            _run_job(runner, workflow, "heal", {**base, "needs": needs, "matrix": {"group": group}})
+            healers.append(runner)
+            healed += group["drifted"]
+    return found, sorted(healed), healers
+
+
+def _issues(path: Path) -> dict[str, dict[str, Any]]:
+    import json
+
+    issues = json.loads(path.read_text())["issues"]
+    return {i["title"].removeprefix("accessctl drift: "): i for i in issues}
+
+
+@pytest.mark.parametrize("jobs", ["200", "2"])
+def test_access_drift_commands(tmp_path: Path, emulator: Any, jobs: str) -> None:
+    """One organization per job (200 jobs allowed), and two jobs for three organizations."""
+    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    issues = tmp_path / "issues.json"
+    found, healed, healers = _drift_night(tmp_path, emulator, workflow, "night1", issues, jobs)
+    assert found == {
+        "acme-eu": {"plan": "2", "audit": "0"},  # the demo seed lags behind these two configs
+        "globex": {"plan": "2", "audit": "0"},
+        "initech": {"plan": "0", "audit": "0"},
     }
-    assert all(c == 0 for c, a in calls if _subcommand(a) in ("orgs", "apply"))
-    assert {c for c, a in calls if _subcommand(a) == "audit"} <= {0, 2}
-    assert [c for c, a in calls if _subcommand(a) == "plan"].count(2) == len(drifting)
+    assert healed == ["acme-eu", "globex"]
+    calls = [call for runner in healers for call in runner.calls()]
+    assert sorted((c, _subcommand(a)) for c, a in calls) == [(0, "apply")] * 2 + [(0, "plan")] * 2
+    assert all(a.startswith("apply drift/") for _, a in calls if _subcommand(a) == "apply")
+    summary = "".join((r.temp / "step-summary.md").read_text() for r in healers)
+    assert summary.count("applied, 0 failed, 0 skipped") == 2
+    assert summary.count("exit 0; 0 = no drift left") == 2
+    opened = _issues(issues)
+    assert {org: i["state"] for org, i in opened.items()} == {"acme-eu": "open", "globex": "open"}
+    assert "the `heal` job of the run applies the plan below" in opened["acme-eu"]["body"]
+
+    # The next night: no drift, and the heal's changes are accessctl's (their seal checks with
+    # the plan key, read with the read-only token): both issues close; nothing is healed.
+    found, healed, healers = _drift_night(tmp_path, emulator, workflow, "night2", issues, jobs)
+    assert {v for codes in found.values() for v in codes.values()} == {"0"}
+    assert (healed, healers) == ([], [])
+    closed = _issues(issues)
+    assert {org: i["state"] for org, i in closed.items()} == {
+        "acme-eu": "closed",
+        "globex": "closed",
+    }
+    assert "No drift any more" in closed["globex"]["comments"][-1]
     written = {
         _subcommand(line.removeprefix("accessctl ")) for line in _workflow_commands(workflow)
     }
-    assert written - {"adopt"} == {_subcommand(a) for _, a in calls}  # adopt: its own test
-    assert "applied, 0 failed, 0 skipped" in (runner.temp / "step-summary.md").read_text()
+    assert written - {"adopt"} == {"orgs", "plan", "audit", "apply"}  # adopt: its own test
+
+
+def test_access_drift_opens_an_issue_on_hand_made_changes_alone(
+    tmp_path: Path, emulator: Any
+) -> None:
+    """A change made by hand and undone by hand: the plan is clean, the audit is not. The issue
+    opens (and nothing is healed); it stays open while the audit still shows the changes."""
+    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    issues = tmp_path / "issues.json"
+    api = emulator.api("demo-initech-owner")
+    now = api.get("/organization").json()["technical_support_access"]
+    for value in (not now, now):
+        answer = api.patch("/organization", json={"technical_support_access": value})
+        assert answer.status_code == 200, answer.text
+    for night in ("night1", "night2"):
+        found, healed, _ = _drift_night(tmp_path, emulator, workflow, night, issues)
+        assert found["initech"] == {"plan": "0", "audit": "2"}
+        issue = _issues(issues)["initech"]
+        assert issue["state"] == "open"
+        assert (
+            "matches the declared state, but the audit log shows changes made by hand"
+            in (issue["body"])
+        )
+        assert "organization.updated" in issue["body"]
+        assert "initech" not in healed
+
+
+def test_the_heal_step_reports_a_refused_apply(tmp_path: Path, emulator: Any) -> None:
+    """A plan gone stale between the drift job and the (approved) heal job: the heal fails with
+    the reason in the summary, never "null applied"."""
+    workflow = _load(ROOT / ".github" / "workflows" / "access-drift.yml")
+    store = tmp_path / "artifacts"
+    group = {
+        "index": 1,
+        "organizations": ["globex"],
+        "drifted": ["globex"],
+        "paths": ["config-examples/globex"],
+    }
+    base: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}, "inputs": {}}
+    drift = Runner(_job_workspace(tmp_path, "drift"), emulator.base_url, artifacts=store)
+    _run_job(drift, workflow, "drift", {**base, "matrix": {"group": group}})
+    api = emulator.api("demo-globex-owner")
+    now = api.get("/organization").json()["technical_support_access"]
+    answer = api.patch("/organization", json={"technical_support_access": not now})
+    assert answer.status_code == 200, answer.text
+    heal = Runner(_job_workspace(tmp_path, "heal"), emulator.base_url, artifacts=store)
+    with pytest.raises(AssertionError, match=r"step 'Self-heal \(apply those plans\)' exited 1"):
+        _run_job(heal, workflow, "heal", {**base, "matrix": {"group": group}})
+    summary = (heal.temp / "step-summary.md").read_text()
+    assert "**Apply stopped: saved plan is stale: the live state of globex changed" in summary
+    assert "null" not in summary
 
 
 def test_access_drift_adopt_job(tmp_path: Path, emulator: Any) -> None:

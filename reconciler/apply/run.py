@@ -12,9 +12,10 @@ from reconciler.apply.dryrun import RecordedRequest, RecordingClient
 from reconciler.apply.executor import ApplyEvent, ApplyResult, execute
 from reconciler.apply.journal import Journal, JournalWriter
 from reconciler.errors import StalePlanError, UnsafePlanError
-from reconciler.model import LiveState, normalise_email
-from reconciler.plan import OrgPlan, Plan, live_fingerprint, signature_holds
-from reconciler.safety import covers, simulate
+from reconciler.model import LiveState
+from reconciler.plan import Caller, OrgPlan, Plan, SignedWith, live_fingerprint, signature_holds
+from reconciler.safety import CALLER_RULES, caller_checks
+from reconciler.signing import PLAN_KEY_ENV, plan_key
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,16 @@ APPLY_BLOCKERS = frozenset({"insufficient_role"})
 TOKEN_FINDINGS = frozenset({"insufficient_role", "super_admin_required"})
 
 
-def check_safe(plan: Plan) -> None:
-    """Refuse a plan with safety violations (or apply blockers), listing every one."""
+def check_safe(plan: Plan, *, saved: bool = False) -> None:
+    """Refuse a plan with safety violations (or apply blockers), listing every one. In a saved
+    plan, the rules that depend on who calls were checked for the principal that planned: they
+    are left to `check_saved`, which checks them for the principal that applies."""
     blocking = [
         (org, f)
         for org in plan.orgs
         for f in org.findings
-        if f.severity == "error" or (f.code in APPLY_BLOCKERS and org.changes)
+        if not (saved and f.code in CALLER_RULES)
+        and (f.severity == "error" or (f.code in APPLY_BLOCKERS and org.changes))
     ]
     if not blocking:
         return
@@ -63,26 +67,48 @@ def check_safe(plan: Plan) -> None:
 
 
 def check_signed(plan: Plan, environ: Mapping[str, str]) -> None:
-    """Refuse a saved plan that is not what `accessctl plan` wrote for the tokens at hand. Runs
-    before any request: an edited plan could name another API, another token variable, or
-    changes no safety check has seen."""
+    """Refuse a saved plan that is not what `accessctl plan` wrote, signed with the key at hand:
+    `$ACCESSCTL_PLAN_KEY` when set, else each organization's token. Runs before any request: an
+    edited plan could name another API, another token variable, or changes no safety check has
+    seen."""
     from reconciler.api import read_token
 
+    shared = plan_key(environ)
+    wanted: SignedWith = "ACCESSCTL_PLAN_KEY" if shared is not None else "token"
+    if plan.signed_with != wanted:
+        if shared is None:
+            raise UnsafePlanError(
+                f"the saved plan was signed with ${PLAN_KEY_ENV}, which is not set here; "
+                "nothing was sent",
+                hint=f"set {PLAN_KEY_ENV} to the key the plan was made with",
+            )
+        raise UnsafePlanError(
+            f"the saved plan was signed with each organization's token, not with "
+            f"${PLAN_KEY_ENV}, which is set here; nothing was sent",
+            hint=f"plan again with {PLAN_KEY_ENV} set, or apply without it",
+        )
     for org in plan.orgs:
-        token = read_token(org.token_env, environ) if org.token_env else ""
-        if not org.signature or not token or not signature_holds(plan, org, token):
+        if shared is not None:
+            key, what = shared.secret, f"${PLAN_KEY_ENV}"
+        else:
+            key = read_token(org.token_env, environ) if org.token_env else ""
+            what = f"the token in {org.token_env or '(no variable)'}"
+        if not org.signature or not key or not signature_holds(plan, org, key):
+            made_with = "another key" if shared is not None else "another token"
             raise UnsafePlanError(
                 f"the saved plan for {org.organization} is not the one `accessctl plan` wrote "
-                f"for the token in {org.token_env or '(no variable)'}: it was edited since, or "
-                "made with another token; nothing was sent",
-                hint="plan again with the token that will apply: accessctl plan PATHS -o plan.json",
+                f"for {what}: it was edited since, or made with {made_with}; nothing was sent",
+                hint=(
+                    "plan again with the key that will apply: accessctl plan PATHS -o plan.json "
+                    f"(runs that plan and apply with different tokens share ${PLAN_KEY_ENV})"
+                ),
             )
 
 
 def stale_error(organization: str) -> StalePlanError:
     return StalePlanError(
         f"saved plan is stale: the live state of {organization} changed since the plan was "
-        "made; run plan again",
+        "made; nothing was sent; run plan again",
         hint="a saved plan is applied only to the exact state it was computed on",
     )
 
@@ -95,7 +121,7 @@ def check_saved(
     runs = []
     for org in plan.orgs:
         live = fetch(org)
-        _check_caller(org, live)
+        org = _check_caller(org, live)
         done = journal.done(org.organization) if journal else frozenset()
         if live_fingerprint(live) == org.live_fingerprint:
             runs.append(OrgRun(org, live, done, resume=bool(done)))
@@ -107,26 +133,26 @@ def check_saved(
     return runs
 
 
-def _check_caller(org: OrgPlan, live: LiveState) -> None:
-    """A saved plan's safety checks hold for the principal and address it was made by: another
-    principal is refused; another address only when the plan's end state would shut it out."""
-    if normalise_email(live.me.email) != normalise_email(org.caller.email):
-        raise StalePlanError(
-            f"the saved plan for {org.organization} was made as {org.caller.email}, but this "
-            f"token is {live.me.email}'s: its safety checks (own principal, Super Admin rules) "
-            "do not carry over to another principal",
-            hint="plan again with the token that will apply",
-        )
-    if live.ip == org.caller.ip:
-        return
-    end = simulate(live, org.changes)
-    if end.cidrs and not covers(end.cidrs, live.ip):
+def _check_caller(org: OrgPlan, live: LiveState) -> OrgPlan:
+    """The rules that depend on who calls (lockout on the caller's IP, self-removal, Super Admin
+    rules, a role that may change anything), checked again for the principal and address that
+    apply, against the live state just read. Returns `org` with that caller: the order of range
+    changes depends on the caller's IP."""
+    caller = Caller(email=live.me.email, role=live.me.role, ip=live.ip)
+    broken = [f for f in caller_checks(live, org.changes) if f.severity == "error"]
+    if broken:
+        lines = []
+        for finding in broken:
+            where = f" ({finding.source})" if finding.source else ""
+            lines.append(f"  {finding.code}: {finding.message}{where}")
+        planned = org.caller
         raise UnsafePlanError(
-            f"the saved plan for {org.organization} was made from {org.caller.ip}; this apply "
-            f"runs from {live.ip}, which no allowed range holds once the plan is applied: "
-            "it would lock this caller out; nothing was sent",
-            hint="apply from an allowed address, or add a range that holds it and plan again",
+            f"the saved plan for {org.organization} (made as {planned.email} from {planned.ip}) "
+            f"is unsafe for {live.me.email} ({live.me.role}) applying from {live.ip}; nothing "
+            "was sent:\n" + "\n".join(lines),
+            hint="apply with a token and from an address these rules allow, or plan again",
         )
+    return org if caller == org.caller else org.model_copy(update={"caller": caller})
 
 
 def apply_runs(
@@ -138,6 +164,7 @@ def apply_runs(
     parallelism: int,
     on_event: Callable[[ApplyEvent], None],
     journal: JournalWriter | None = None,
+    key_for: Callable[[OrgPlan], str] | None = None,
 ) -> ApplyResult:
     """Apply each organization in turn (organizations are independent: one failing does not stop
     the next). With a journal, every completed change is recorded before it is reported.
@@ -145,7 +172,10 @@ def apply_runs(
     One email holds one role across organizations, so an invitation or role change refused with
     `role_conflict` may succeed once another organization of the same apply has removed or
     changed that user: when some organization made progress, each such organization is run
-    once more for its refused and skipped changes."""
+    once more for its refused and skipped changes.
+
+    With `key_for`, every annotation is sealed with the organization's key for the principal
+    that sends it (`audit` checks the seal)."""
     result = ApplyResult()
 
     def report(event: ApplyEvent) -> None:
@@ -169,7 +199,7 @@ def apply_runs(
                 run.org,
                 client,
                 plan_id=plan_id,
-                annotations=annotations,
+                annotations=_sealed(annotations, run, key_for),
                 parallelism=parallelism,
                 on_event=report_again if again else report,
                 done=run.done,
@@ -196,12 +226,27 @@ def apply_runs(
     return result
 
 
+def _sealed(
+    annotations: AnnotationContext, run: OrgRun, key_for: Callable[[OrgPlan], str] | None
+) -> AnnotationContext:
+    """`annotations` sealed for the principal that sends `run`'s requests: the one the live state
+    was just read as (a saved plan), else the one the plan was made as (the same token)."""
+    if key_for is None:
+        return annotations
+    actor = run.live.me.email if run.live is not None else run.org.caller.email
+    return annotations.sealed(run.org.organization, actor, key_for(run.org))
+
+
 def _role_conflicts(result: ApplyResult) -> bool:
     return any(r.status == "failed" and r.code == "role_conflict" for r in result.results)
 
 
 def dry_run(
-    runs: list[OrgRun], *, plan_id: str, annotations: AnnotationContext
+    runs: list[OrgRun],
+    *,
+    plan_id: str,
+    annotations: AnnotationContext,
+    key_for: Callable[[OrgPlan], str] | None = None,
 ) -> list[RecordedRequest]:
     """The requests an apply would send, in order; nothing is sent."""
     recorded: list[RecordedRequest] = []
@@ -211,7 +256,7 @@ def dry_run(
             run.org,
             recorder,
             plan_id=plan_id,
-            annotations=annotations,
+            annotations=_sealed(annotations, run, key_for),
             parallelism=1,
             done=run.done,
         )

@@ -41,6 +41,7 @@ from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.redact import redact
 from reconciler.render.terminal import visible
 from reconciler.render.text import render as render_text
+from reconciler.signing import signing_key
 
 
 def _saved_plan(paths: Sequence[str]) -> Plan | None:
@@ -246,7 +247,7 @@ def run(
         shown = io.StringIO()
         render_text(plan, shown, color=use_color(sys.stdout))
         click.echo(shown.getvalue(), nl=False)
-    check_safe(plan)
+    check_safe(plan, saved=saved is not None)
 
     journal_file = journal_path(paths[0]) if saved else None
     runs = [OrgRun(org) for org in plan.orgs]
@@ -262,8 +263,12 @@ def run(
             journal_file.unlink(missing_ok=True)
         _finish(ApplyResult(), as_json)
         return EXIT_OK
+
+    def key_for(org: OrgPlan) -> str:
+        return signing_key(environ, org.token_env).secret
+
     if dry:
-        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations)
+        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations, key_for=key_for)
         if as_json:
             click.echo(json.dumps({"dry_run": True, "requests": [r.as_dict() for r in requests]}))
         else:
@@ -296,6 +301,7 @@ def run(
             parallelism=parallelism,
             on_event=reporter,
             journal=writer,
+            key_for=key_for,
         )
     except KeyboardInterrupt:
         click.echo("", err=True)
@@ -381,6 +387,10 @@ def apply(
     promotions, demotions, removals, and range deletions last; a failure stops later phases.
     A saved plan is refused when the live state changed since it was made; re-running a saved
     plan after an interrupted apply resumes it (its progress is kept in plan.json.journal).
+    A saved plan must carry the signature of $ACCESSCTL_PLAN_KEY when set (else of each
+    organization's token); the rules that depend on who calls (role, lockout on the caller's IP,
+    self-removal, Super Admin) are checked again for the principal that applies. Every change's
+    audit annotation is sealed with the same key, so `audit` can tell it from a forged one.
     Exit 0 when every change applied, 1 otherwise.
 
     \b

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import click
 
-from reconciler.audit import fetch_audit, parse_duration, render_text
+from reconciler.audit import Verifier, fetch_audit, parse_duration, render_text
 from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
 from reconciler.cli._options import api_url_option, org_option, text_or_json_option
 
@@ -27,6 +27,7 @@ def run(
 ) -> int:
     from reconciler.errors import UsageError
     from reconciler.pipeline import client_for, load_desired, resolve_url
+    from reconciler.signing import plan_key, signing_key
 
     try:
         start = now - parse_duration(since)
@@ -36,6 +37,7 @@ def run(
             hint="use a duration such as 30d or 52w",
         ) from None
     orgs, _ = load_desired(paths, today=now.date(), only_org=only_org)
+    plan_key(environ)  # a key too short is refused before any request
     audits = []
     for org in orgs:
         token_env = org.config.api.token_env
@@ -51,7 +53,10 @@ def run(
                     f"{org.config.organization}",
                     hint=f"use the token of {org.config.organization}",
                 )
-            audits.append(fetch_audit(client, org.config.organization, start))
+            key = signing_key(environ, token_env)
+            name = f"${key.name}" if key.is_plan_key else f"the token in {key.name}"
+            verifier = Verifier(org.config.organization, key.secret, name)
+            audits.append(fetch_audit(client, org.config.organization, start, verifier))
     if output_format == "json":
         click.echo(json.dumps({"organizations": [a.as_dict() for a in audits]}, indent=2))
     else:
@@ -85,6 +90,11 @@ def audit(
     """Show recent audit events of the organizations at PATHS: those made by accessctl (with the
     commit, PR, plan and file:line from their annotation) and those made by hand (actor and IP),
     the nightly drift job's answer to "who changed access outside git?". Logins are counted.
+
+    A change counts as accessctl's only when its annotation's signature checks: with
+    $ACCESSCTL_PLAN_KEY when set (the key the apply ran with), else with the organization's
+    token here (then only changes applied with this same token check). A change whose
+    annotation claims accessctl without a valid signature is hand-made, and says so.
 
     \b
     Examples:

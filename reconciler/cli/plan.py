@@ -87,7 +87,9 @@ def plan(
     Exit 0 when there is nothing to change, 1 on an error or an unsafe plan (the plan is still
     shown, so the reviewer sees why). With --detailed-exitcode, 2 on drift: changes to make, or
     undeclared users reported. A plan saved with -o is written even when unsafe; `apply`
-    refuses an unsafe plan.
+    refuses an unsafe plan. It is signed with $ACCESSCTL_PLAN_KEY when set (else with each
+    organization's token): set the same key where it is applied to apply a plan made with a
+    read-only token with the Admin token.
 
     \b
     Examples:

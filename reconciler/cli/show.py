@@ -12,8 +12,7 @@ from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._color import use_color
 from reconciler.plan import Plan, load_plan, signature_holds
 from reconciler.render import FORMATS, renderer
-
-PLAN_KEY_ENV = "ACCESSCTL_PLAN_KEY"
+from reconciler.signing import PLAN_KEY_ENV
 
 
 def signature_status(plan: Plan, environ: Mapping[str, str]) -> tuple[list[str], bool]:
