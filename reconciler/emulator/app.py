@@ -34,6 +34,7 @@ def build_api(state: EmulatorState | None = None) -> FastAPI:
     for module in (org, users, ranges, audit):
         api.include_router(module.router, prefix=API_PREFIX)
     api.include_router(control.router)
+    api.include_router(control.logins_router)
     api.add_exception_handler(Problem, _problem)
     api.add_exception_handler(RequestValidationError, _validation)
     api.add_exception_handler(HTTPException, _http)
