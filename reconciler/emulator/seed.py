@@ -244,8 +244,9 @@ def apply_seed(conn: sqlite3.Connection, seed: Seed) -> None:
                     org_n,
                     login.stamp(),
                     login.email,
-                    json.dumps({"type": "user", "id": f"usr_{numbers[login.email]}",
-                                "name": login.email}),
+                    json.dumps(
+                        {"type": "user", "id": f"usr_{numbers[login.email]}", "name": login.email}
+                    ),
                     login.ip,
                 )
                 for login in sorted(org.logins, key=SeedLogin.stamp)

@@ -1,0 +1,115 @@
+"""The blast radius of a range change: the users whose recent logins came from addresses the
+plan's end state no longer allows. They lose access when their token expires (seed: "Allowed IP
+range updates take effect when a user's token expires"). Pure: the logins come in as values;
+`needs_logins` says whether a plan is worth reading them for at all."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
+
+from reconciler.logins import Login, last_use_of_each_address
+from reconciler.model import LiveState, Policy, normalise_email
+from reconciler.plan import Change, Finding
+from reconciler.safety import simulate
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _networks(cidrs: Sequence[str]) -> list[Network]:
+    found: list[Network] = []
+    for cidr in cidrs:
+        try:
+            found.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _address(ip: str) -> Address | None:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _held(ip: str, networks: Sequence[Network]) -> bool:
+    """Whether some network holds `ip`; with no networks at all, every address is allowed."""
+    if not networks:
+        return True
+    address = _address(ip)
+    return address is not None and any(
+        address.version == n.version and address in n for n in networks
+    )
+
+
+def _contained(inner: Network, outer: Sequence[Network]) -> bool:
+    return any(
+        inner.version == n.version and inner.subnet_of(n)  # type: ignore[arg-type]
+        for n in outer
+    )
+
+
+def needs_logins(live: LiveState, changes: Sequence[Change]) -> bool:
+    """True when the plan may take an address away: a live range deleted or narrowed with no
+    end state range holding all of it, or a first range that shuts out every other address.
+    Creating ranges, renaming them or clearing them all takes nobody's access away."""
+    if not any(c.kind == "ip_ranges" for c in changes):
+        return False
+    before = _networks([r.cidr for r in live.ip_ranges or []])
+    after = _networks(simulate(live, changes).cidrs)
+    if not after:
+        return False
+    if not before:
+        return True
+    return not all(_contained(n, after) for n in before)
+
+
+def range_impact(
+    live: LiveState, changes: Sequence[Change], logins: Sequence[Login], policy: Policy
+) -> list[Finding]:
+    """One `range_impact` finding per user who still holds access after the plan and logged in
+    (within the window of `logins`) from an address a range held before the plan and none holds
+    after it. A warning, or an error under `policy.range_impact: refuse`."""
+    end = simulate(live, changes)
+    before = _networks([r.cidr for r in live.ip_ranges or []])
+    after = _networks(end.cidrs)
+    if not after:
+        return []
+    culprit = next(
+        (c for c in changes if c.kind == "ip_ranges" and c.action != "create"),
+        next((c for c in changes if c.kind == "ip_ranges"), None),
+    )
+    findings: list[Finding] = []
+    remaining = set(end.roles)
+    for email, by_ip in sorted(last_use_of_each_address(logins).items()):
+        if normalise_email(email) not in remaining:
+            continue  # removed by this plan, or no longer a user: nothing left to lose
+        lost = sorted(
+            (login for ip, login in by_ip.items() if _held(ip, before) and not _held(ip, after)),
+            key=lambda login: login.at,
+            reverse=True,
+        )
+        if not lost:
+            continue
+        where = ", ".join(f"{login.ip} (last {login.at})" for login in lost)
+        findings.append(
+            Finding(
+                severity="error" if policy.range_impact == "refuse" else "warning",
+                code="range_impact",
+                message=(
+                    f"{email} logged in from {where}, which no allowed IP range holds after this "
+                    "plan: they lose access when their token expires"
+                    + (" (policy.range_impact: refuse)" if policy.range_impact == "refuse" else "")
+                ),
+                address=culprit.address if culprit else "ip_ranges",
+                source=culprit.source if culprit else None,
+            )
+        )
+    return findings
