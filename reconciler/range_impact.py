@@ -82,10 +82,16 @@ def range_impact(
     after = _networks(end.cidrs)
     if not after:
         return []
-    culprit = next(
-        (c for c in changes if c.kind == "ip_ranges" and c.action != "create"),
-        next((c for c in changes if c.kind == "ip_ranges"), None),
-    )
+    range_changes = [c for c in changes if c.kind == "ip_ranges"]
+
+    def culprit(ip: str) -> Change | None:
+        """The change that took the range holding `ip` away (a first range: the first change)."""
+        for change in range_changes:
+            cidr = (change.before or {}).get("cidr")
+            if cidr and change.action != "create" and _held(ip, _networks([str(cidr)])):
+                return change
+        return range_changes[0] if range_changes else None
+
     findings: list[Finding] = []
     remaining = set(end.roles)
     for email, by_ip in sorted(last_use_of_each_address(logins).items()):
@@ -98,6 +104,7 @@ def range_impact(
         )
         if not lost:
             continue
+        cause = culprit(lost[0].ip)
         where = ", ".join(f"{login.ip} (last {login.at})" for login in lost)
         findings.append(
             Finding(
@@ -108,8 +115,8 @@ def range_impact(
                     "plan: they lose access when their token expires"
                     + (" (policy.range_impact: refuse)" if policy.range_impact == "refuse" else "")
                 ),
-                address=culprit.address if culprit else "ip_ranges",
-                source=culprit.source if culprit else None,
+                address=cause.address if cause else "ip_ranges",
+                source=cause.source if cause else None,
             )
         )
     return findings
