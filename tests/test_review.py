@@ -160,10 +160,7 @@ def test_json_shape_and_the_newest_login(emu: EmulatorProcess, config: Path) -> 
 
 
 def test_a_login_recorded_now_becomes_the_last_login(emu: EmulatorProcess, config: Path) -> None:
-    emu._control(
-        "POST", "/logins", json={"organization": "acme", "email": "OLD@acme.example",
-                                 "ip": "10.0.0.66"}
-    )  # fmt: skip
+    emu.record_login("acme", "OLD@acme.example", "10.0.0.66")
     try:
         # recorded at the real time, after the window's start: the newest login of old@
         result = accessctl(emu, "review", str(config), "--today", TODAY, "--format", "json")

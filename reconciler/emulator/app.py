@@ -21,7 +21,12 @@ TITLE = "accessctl access API"
 DESCRIPTION = (
     "The access API contract (v1) as implemented by the accessctl emulator: users, roles, store "
     "grants, allowed IP ranges, technical support access and the audit log. Errors are "
-    "application/problem+json."
+    "application/problem+json.\n\n"
+    "Login history: a successful login is a `login` audit event (`actor` the user's email, `ip` "
+    "the address, `at` the time); `GET /audit-events?action=login` (repeatable: "
+    "`&action=user.invited`) lists only those. Emulator only, loopback only and not part of the "
+    'contract: `POST /_emulator/logins` with `{"organization", "email", "ip"}` records a '
+    "login now (201), and a seed's `logins: [{email, ip, at}]` records past ones."
 )
 
 
@@ -34,7 +39,6 @@ def build_api(state: EmulatorState | None = None) -> FastAPI:
     for module in (org, users, ranges, audit):
         api.include_router(module.router, prefix=API_PREFIX)
     api.include_router(control.router)
-    api.include_router(control.logins_router)
     api.add_exception_handler(Problem, _problem)
     api.add_exception_handler(RequestValidationError, _validation)
     api.add_exception_handler(HTTPException, _http)

@@ -17,8 +17,6 @@ from reconciler.emulator.problems import Problem, invalid
 from reconciler.model import normalise_email
 
 router = APIRouter(prefix="/_emulator", include_in_schema=False)
-# The one control a test harness of another implementation needs too: documented in the schema.
-logins_router = APIRouter(prefix="/_emulator", tags=["emulator controls (loopback only)"])
 
 
 class Acceptance(BaseModel):
@@ -99,7 +97,7 @@ def accept_invitation(body: Acceptance, state: StateDep) -> dict[str, Any]:
     return {"accepted": accepted}
 
 
-@logins_router.post("/logins", status_code=201)
+@router.post("/logins", status_code=201)
 def record_login(body: Login, state: StateDep) -> dict[str, Any]:
     """A successful login of `email` from `ip`, as the platform records one (tests use it to
     build login history without a token per user)."""
