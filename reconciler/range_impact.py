@@ -5,48 +5,14 @@ range updates take effect when a user's token expires"). Pure: the logins come i
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
-from functools import lru_cache
 
+from reconciler.coverage import Coverage, Network
+from reconciler.coverage import networks as _networks
 from reconciler.logins import Login, last_use_of_each_address
 from reconciler.model import LiveState, Policy, normalise_email
 from reconciler.plan import Change, Finding
 from reconciler.safety import simulate
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _networks(cidrs: Sequence[str]) -> list[Network]:
-    found: list[Network] = []
-    for cidr in cidrs:
-        try:
-            found.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError:
-            continue
-    return found
-
-
-@lru_cache(maxsize=65536)
-def _address(ip: str) -> Address | None:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def _held(ip: str, networks: Sequence[Network]) -> bool:
-    """Whether some network holds `ip`; with no networks at all, every address is allowed."""
-    if not networks:
-        return True
-    address = _address(ip)
-    return address is not None and any(
-        address.version == n.version and address in n for n in networks
-    )
 
 
 def _contained(inner: Network, outer: Sequence[Network]) -> bool:
@@ -78,9 +44,9 @@ def range_impact(
     (within the window of `logins`) from an address a range held before the plan and none holds
     after it. A warning, or an error under `policy.range_impact: refuse`."""
     end = simulate(live, changes)
-    before = _networks([r.cidr for r in live.ip_ranges or []])
-    after = _networks(end.cidrs)
-    if not after:
+    before = Coverage([r.cidr for r in live.ip_ranges or []])
+    after = Coverage(end.cidrs)
+    if after.open:
         return []
     range_changes = [c for c in changes if c.kind == "ip_ranges"]
 
@@ -88,7 +54,7 @@ def range_impact(
         """The change that took the range holding `ip` away (a first range: the first change)."""
         for change in range_changes:
             cidr = (change.before or {}).get("cidr")
-            if cidr and change.action != "create" and _held(ip, _networks([str(cidr)])):
+            if cidr and change.action != "create" and Coverage([str(cidr)]).holds(ip):
                 return change
         return range_changes[0] if range_changes else None
 
@@ -98,7 +64,7 @@ def range_impact(
         if normalise_email(email) not in remaining:
             continue  # removed by this plan, or no longer a user: nothing left to lose
         lost = sorted(
-            (login for ip, login in by_ip.items() if _held(ip, before) and not _held(ip, after)),
+            (login for ip, login in by_ip.items() if before.holds(ip) and not after.holds(ip)),
             key=lambda login: login.at,
             reverse=True,
         )

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from reconciler.coverage import Coverage
 from reconciler.logins import Invitation, Login, invitations_of, last_logins, logins_of
-from reconciler.model import DesiredOrg, LiveState, Role, ip_in_network, normalise_email
+from reconciler.model import DesiredOrg, LiveState, Role, normalise_email
 
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress
@@ -116,7 +117,7 @@ def build(
     last = last_logins(logins)
     invitations = invitations_of(events)
     declared = desired.user_sources
-    cidrs = [r.cidr for r in live.ip_ranges or []]
+    ranges = Coverage([r.cidr for r in live.ip_ranges or []])
     limit = desired.config.policy.max_super_admins
     supers = sum(1 for u in live.users if u.role == Role.SUPER_ADMIN.value)
     too_many_supers = limit is not None and supers > limit
@@ -131,7 +132,7 @@ def build(
             user.expires_at,
             login=login,
             declared=email in declared,
-            cidrs=cidrs,
+            ranges=ranges,
             today=today,
             too_many_supers=too_many_supers,
         )
@@ -175,7 +176,7 @@ def _findings(
     *,
     login: Login | None,
     declared: bool,
-    cidrs: Sequence[str],
+    ranges: Coverage,
     today: date,
     too_many_supers: bool,
 ) -> list[str]:
@@ -186,7 +187,7 @@ def _findings(
         found.add("inactive")
     if expires is not None and expires <= today + timedelta(days=EXPIRING_DAYS):
         found.add("expiring")
-    if login is not None and cidrs and not any(ip_in_network(login.ip, c) for c in cidrs):
+    if login is not None and not ranges.holds(login.ip):
         found.add("login_outside_ranges")
     if not declared:
         found.add("undeclared")
