@@ -49,12 +49,16 @@ def range_impact(
     if after.open:
         return []
     range_changes = [c for c in changes if c.kind == "ip_ranges"]
+    taken = [
+        (change, Coverage([str(change.before["cidr"])]))
+        for change in range_changes
+        if change.action != "create" and change.before and change.before.get("cidr")
+    ]
 
     def culprit(ip: str) -> Change | None:
         """The change that took the range holding `ip` away (a first range: the first change)."""
-        for change in range_changes:
-            cidr = (change.before or {}).get("cidr")
-            if cidr and change.action != "create" and Coverage([str(cidr)]).holds(ip):
+        for change, held in taken:
+            if held.holds(ip):
                 return change
         return range_changes[0] if range_changes else None
 

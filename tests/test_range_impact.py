@@ -183,3 +183,15 @@ def test_a_first_range_cuts_off_everyone_outside_it() -> None:
 
 def named_x(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+@x\.example", text))
+
+
+def test_coverage_of_ranges() -> None:
+    from reconciler.coverage import Coverage
+
+    ranges = Coverage(["10.0.0.0/24", "2001:db8::/48", "192.0.2.7/32"])
+    assert ranges.holds("10.0.0.255") and not ranges.holds("10.0.1.0")
+    assert ranges.holds("::ffff:10.0.0.3")  # an IPv4-mapped caller is its IPv4 address
+    assert ranges.holds("2001:db8:0:ffff::1") and not ranges.holds("2001:db9::1")
+    assert ranges.holds("192.0.2.7") and not ranges.holds("192.0.2.8")
+    assert not ranges.holds("not-an-ip")
+    assert Coverage([]).holds("203.0.113.1")  # no ranges: every address is allowed
