@@ -279,3 +279,32 @@ def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
     stream = io.StringIO()
     render_text([review], stream)
     assert "never_logged_in (invited 31 days ago)" in stream.getvalue()
+
+
+def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
+    from test_terminal_safety import assert_shown_safely
+
+    from reconciler.config import load
+    from reconciler.render.review import render_csv, render_text
+
+    path = tmp_path / "big.yaml"
+    path.write_text("organization: big\n", encoding="utf-8")
+    desired = load([str(path)], today=date(2026, 6, 1)).orgs[0]
+    base = live_with(1)
+    evil = base.users[0].model_copy(
+        update={"email": "=cmd|' /C calc'!A0\x1b[2J@x.example", "role": "User\u202e\r| fake |"}
+    )
+    live = base.model_copy(update={"users": [evil]})
+    events = [{"action": "login", "actor": evil.email, "ip": "10.0.0.1\x1b[8m",
+               "at": "2026-05-30T00:00:00Z"}]  # fmt: skip
+    since = datetime.fromisoformat("2026-03-03T00:00:00+00:00")
+    review = build(desired, live, events, today=date(2026, 6, 1), since=since, days=90)
+    text, md, sheet = io.StringIO(), io.StringIO(), io.StringIO()
+    render_text([review], text)
+    render_markdown([review], md)
+    render_csv([review], sheet)
+    assert_shown_safely(text.getvalue())
+    assert_shown_safely(md.getvalue())
+    row = next(line for line in md.getvalue().splitlines() if "calc" in line)
+    assert row.count(" | ") == 9  # the role's `|` cannot add a column
+    assert list(csv.reader(io.StringIO(sheet.getvalue(), newline="")))[1][1].startswith("'=")

@@ -42,7 +42,7 @@ def _defused(value: str) -> str:
 
 
 def render_csv(reviews: Sequence[OrgReview], stream: TextIO) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
+    writer = csv.writer(stream, lineterminator="\r\n")  # RFC 4180; quotes a CR or LF in a value
     writer.writerow(CSV_COLUMNS)
     for review in reviews:
         for user in review.users:
