@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -23,6 +24,10 @@ def networks(cidrs: Sequence[str]) -> list[Network]:
 @lru_cache(maxsize=262144)
 def _address(ip: str) -> tuple[int, int] | None:
     """(version, integer) of an address; an IPv4-mapped IPv6 address counts as its IPv4."""
+    try:  # dotted-quad IPv4, most logins: the C parser, ten times faster than ipaddress
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+    except (OSError, ValueError):
+        pass
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
