@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from reconciler import emails
 
@@ -178,6 +178,30 @@ class Policy(_Strict):
     protected: list[str] = Field(
         default_factory=list,
         description="Emails the reconciler never removes or demotes.",
+    )
+    max_super_admins: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        description="`accessctl review` flags every Super Admin when there are more than this.",
+    )
+    inactive_days: StrictInt = Field(
+        default=90,
+        ge=1,
+        description="`accessctl review` flags users with no login in this many days.",
+    )
+    login_window_days: StrictInt = Field(
+        default=30,
+        ge=1,
+        description=(
+            "A plan that removes or narrows an allowed IP range reads this many days of logins "
+            "to name the users it cuts off (`range_impact`)."
+        ),
+    )
+    range_impact: Literal["warn", "refuse"] = Field(
+        default="warn",
+        description=(
+            "`warn`: a user cut off by a range change is a warning; `refuse`: the plan is unsafe."
+        ),
     )
 
     @field_validator("max_removals", mode="before")

@@ -30,6 +30,7 @@ from reconciler.signing import plan_key
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
     from reconciler.config import Diagnostic
+    from reconciler.logins import ListClient
 
 API_URL_ENV = "ACCESSCTL_API_URL"
 
@@ -131,6 +132,28 @@ def lookalikes(desired: DesiredOrg, live: LiveState) -> list[Finding]:
     return found
 
 
+def with_range_impact(
+    org_plan: OrgPlan, desired: DesiredOrg, live: LiveState, client: ListClient, *, today: date
+) -> OrgPlan:
+    """The plan with a `range_impact` finding per user a range change cuts off. Reads the
+    logins of the last `policy.login_window_days` (one filtered audit query) only when the plan
+    may take an address away; never for a plan of another organization's token."""
+    from reconciler.logins import fetch_events, logins_of, window_start
+    from reconciler.range_impact import needs_logins, range_impact
+
+    if desired.config.organization != live.organization.name:
+        return org_plan
+    if not needs_logins(live, org_plan.changes):
+        return org_plan
+    policy = desired.config.policy
+    since = window_start(today, policy.login_window_days)
+    logins = logins_of(fetch_events(client, since), since)
+    found = range_impact(live, org_plan.changes, logins, policy)
+    if not found:
+        return org_plan
+    return org_plan.model_copy(update={"findings": [*org_plan.findings, *found]})
+
+
 def load_desired(
     paths: Sequence[str | Path], *, today: date, only_org: str | None = None
 ) -> tuple[list[DesiredOrg], list[Diagnostic]]:
@@ -219,21 +242,25 @@ def plan_paths(
         report_pages(client, org.config.organization, progress)
     try:
         lives = fetch_many(clients)
+        org_plans = [
+            plan_org(
+                org,
+                live,
+                force=force,
+                api_url=url,
+                token_env=env,
+                extra=_warnings_for(org, diags),
+                today=today,
+            )
+            for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
+        ]
+        org_plans = [
+            with_range_impact(plan, org, live, client, today=today)
+            for plan, org, live, client in zip(org_plans, orgs, lives, clients, strict=True)
+        ]
     finally:
         for client in clients:
             client.close()
-    org_plans = [
-        plan_org(
-            org,
-            live,
-            force=force,
-            api_url=url,
-            token_env=env,
-            extra=_warnings_for(org, diags),
-            today=today,
-        )
-        for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
-    ]
     across = cross_org_roles(org_plans, lives)
     plan = Plan(
         config_digest=digest,

@@ -1024,3 +1024,35 @@ def test_access_plan_fails_at_validate_on_a_bad_config(tmp_path: Path, emulator:
     )
     scope = {"steps": {"validate": {"outcome": "failure", "outputs": {}}}}
     assert runner.condition(comment["if"], scope), "the comment says validation failed"
+
+
+def test_access_review_commands(tmp_path: Path, emulator: Any) -> None:
+    import json
+
+    workflow = _load(ROOT / ".github" / "workflows" / "access-review.yml")
+    assert _writes(workflow) == {"issues"}
+    runner = Runner(_workspace(tmp_path), emulator.base_url)
+    base: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}, "inputs": {}}
+    listing = _run_job(runner, workflow, "organizations", dict(base))
+    organizations = listing["list"]["outputs"]["organizations"]
+    needs = {"organizations": {"outputs": {"organizations": organizations}}}
+    matrix = json.loads(organizations)
+    review = workflow["jobs"]["review"]
+    for entry in matrix:
+        scope = {**base, "needs": needs, "matrix": {"org": entry}}
+        assert runner.condition(review["if"], scope)
+        steps = _run_job(runner, workflow, "review", scope)
+        assert steps["review"]["outputs"]["exit-code"] == "2"  # the demo seed has no logins
+        text = (tmp_path / "review.md").read_text()
+        assert f"## Access review: {entry['organization']}" in text and len(text) < 65536
+        rows = (tmp_path / "review.csv").read_text().splitlines()
+        assert rows[0].startswith("organization,email,role,") and len(rows) > 1
+        assert all(line.startswith(entry["organization"] + ",") for line in rows[1:])
+    calls = [(c, _subcommand(a)) for c, a in runner.calls()]
+    assert calls == [(0, "orgs"), *[(2, "review"), (0, "review")] * len(matrix)]
+    # the same command lines with --inactive-days from a manual run
+    runner.calls_file.unlink()
+    scope = {**base, "inputs": {"inactive-days": "30"}, "needs": needs,
+             "matrix": {"org": matrix[0]}}  # fmt: skip
+    _run_job(runner, workflow, "review", scope)
+    assert all("--inactive-days 30" in a for _, a in runner.calls())

@@ -21,7 +21,12 @@ TITLE = "accessctl access API"
 DESCRIPTION = (
     "The access API contract (v1) as implemented by the accessctl emulator: users, roles, store "
     "grants, allowed IP ranges, technical support access and the audit log. Errors are "
-    "application/problem+json."
+    "application/problem+json.\n\n"
+    "Login history: a successful login is a `login` audit event (`actor` the user's email, `ip` "
+    "the address, `at` the time); `GET /audit-events?action=login` (repeatable: "
+    "`&action=user.invited`) lists only those. Emulator only, loopback only and not part of the "
+    'contract: `POST /_emulator/logins` with `{"organization", "email", "ip"}` records a '
+    "login now (201), and a seed's `logins: [{email, ip, at}]` records past ones."
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +70,29 @@ class SeedToken(_Seed):
         return None if value is None else str(ipaddress.ip_address(value.strip()))
 
 
+class SeedLogin(_Seed):
+    """A successful login in the past: recorded as a `login` audit event at `at`."""
+
+    email: str
+    ip: str
+    at: datetime
+
+    @field_validator("email")
+    @classmethod
+    def _fold(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @field_validator("ip")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return str(ipaddress.ip_address(value.strip()))
+
+    def stamp(self) -> str:
+        """`at` as the audit log writes times (UTC, microseconds, `Z`); naive times are UTC."""
+        moment = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class SeedOrganization(_Seed):
     name: str = Field(min_length=1)
     plan: Literal["standard", "ultimate"] = "standard"
@@ -78,6 +101,7 @@ class SeedOrganization(_Seed):
     ip_ranges: list[SeedRange] = Field(default_factory=list)
     users: list[SeedUser] = Field(default_factory=list)
     tokens: list[SeedToken] = Field(default_factory=list)
+    logins: list[SeedLogin] = Field(default_factory=list)
 
 
 class Seed(_Seed):
@@ -146,6 +170,9 @@ def parse_seed(data: Any) -> Seed:
         for token in org.tokens:
             if token.email not in emails:
                 raise SeedError(f"token for {token.email} in {org.name}: no such user")
+        for login in org.logins:
+            if login.email not in emails:
+                raise SeedError(f"login of {login.email} in {org.name}: no such user")
         if len(emails) != len(org.users):
             raise SeedError(f"duplicate user emails in {org.name}")
         if len({r.name for r in org.ip_ranges}) != len(org.ip_ranges):
@@ -208,4 +235,20 @@ def apply_seed(conn: sqlite3.Connection, seed: Seed) -> None:
         conn.executemany(
             "INSERT INTO tokens (token, org_n, email, ip) VALUES (?, ?, ?, ?)",
             [(t.token, org_n, t.email, t.ip) for t in org.tokens],
+        )
+        conn.executemany(
+            "INSERT INTO audit_events (org_n, at, actor, action, target, ip)"
+            " VALUES (?, ?, ?, 'login', ?, ?)",
+            [
+                (
+                    org_n,
+                    login.stamp(),
+                    login.email,
+                    json.dumps(
+                        {"type": "user", "id": f"usr_{numbers[login.email]}", "name": login.email}
+                    ),
+                    login.ip,
+                )
+                for login in sorted(org.logins, key=SeedLogin.stamp)
+            ],
         )

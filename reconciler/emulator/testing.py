@@ -184,6 +184,12 @@ class EmulatorProcess:
         """Pin the emulator's date (ISO `YYYY-MM-DD`) for expiry rules; None unpins it."""
         self._control("POST", "/time", json={"today": today})
 
+    def record_login(self, organization: str, email: str, ip: str) -> dict[str, Any]:
+        """`email` logs in to `organization` from `ip`, now (a `login` audit event)."""
+        return self._control(
+            "POST", "/logins", json={"organization": organization, "email": email, "ip": ip}
+        )
+
     def api(self, token: str | None) -> Api:
         """A small test client speaking to this emulator with `token` (None: no auth)."""
         return Api(self.base_url, token)

@@ -24,6 +24,29 @@ SinceQuery = Annotated[
 ]
 
 
+ACTIONS = (
+    "user.invited",
+    "user.updated",
+    "user.removed",
+    "ip_range.created",
+    "ip_range.updated",
+    "ip_range.deleted",
+    "organization.updated",
+    "login",
+)
+ActionQuery = Annotated[
+    list[str] | None,
+    Query(description="Only events with this action (repeatable: any of them), e.g. login."),
+]
+
+
+def _actions(values: list[str] | None) -> list[str]:
+    for value in values or []:
+        if value not in ACTIONS:
+            raise invalid("action", f"action={value!r} is not one of {', '.join(ACTIONS)}")
+    return list(dict.fromkeys(values or []))
+
+
 def _since(value: str | None) -> str:
     if value is None:
         return ""
@@ -41,15 +64,20 @@ def list_events(
     caller: CallerDep,
     state: StateDep,
     since: SinceQuery = None,
+    action: ActionQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
     after = decode_cursor("audit-events", cursor)
     start = _since(since)
+    actions = _actions(action)
+    only = f" AND action IN ({', '.join('?' * len(actions))})" if actions else ""
     with state.db.read() as conn:
         rows = conn.execute(
-            "SELECT * FROM audit_events WHERE org_n = ? AND n > ? AND at >= ? ORDER BY n LIMIT ?",
-            (caller.org_n, after, start, limit + 1),
+            "SELECT * FROM audit_events WHERE org_n = ? AND n > ? AND at >= ?"
+            + only
+            + " ORDER BY n LIMIT ?",
+            (caller.org_n, after, start, *actions, limit + 1),
         ).fetchall()
     return json_response(
         200, make_page("audit-events", rows, limit, [event_view(r) for r in rows[:limit]])

@@ -3,14 +3,17 @@ the invitee's side of an invitation)."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.emulator import audit
 from reconciler.emulator.auth import StateDep
 from reconciler.emulator.faults import FaultSettings
+from reconciler.emulator.problems import Problem, invalid
 from reconciler.model import normalise_email
 
 router = APIRouter(prefix="/_emulator", include_in_schema=False)
@@ -22,6 +25,15 @@ class Acceptance(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str
     organization: str | None = None
+
+
+class Login(BaseModel):
+    """`email` logs in to `organization` from `ip`, now: a `login` audit event."""
+
+    model_config = ConfigDict(extra="forbid")
+    organization: str
+    email: str
+    ip: str
 
 
 class TimeSetting(BaseModel):
@@ -83,6 +95,37 @@ def accept_invitation(body: Acceptance, state: StateDep) -> dict[str, Any]:
             (normalise_email(body.email), body.organization, body.organization),
         ).rowcount
     return {"accepted": accepted}
+
+
+@router.post("/logins", status_code=201)
+def record_login(body: Login, state: StateDep) -> dict[str, Any]:
+    """A successful login of `email` from `ip`, as the platform records one (tests use it to
+    build login history without a token per user)."""
+    try:
+        ip = str(ipaddress.ip_address(body.ip.strip()))
+    except ValueError:
+        raise invalid("ip", f"ip={body.ip!r} is not an IP address") from None
+    email = normalise_email(body.email)
+    with state.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT u.n, u.org_n FROM users u JOIN organizations o ON o.n = u.org_n"
+            " WHERE o.name = ? AND u.email = ?",
+            (body.organization, email),
+        ).fetchone()
+        if row is None:
+            raise Problem("not_found", f"no user {email} in organization {body.organization!r}")
+        audit.record(
+            conn,
+            org_n=row["org_n"],
+            actor=email,
+            ip=ip,
+            action="login",
+            target={"type": "user", "id": f"usr_{row['n']}", "name": email},
+            before=None,
+            after=None,
+            annotation=None,
+        )
+    return {"organization": body.organization, "email": email, "ip": ip}
 
 
 @router.get("/requests")
