@@ -1034,25 +1034,30 @@ def test_access_review_commands(tmp_path: Path, emulator: Any) -> None:
     runner = Runner(_workspace(tmp_path), emulator.base_url)
     base: dict[str, Any] = {"github": _github(), "secrets": {}, "vars": {}, "inputs": {}}
     listing = _run_job(runner, workflow, "organizations", dict(base))
-    organizations = listing["list"]["outputs"]["organizations"]
-    needs = {"organizations": {"outputs": {"organizations": organizations}}}
-    matrix = json.loads(organizations)
+    groups = listing["list"]["outputs"]["groups"]
+    needs = {"organizations": {"outputs": {"groups": groups}}}
+    matrix = json.loads(groups)
+    names = [org for group in matrix for org in group["organizations"]]
+    assert sorted(names) == ["acme-eu", "globex", "initech"]
     review = workflow["jobs"]["review"]
-    for entry in matrix:
-        scope = {**base, "needs": needs, "matrix": {"org": entry}}
+    for group in matrix:
+        scope = {**base, "needs": needs, "matrix": {"group": group}}
         assert runner.condition(review["if"], scope)
         steps = _run_job(runner, workflow, "review", scope)
-        assert steps["review"]["outputs"]["exit-code"] == "2"  # the demo seed has no logins
-        text = (tmp_path / "review.md").read_text()
-        assert f"## Access review: {entry['organization']}" in text and len(text) < 65536
-        rows = (tmp_path / "review.csv").read_text().splitlines()
-        assert rows[0].startswith("organization,email,role,") and len(rows) > 1
-        assert all(line.startswith(entry["organization"] + ",") for line in rows[1:])
+        assert steps["review"]["outputs"]["failed"] == "0"
+        for org in group["organizations"]:
+            found = tmp_path / "review" / org
+            assert (found / "exit-code").read_text().strip() == "2"  # the demo seed: no logins
+            text = (found / "review.md").read_text()
+            assert f"## Access review: {org}" in text and len(text) < 65536
+            rows = (found / "review.csv").read_text().splitlines()
+            assert rows[0].startswith("organization,email,role,") and len(rows) > 1
+            assert all(line.startswith(org + ",") for line in rows[1:])
     calls = [(c, _subcommand(a)) for c, a in runner.calls()]
-    assert calls == [(0, "orgs"), *[(2, "review"), (0, "review")] * len(matrix)]
+    assert calls == [(0, "orgs"), *[(2, "review"), (0, "review")] * len(names)]
     # the same command lines with --inactive-days from a manual run
     runner.calls_file.unlink()
     scope = {**base, "inputs": {"inactive-days": "30"}, "needs": needs,
-             "matrix": {"org": matrix[0]}}  # fmt: skip
+             "matrix": {"group": matrix[0]}}  # fmt: skip
     _run_job(runner, workflow, "review", scope)
     assert all("--inactive-days 30" in a for _, a in runner.calls())
