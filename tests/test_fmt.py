@@ -627,7 +627,7 @@ def _anchor_sites(text: str) -> dict[str, str]:
 
 
 def test_moving_an_anchor_is_refused_by_the_self_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fmt_core, "_shared", lambda root, aliases: set())  # sort as if there were no anchor
+    monkeypatch.setattr(fmt_core, "_shared", lambda root, aliases: set())  # as if no anchor
     with pytest.raises(Unformattable, match=r"would move the definition of the anchor `&base`"):
         format_text(ANCHORED)
 

@@ -52,7 +52,13 @@ class Unformattable(AccessctlError):
     """fmt cannot rewrite this text safely; `line` and `column` are 1-based."""
 
     def __init__(
-        self, line: int, column: int, message: str, *, code: str = "fmt_unsafe", hint: str | None = HAND_HINT
+        self,
+        line: int,
+        column: int,
+        message: str,
+        *,
+        code: str = "fmt_unsafe",
+        hint: str | None = HAND_HINT,
     ) -> None:
         super().__init__(message, hint=hint)
         self.line, self.column, self.code = line, column, code
@@ -183,7 +189,11 @@ class _Layout:
         if isinstance(value, ScalarNode) and value.value == "" and not value.style:
             span.last, span.end = span.first, begin  # `key:` alone: null
         elif isinstance(value, ScalarNode) and value.style in ("|", ">"):
-            header = re.match(r"[|>][-+0-9]*", line[start.column :]) if start.line == span.first else None
+            header = (
+                re.match(r"[|>][-+0-9]*", line[start.column :])
+                if start.line == span.first
+                else None
+            )
             if header is None:
                 raise self._refuse(span.first, start.column)
             span.end = start.column + header.end()
@@ -410,7 +420,9 @@ class _Writer:
         line, end = self._flow_keys(span)
         value = line[span.start : len(line) if end is None else end].rstrip()
         if span.key is not None:
-            head = line[span.column : span.key.end_mark.column] + ":" + (" " + value if value else "")
+            head = (
+                line[span.column : span.key.end_mark.column] + ":" + (" " + value if value else "")
+            )
         else:
             head = "- " + value
         new = " " * indent + head
@@ -439,7 +451,10 @@ class _Writer:
             return line, span.end
         starts = [key.start_mark.column for key, _ in node.value]
         close = node.end_mark.column - 1
-        parts = [line[a:b].rstrip().rstrip(",").rstrip() for a, b in zip(starts, [*starts[1:], close], strict=True)]
+        parts = [
+            line[a:b].rstrip().rstrip(",").rstrip()
+            for a, b in zip(starts, [*starts[1:], close], strict=True)
+        ]
         text = ", ".join(parts[keys.index(k)] for k in wanted)
         new = line[: starts[0]] + text + line[close:]
         grown = len(new) - len(line)
