@@ -15,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.config import fmt as fmt_core
-from reconciler.config import formatting
+from reconciler.config import formatting, spans
 from reconciler.config.document import parse_text
 from reconciler.config.fmt import Unformattable, format_text, verify
 
@@ -236,7 +235,7 @@ def test_verify_refuses_a_wrong_result(wrong: str, where: tuple[int, int], messa
 def test_a_writer_bug_is_refused_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug in how fmt writes lines (here: continuation lines losing their indentation, which
     makes invalid YAML) is turned into a refusal by the self-check."""
-    monkeypatch.setattr(fmt_core, "_shift", lambda line, by: "")
+    monkeypatch.setattr(spans, "_shift", lambda line, by: "")
     text = (FIXTURES / "comment_inside_flow_list.in.yaml").read_text(encoding="utf-8")
     with pytest.raises(Unformattable, match="unreadable"):
         format_text(text)
@@ -565,7 +564,7 @@ def test_a_file_only_validate_can_read_is_fmt_unsafe_not_a_syntax_error(
 ) -> None:
     """Whatever else ruamel's parser refuses in a file validate read cleanly is no syntax
     error: fmt says it cannot rewrite the file and leaves it."""
-    monkeypatch.setattr(fmt_core, "_untab_separators", lambda text: text)  # as before the fix
+    monkeypatch.setattr(spans, "_untab_separators", lambda text: text)  # as before the fix
     text = "organization: acme\t# tab before comment\nusers: []\n"
     path = tmp_path / "acme.yaml"
     path.write_text(text, encoding="utf-8")
@@ -627,7 +626,7 @@ def _anchor_sites(text: str) -> dict[str, str]:
 
 
 def test_moving_an_anchor_is_refused_by_the_self_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fmt_core, "_shared", lambda root, aliases: set())  # as if no anchor
+    monkeypatch.setattr(spans, "_shared", lambda root, aliases: set())  # as if no anchor
     with pytest.raises(Unformattable, match=r"would move the definition of the anchor `&base`"):
         format_text(ANCHORED)
 
