@@ -12,9 +12,9 @@ start of an entry's first line and shifts its other lines (a flow `[...]` over s
 `|` scalar) by as much. Text inside an entry is not otherwise touched, except that a one-line
 flow mapping's keys are put in order. Comment lines above the first top-level key are about the
 file and stay at the top; a comment ending a line keeps its column where the line leaves room.
-Tabs between tokens become spaces; a file written with `\r\n` keeps them. A list holding an
-anchor or alias is not sorted, and keys are not reordered past one, so a definition never moves
-after its use.
+Tabs between tokens become spaces; a file written with CRLF line breaks keeps them. A list
+holding an anchor or alias is not sorted, and keys are not reordered past one, so a definition
+never moves after its use.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Span:
 
 
 class Layout:
-    """A text's lines, its top-level spans, and its comments (line -> column of the `#`)."""
+    """A text's lines and its top-level spans, with what the writer and the self-check need."""
 
     def __init__(self, text: str, root: Node) -> None:
         self.lines = [line.rstrip("\r\n") for line in _LINE_BREAK.split(text)]
@@ -149,7 +149,7 @@ class Layout:
             if span.end is not None:
                 self._comment(span.first, span.end)
             return
-        span.tied = span.tied or _holds(value, self.shared)
+        span.tied = span.tied or (bool(self.shared) and _holds(value, self.shared))
         start, end = value.start_mark, value.end_mark
         if isinstance(value, ScalarNode) and value.value == "" and not value.style:
             span.last, span.end = span.first, begin  # `key:` alone: null
@@ -254,6 +254,7 @@ def _holds(node: Node, shared: set[int]) -> bool:
 
 
 def write(text: str, document: Document | None = None) -> str:
+    """`text` in canonical form, unchecked (`fmt.format_text` checks it)."""
     found = layout(text, document)
     if found is None:
         return text
@@ -267,6 +268,7 @@ def write(text: str, document: Document | None = None) -> str:
 
 
 def layout(text: str, document: Document | None) -> Layout | None:
+    """The spans of `text`; None when it is no block mapping (nothing to order)."""
     work, root = text, None
     if "\t" in text:
         work = _untab_separators(text)
@@ -408,15 +410,16 @@ def _at(line: str, indent: int) -> str:
 
 
 def _shift(line: str, by: int) -> str:
-    if not line.strip() or by == 0:
-        return line if line.strip() else ""
-    if by > 0:
+    """A line inside an entry, moved `by` columns with it."""
+    if not line.strip():
+        return ""
+    if by >= 0:
         return " " * by + line
     return line[min(-by, len(line) - len(line.lstrip(" "))) :]
 
 
 def line_break(text: str) -> str:
-    """The line break most lines of `text` end with: `\r\n` or `\n` (a tie is `\n`)."""
+    """The line break most lines of `text` end with: CRLF or LF (a tie is LF)."""
     crlf = text.count("\r\n")
     return "\r\n" if crlf > text.count("\n") - crlf + text.count("\r") - crlf else "\n"
 
@@ -428,9 +431,9 @@ class _Mark:
 
 
 def _untab_separators(text: str) -> str:
-    """`text` with spaces for the tabs between tokens (`key:\tvalue`, `a: b\t# c`): libyaml,
+    """`text` with spaces for the tabs between tokens (after `key:`, before `# c`): libyaml,
     `validate`'s loader, reads them; ruamel.yaml's parser refuses them. Tabs inside scalars and
-    comments stay (a double-quoted one becomes `\\t`); no line moves."""
+    comments stay (in a double-quoted one, as the escape backslash-t); no line moves."""
     lines = _LINE_BREAK.split(text)
     breaks = _LINE_BREAK.findall(text)
     spans: dict[int, list[tuple[int, int, bool]]] = {}  # line -> token columns, double-quoted
