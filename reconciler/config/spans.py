@@ -263,6 +263,8 @@ def write(text: str, document: Document | None = None) -> str:
     out = [_at(lines[n], 0) for n in range(found.head_end)]
     out += _Writer(lines, found.ends).block(found.spans, 0, None)
     out += [_at(lines[n], 0) for n in found.tail]
+    while out and not out[0]:  # blank lines that came above a key now first: not at the top
+        out.pop(0)
     brk = line_break(text)
     return brk.join(out) + brk
 
@@ -424,12 +426,6 @@ def line_break(text: str) -> str:
     return "\r\n" if crlf > text.count("\n") - crlf + text.count("\r") - crlf else "\n"
 
 
-@dataclass
-class _Mark:
-    line: int
-    column: int
-
-
 def _untab_separators(text: str) -> str:
     """`text` with spaces for the tabs between tokens (after `key:`, before `# c`): libyaml,
     `validate`'s loader, reads them; ruamel.yaml's parser refuses them. Tabs inside scalars and
@@ -444,13 +440,13 @@ def _untab_separators(text: str) -> str:
     for token in tokens:
         begin, end = token.start_mark, token.end_mark
         style = getattr(token, "style", None)
-        quoted = style == '"' and begin.line == end.line
+        quoted, until = style == '"' and begin.line == end.line, (end.line, end.column)
         if style in ("|", ">"):  # on its first line only its header: `|`, `>-`, `|2`
             header = re.match(r"[|>][-+0-9]*", lines[begin.line][begin.column :])
-            end = _Mark(begin.line, begin.column + (header.end() if header else 1))
-        for number in range(begin.line, end.line + 1):
+            until = (begin.line, begin.column + (header.end() if header else 1))
+        for number in range(begin.line, until[0] + 1):
             left = begin.column if number == begin.line else 0
-            right = end.column if number == end.line else len(lines[number])
+            right = until[1] if number == until[0] else len(lines[number])
             if right > left:
                 spans.setdefault(number, []).append((left, right, quoted))
     for number, line in enumerate(lines):
