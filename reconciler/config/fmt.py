@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.config.canonical import SORT_KEY
 from reconciler.config.document import Document, parse_text
-from reconciler.config.spans import Layout, Path, Span, Unformattable, layout, write
+from reconciler.config.spans import Layout, Path, Span, Unformattable, layout, render
 
 __all__ = ["Unformattable", "format_text", "verify"]
 
@@ -33,9 +33,11 @@ def format_text(text: str, document: Document | None = None) -> str:
 
     Raises ruamel's YAMLError on YAML its parser cannot read and `Unformattable` when the
     result could not be trusted."""
-    result = write(text, document)
+    document = document or parse_text(text, "before", [])
+    before = layout(text, document)
+    result = render(text, before)
     if result != text:
-        _verify(text, result)
+        _verify(text, result, document, before)
     return result
 
 
@@ -43,20 +45,23 @@ def verify(text: str, result: str) -> None:
     """fmt's check of its own work: raise `Unformattable` unless `result` holds the data of
     `text` (users and ranges may be reordered), each of its comments once and with the same
     owner, and is its own canonical form."""
-    _verify(text, result)
+    document = parse_text(text, "before", [])
+    _verify(text, result, document, layout(text, document))
 
 
 # Checking the result -----------------------------------------------------------------------------
 
 
-def _verify(text: str, result: str) -> None:
+def _verify(text: str, result: str, old_doc: Document | None, before: Layout | None) -> None:
     """Raise `Unformattable` unless `result` is `text` reordered as intended (module doc)."""
-    renumber = _same_data(text, result)
-    before, after = layout(text, None), layout(result, None)
+    problems: list[Any] = []
+    new_doc = parse_text(result, "after", problems)
+    renumber = _same_data(old_doc, new_doc, result, problems)
+    after = layout(result, new_doc)
     if before is None or after is None:
         raise Unformattable(1, 1, "formatting would change the shape of this file", hint=None)
     _same_comments(_placed(before, None), _placed(after, renumber))
-    if write(result) != result:
+    if render(result, after) != result:
         raise Unformattable(1, 1, "formatting this file twice would change it again")
 
 
@@ -138,10 +143,10 @@ def _compatible(old: Where, new: Where) -> bool:
     return False
 
 
-def _same_data(text: str, result: str) -> Renumber:
+def _same_data(
+    old_doc: Document | None, new_doc: Document | None, result: str, problems: list[Any]
+) -> Renumber:
     """How the sorted lists' items moved; raises if anything else changed."""
-    problems: list[Any] = []
-    old_doc, new_doc = parse_text(text, "before", []), parse_text(result, "after", problems)
     for problem in problems if new_doc is None else []:
         line = result.splitlines()[problem.line - 1] if "undefined alias" in problem.message else ""
         alias = re.match(r"\*([^\s,\]}]+)", line[problem.column - 1 :])

@@ -253,9 +253,8 @@ def _holds(node: Node, shared: set[int]) -> bool:
 # Writing: spans in canonical order --------------------------------------------------------------
 
 
-def write(text: str, document: Document | None = None) -> str:
-    """`text` in canonical form, unchecked (`fmt.format_text` checks it)."""
-    found = layout(text, document)
+def render(text: str, found: Layout | None) -> str:
+    """`text`, read into `found` (`layout`), in canonical form; unchecked (`fmt.py` checks)."""
     if found is None:
         return text
     _plan(found.spans)
