@@ -80,14 +80,14 @@ def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes
         )
         return None
     problems: list[Diagnostic] = []
-    parse_text(text, shown, problems)
+    document = parse_text(text, shown, problems)
     if [problem.code for problem in problems] == ["empty_file"]:
         return read, text, text  # no YAML, nothing to format (`validate` reports the empty file)
     if problems:  # what `validate`'s loader reports: fmt works only on files that load
         diags += problems
         return None
     try:
-        return read, text, format_text(text)
+        return read, text, format_text(text, document)
     except Unformattable as exc:
         diags.append(
             Diagnostic(shown, exc.line, exc.column, "error", exc.code, exc.message, exc.hint)
