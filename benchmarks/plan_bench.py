@@ -4,10 +4,15 @@
    YAML that differs a little. Prints the requests made (client counter and emulator counter,
    expected pages + 2), the fetch time, accessctl's own work (load + validate + diff + safety +
    render) and the ratio own / fetch (target ≤ 0.5).
-2. Peak memory of a 100,000-user plan (YAML load + diff + safety + render) against a synthetic
+2. `--whole-process`: the command as a user runs it. For each grant shape, five interleaved runs
+   of `accessctl plan --format json` and of a bare stdlib fetch of the same live state (urllib +
+   json, limit 200, each a fresh interpreter), their medians and ratio (target <= 2x); plus the
+   start-up time (`accessctl --version`, median of five) and the machine's load average.
+3. Peak memory of a 100,000-user plan (YAML load + diff + safety + render) against a synthetic
    in-memory live state, measured in a subprocess with resource.getrusage (target < 1 GiB).
 
     .venv/bin/python benchmarks/plan_bench.py [--users 10000] [--memory-users 100000]
+    .venv/bin/python benchmarks/plan_bench.py --whole-process [--runs 5]
 
 Both run with the garbage collector set as the `accessctl` command sets it (reconciler/runtime.py);
 `--default-gc` keeps CPython's defaults, for comparison.
@@ -19,8 +24,10 @@ import argparse
 import gc
 import io
 import math
+import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -195,6 +202,82 @@ def bench_emulator(n_users: int, grants: str, repeat: int, latency_ms: float = 0
     print(f"ratio own / fetch:              {ratio:7.3f}  (target <= 0.5: {verdict})")
 
 
+# A bare fetch of the same live state, the floor a plan is measured against: the standard
+# library only (urllib + json), sequential, limit 200, every item of every list, run as a fresh
+# interpreter like `accessctl plan` is.
+BARE_FETCH = """
+import json, os, sys, urllib.request
+base, token = sys.argv[1], os.environ[sys.argv[2]]
+def get(path):
+    request = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+get("/me"); get("/organization")
+count = 0
+for path in ("/users", "/stores", "/ip-ranges"):
+    cursor = None
+    while True:
+        body = get(path + "?limit=200" + ("&cursor=" + cursor if cursor else ""))
+        count += len(body["items"])
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+print(count)
+"""
+
+
+def _median_runs(
+    commands: dict[str, list[str]], runs: int, env: dict[str, str]
+) -> dict[str, float]:
+    """Each command `runs` times, interleaved (a, b, a, b, …) so that a change in the machine's
+    load hits both alike; the median wall time of each."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            t0 = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            times[name].append(time.perf_counter() - t0)
+            if done.returncode not in (0, 2):
+                raise SystemExit(f"{name} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def bench_whole_process(n_users: int, grants: str, runs: int) -> float:
+    from reconciler.emulator.testing import EmulatorProcess
+
+    accessctl = str(Path(sys.executable).with_name("accessctl"))
+    org = world(n_users, grants=grants)
+    seed = {"organizations": [{**org, "tokens": [{"token": TOKEN, "email": "root@bench.example"}]}]}
+    print(f"\n== whole process: {n_users} users, grants: {grants}, median of {runs} interleaved "
+          f"runs; seeding the emulator …", flush=True)  # fmt: skip
+    with EmulatorProcess(seed, timeout=300) as emu, tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.yaml"
+        path.write_text(desired_yaml(org, emu.base_url, grants=grants), encoding="utf-8")
+        env = {**os.environ, TOKEN_ENV: TOKEN, "NO_COLOR": "1"}
+        env.pop("ACCESSCTL_API_URL", None)
+        plan = [accessctl, "plan", str(path), "--format", "json", "--today", TODAY.isoformat()]
+        bare = [sys.executable, "-c", BARE_FETCH, emu.base_url, TOKEN_ENV]
+        subprocess.run(bare, env=env, check=True, capture_output=True)  # warm-up, not counted
+        medians = _median_runs({"plan": plan, "bare": bare}, runs, env)
+    ratio = medians["plan"] / medians["bare"]
+    verdict = "met" if ratio <= 2 else "missed"
+    print(f"accessctl plan --format json:   {medians['plan']:7.3f} s")
+    print(f"bare stdlib fetch (limit 200):  {medians['bare']:7.3f} s")
+    print(f"ratio plan / bare fetch:        {ratio:7.2f}  (target <= 2: {verdict})")
+    return ratio
+
+
+def bench_startup(runs: int) -> None:
+    accessctl = str(Path(sys.executable).with_name("accessctl"))
+    medians = _median_runs(
+        {"version": [accessctl, "--version"], "python": [sys.executable, "-c", "pass"]},
+        runs,
+        dict(os.environ),
+    )
+    print(f"\nstart-up: accessctl --version {medians['version']:.3f} s "
+          f"(bare interpreter {medians['python']:.3f} s), median of {runs}")  # fmt: skip
+
+
 def memory_child(n_users: int) -> None:
     """Runs in a fresh interpreter: load a YAML of n users, plan against a synthetic live state,
     render, and print the peak RSS."""
@@ -258,6 +341,12 @@ def main() -> None:
         default="both",
         help="store grants per user: few (1-12, listed) | all (every store, `stores: all`)",
     )
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="time whole `accessctl plan` processes against a bare stdlib fetch (and start-up)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs (--whole-process)")
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
     parser.add_argument(
         "--latency-ms",
@@ -275,6 +364,16 @@ def main() -> None:
         tune_collector()
     if args.memory_child is not None:
         memory_child(args.memory_child)
+        return
+    if args.whole_process:
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs")  # fmt: skip
+        bench_startup(args.runs)
+        for grants in ("few", "all") if args.grants == "both" else (args.grants,):
+            bench_whole_process(args.users, grants, args.runs)
+        if not args.skip_memory:
+            bench_memory(args.memory_users, [])
+        print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         return
     how = "CPython's default" if args.default_gc else "as the accessctl command sets them"
     print(f"garbage collector thresholds: {gc.get_threshold()} ({how})")
