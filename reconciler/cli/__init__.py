@@ -33,7 +33,54 @@ class AccessctlGroup(click.Group):
 
     Click's usage errors (a bad flag or value) exit 1 too, not click's 2: with
     --detailed-exitcode, 2 means "changes present", and CI treats it as success (action.yml,
-    the drift job), so a typo in a flag must never look like a plan with changes."""
+    the drift job), so a typo in a flag must never look like a plan with changes.
+
+    The commands load lazily (SPEC §8, start-up): each lives in the module of the same name in
+    this package, imported only when that command runs, so `accessctl plan` does not pay for the
+    emulator, apply or audit, and `--version` pays for none. Anything that asks for the whole
+    list (`--help`, a misspelt command, `cli.commands`) imports them all."""
+
+    _lazy_package: str | None = None
+
+    @property  # type: ignore[override]  # the same mapping, filled on first use
+    def commands(self) -> dict[str, click.Command]:
+        self._load_all()
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def _load_all(self) -> None:
+        package, self._lazy_package = self._lazy_package, None
+        if package is not None:
+            import importlib
+            import pkgutil
+
+            for info in pkgutil.iter_modules(sys.modules[package].__path__):
+                if not info.name.startswith("_"):
+                    importlib.import_module(f"{package}.{info.name}")
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if name is None:
+            raise TypeError("Command has no name.")
+        self._commands[name] = cmd
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._commands and self._lazy_package is not None:
+            import importlib.util
+
+            module = f"{self._lazy_package}.{cmd_name}"
+            if not cmd_name.startswith("_") and cmd_name.isidentifier():
+                if importlib.util.find_spec(module) is not None:
+                    importlib.import_module(module)
+            if cmd_name not in self._commands:
+                self._load_all()
+        return self._commands.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
@@ -221,17 +268,8 @@ def cli(ctx: click.Context, verbose: int, no_color: bool) -> None:
     start_run()  # the API calls' run budget counts from here
 
 
-def _register() -> None:
-    """Import each command module; each adds its command(s) to `cli`."""
-    import importlib
-    import pkgutil
-
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-
-
-_register()
+# Each command module adds its command to `cli` when imported: on demand (see AccessctlGroup).
+cli._lazy_package = __name__
 
 
 def _tolerate_narrow_encodings() -> None:
