@@ -72,9 +72,9 @@ class AccessctlGroup(click.Group):
             import importlib.util
 
             module = f"{self._lazy_package}.{cmd_name}"
-            if not cmd_name.startswith("_") and cmd_name.isidentifier():
-                if importlib.util.find_spec(module) is not None:
-                    importlib.import_module(module)
+            named = not cmd_name.startswith("_") and cmd_name.isidentifier()
+            if named and importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
             if cmd_name not in self._commands:
                 self._load_all()
         return self._commands.get(cmd_name)

@@ -252,8 +252,11 @@ def _same_key(key_node: Node, item: Any, yaml11: bool) -> bool:
     return type(value) is type(item) and bool(value == item)
 
 
-def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document | None:
-    """Parse one file; problems go to `diags`. None when nothing usable could be read."""
+def read_document(
+    path: Path, display: str, diags: list[Diagnostic], *, lean: bool = False
+) -> Document | None:
+    """Parse one file; problems go to `diags`. None when nothing usable could be read. `lean`:
+    see parse_text."""
     try:
         text = read_config_bytes(path).decode("utf-8-sig")
     except (Unreadable, UnicodeDecodeError) as exc:
@@ -262,7 +265,7 @@ def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document
         )
         diags.append(Diagnostic(display, 1, 1, "error", "file_unreadable", reason))
         return None
-    return parse_text(text, display, diags)
+    return parse_text(text, display, diags, lean=lean)
 
 
 class _FastResolver(VersionedResolver):
@@ -327,8 +330,13 @@ def _compose(text: str, *, pure: bool) -> tuple[Node | None, bool]:
     return root, version in ((1, 1), "1.1")
 
 
-def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | None:
-    """Parse YAML text into a Document; problems go to `diags`."""
+def parse_text(
+    text: str, display: str, diags: list[Diagnostic], *, lean: bool = False
+) -> Document | None:
+    """Parse YAML text into a Document; problems go to `diags`. `lean` drops each node's end
+    mark once built, for a caller that only locates (`load`): a mark per node is a fifth of a
+    large file's memory at its peak (benchmarks/plan_bench.py, SPEC §8). Ends are kept when the
+    text may hold an alias: finding where one is written needs them."""
     # libyaml ignores `%YAML 1.1` and reads `yes` as a string, ruamel.yaml's parser honours it
     # and reads `yes` as true: a file that asks for 1.1 goes to the one that honours it, so what
     # it means does not depend on whether something else in it trips libyaml.
@@ -361,7 +369,7 @@ def parse_text(text: str, display: str, diags: list[Diagnostic]) -> Document | N
         )
         return None
     lines = LineIndex(text)
-    builder = _Builder(display, diags, lines, yaml11)
+    builder = _Builder(display, diags, lines, yaml11, lean=lean and "*" not in text)
     try:
         data = builder.build(root)
     except RecursionError:
@@ -437,8 +445,11 @@ class _Builder:
     size: int = 0
     aliased: int = 0  # values added by aliases, beyond those written out
     shared: bool = False
+    lean: bool = False  # drop end marks as nodes are built (no alias: each is built once)
 
     def build(self, node: Node) -> Any:
+        if self.lean:
+            node.end_mark = None
         if isinstance(node, ScalarNode):
             self.size += 1
             if node.ctag is STR_NODE_TAG or node.tag == STR_TAG:
