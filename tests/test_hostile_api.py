@@ -348,6 +348,106 @@ def test_a_drip_fed_body_stops_at_the_deadline(hostile: Hostile, tmp_path: Path)
     assert elapsed < 3
 
 
+def _drip_headers(handler: Handler) -> bool:
+    """The status line and headers one byte every 0.1 s: each socket wait ends well within the
+    deadline, so only a deadline on the whole exchange stops it."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Pad: a\r\n" * 100
+    try:
+        for byte in head:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.1)
+    except OSError:
+        pass
+    handler.close_connection = True
+    return True
+
+
+def test_drip_fed_headers_stop_at_the_deadline(hostile: Hostile, tmp_path: Path) -> None:
+    # Before: each wait for the next byte of the status line or headers was bounded by
+    # min(30 s, time left), so a server dripping them ran past $ACCESSCTL_API_DEADLINE.
+    hostile.routes["GET /organization"] = _drip_headers
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(
+        result,
+        elapsed,
+        "GET /organization: no complete answer within the call's deadline",
+        "(deadline 1s per call)",
+        "ACCESSCTL_API_DEADLINE",
+    )
+    assert elapsed < 2  # the deadline (1 s) plus a second at most
+    assert [p for _, p, _ in hostile.requests] == ["/api/v1/organization"]  # not retried
+
+
+def test_drip_fed_headers_of_a_write_stop_at_the_deadline(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    def drip(handler: Handler) -> bool:
+        handler.body()
+        return _drip_headers(handler)
+
+    hostile.routes["PATCH /users/u-bob"] = drip
+    result, elapsed = run(["apply", config(tmp_path, hostile.url, bob="Admin"), "--yes"])
+    assert_refused(
+        result, elapsed, "PATCH /users/u-bob: no complete answer within the call's deadline"
+    )
+    assert "outcome unknown" in result.output
+    assert "applied users/bob" not in result.output
+    assert elapsed < 3
+
+
+def _slow(seconds: float, then: Route | None = None) -> Route:
+    """Answer normally, after `seconds` (just under the call's deadline)."""
+
+    def answer(handler: Handler) -> bool:
+        time.sleep(seconds)
+        return then(handler) if then is not None else False
+
+    return answer
+
+
+def test_a_run_of_slow_calls_stops_at_the_run_budget(hostile: Hostile, tmp_path: Path) -> None:
+    # Every call answers within its own deadline (0.7 s of 1 s), but the list never ends: the
+    # run's budget (2 s) stops it, mid-call, and says so (not the per-call deadline).
+    count = iter(range(10**9))
+
+    def endless(handler: Handler) -> bool:
+        handler.send_json(200, {"items": [], "next_cursor": f"c{next(count)}"})
+        return True
+
+    hostile.routes["GET /organization"] = _slow(0.7)
+    hostile.routes["GET /users"] = _slow(0.7, endless)
+    result, elapsed = run(
+        ["plan", config(tmp_path, hostile.url)],
+        ACCESSCTL_RUN_DEADLINE="2",
+        ACCESSCTL_MAX_LIST_ITEMS="1000000",
+    )
+    assert_refused(
+        result,
+        elapsed,
+        "GET /users: ",
+        "the run used up its budget of 2s for API calls",
+        "ACCESSCTL_RUN_DEADLINE",
+    )
+    assert "ACCESSCTL_API_DEADLINE" not in result.output
+    assert 2 <= elapsed < 3.5
+    pages = sum(1 for _, p, _ in hostile.requests if p.startswith("/api/v1/users"))
+    assert 2 <= pages <= 3
+
+
+def test_a_call_after_the_run_budget_is_not_sent(hostile: Hostile) -> None:
+    from reconciler.api.client import AccessApiClient
+    from reconciler.errors import ApiError
+
+    client = AccessApiClient(hostile.url, TOKEN, run_deadline=time.monotonic() - 0.1)
+    with client, pytest.raises(ApiError) as caught:
+        client.get("/me")
+    assert caught.value.code == "run_deadline"
+    assert "GET /me: not sent: the run used up its budget" in str(caught.value)
+    assert "ACCESSCTL_RUN_DEADLINE" in (caught.value.hint or "")
+    assert hostile.requests == []
+
+
 def test_an_endless_body_stops_at_the_size_cap(hostile: Hostile, tmp_path: Path) -> None:
     def endless(handler: Handler) -> bool:
         handler.send_response(200)

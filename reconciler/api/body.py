@@ -83,6 +83,6 @@ def read_body(
 def _late(size: int, reading: float) -> Refused:
     return Refused(
         "deadline",
-        f"no complete answer within the call's deadline ({size} bytes of body had arrived "
-        f"after {reading:.1f}s of reading it); stopped waiting",
+        f"no complete answer ({size} bytes of body had arrived after {reading:.1f}s of "
+        "reading it)",
     )

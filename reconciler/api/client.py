@@ -41,6 +41,7 @@ from reconciler.api.limits import (
 )
 from reconciler.api.problems import describe, hint_for, problem_from_response
 from reconciler.api.retry import RETRY_STATUSES, RateGate, backoff_delay, parse_retry_after
+from reconciler.api.watchdog import Watchdog, WatchedAdapter
 from reconciler.errors import AccessctlError, ApiError, ApiProblem
 from reconciler.redact import register_secret
 
@@ -252,7 +253,7 @@ class AccessApiClient:
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(
+            adapter = WatchedAdapter(
                 pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0
             )
             session.mount("http://", adapter)
@@ -535,8 +536,7 @@ class AccessApiClient:
                     "run_deadline",
                     f"{request.method} {request.path}: not sent: the run used up its budget "
                     f"of {self.limits.run_seconds:g}s for API calls",
-                    f"The access API at {self._display_url} is slow or keeps failing; check it, "
-                    f"or raise ${RUN_DEADLINE_ENV}.",
+                    self._run_hint(),
                 )
             deadline = min(deadline, self.run_deadline)
         return deadline
@@ -573,8 +573,25 @@ class AccessApiClient:
         return answer
 
     def _exchange(self, request: _Request, deadline: float) -> requests.Response:
-        """Send, refuse a redirect, and read the body in chunks, each checked against the
-        deadline and the size cap (a read timeout alone restarts with every byte)."""
+        """Send, refuse a redirect, and read the body within the deadline and the size cap.
+        A watchdog cuts the connection at the deadline, however slowly the status line, the
+        headers or the body arrive (a socket timeout alone restarts with every byte)."""
+        with Watchdog(deadline) as watch:
+            try:
+                response = self._open(request, deadline)
+                with closing(response):
+                    content = self._read(request, response, deadline)
+            except requests.RequestException:
+                if not watch.fired:
+                    raise
+                content = None
+            if watch.fired:  # a cut body may have looked complete (a close-delimited answer)
+                raise self._late(request, deadline, "no complete answer") from None
+        response._content = content  # what `.content`, `.text` and `.json()` read
+        return response
+
+    def _open(self, request: _Request, deadline: float) -> requests.Response:
+        """The answer's status line and headers; a redirect is refused, never followed."""
         wait = max(0.001, min(self.timeout, deadline - time.monotonic()))
         response = self._session.request(
             request.method,
@@ -587,29 +604,44 @@ class AccessApiClient:
             stream=True,
             allow_redirects=False,
         )
-        with closing(response):
-            if 300 <= response.status_code < 400:
+        if 300 <= response.status_code < 400:
+            with closing(response):
                 raise self._redirect(request, response)
-            try:
-                content = read_body(
-                    response,
-                    deadline=deadline,
-                    read_timeout=self.timeout,
-                    max_bytes=self.limits.max_body_bytes,
-                )
-            except _Refused as refused:
-                limit = (
-                    f" (deadline {self.limits.call_seconds:g}s per call)"
-                    if refused.code == "deadline"
-                    else ""
-                )
-                raise _Refused(
-                    refused.code,
-                    f"{request.method} {request.path}: {refused.message}{limit}",
-                    self._limit_hint(refused.code),
-                ) from None
-        response._content = content  # what `.content`, `.text` and `.json()` read
         return response
+
+    def _read(self, request: _Request, response: requests.Response, deadline: float) -> bytes:
+        try:
+            return read_body(
+                response,
+                deadline=deadline,
+                read_timeout=self.timeout,
+                max_bytes=self.limits.max_body_bytes,
+            )
+        except _Refused as refused:
+            if refused.code == "deadline":
+                raise self._late(request, deadline, refused.message) from None
+            raise _Refused(
+                refused.code,
+                f"{request.method} {request.path}: {refused.message}",
+                self._limit_hint(refused.code),
+            ) from None
+
+    def _late(self, request: _Request, deadline: float, what: str) -> _Refused:
+        """The refusal of an exchange cut at `deadline`: the call's own, or the run's."""
+        call = f"{request.method} {request.path}"
+        if self.run_deadline is not None and deadline >= self.run_deadline:
+            return _Refused(
+                "run_deadline",
+                f"{call}: {what}; stopped: the run used up its budget of "
+                f"{self.limits.run_seconds:g}s for API calls",
+                self._run_hint(),
+            )
+        return _Refused(
+            "deadline",
+            f"{call}: {what} within the call's deadline; stopped waiting (deadline "
+            f"{self.limits.call_seconds:g}s per call)",
+            self._limit_hint("deadline"),
+        )
 
     def _redirect(self, request: _Request, response: requests.Response) -> _Refused:
         location = response.headers.get("Location", "")
@@ -639,6 +671,12 @@ class AccessApiClient:
             f"Check that the access API at {self._display_url} answers promptly (a proxy that "
             f"holds answers, or an overloaded server); if it is merely slow, raise "
             f"${CALL_DEADLINE_ENV}."
+        )
+
+    def _run_hint(self) -> str:
+        return (
+            f"The access API at {self._display_url} is slow or keeps failing; check it, or "
+            f"raise ${RUN_DEADLINE_ENV}."
         )
 
     def _refused_error(self, refused: _Refused) -> ApiError:
