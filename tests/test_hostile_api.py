@@ -309,6 +309,40 @@ def test_missing_or_mistyped_fields_are_refused(
     assert hostile.writes() == []
 
 
+@pytest.mark.parametrize(
+    ("route", "field"),
+    [
+        ("GET /organization", "etag"),
+        ("GET /organization", "technical_support_access"),
+        ("GET /me", "ip"),
+        ("GET /me", "organization_id"),
+    ],
+)
+def test_me_and_organization_missing_fields_are_refused(
+    hostile: Hostile, tmp_path: Path, route: str, field: str
+) -> None:
+    # Before: the models defaulted `etag` to "", so an organization without one would be written
+    # with an empty If-Match; a missing field is refused like one missing from a list item.
+    def without(handler: Handler) -> bool:
+        real = Handler.send_json
+
+        def send_json(status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+            real(handler, status, {k: v for k, v in data.items() if k != field}, headers)
+
+        handler.send_json = send_json  # type: ignore[method-assign]
+        handler.default()
+        return True
+
+    hostile.routes[route] = without
+    path = config(tmp_path, hostile.url)
+    doc = json.loads(Path(path).read_text())
+    doc["settings"] = {"technical_support_access": False}  # a PATCH /organization to plan
+    Path(path).write_text(json.dumps(doc), encoding="utf-8")
+    result, elapsed = run(["apply", path, "--yes"])
+    assert_refused(result, elapsed, f"{route}: ", f"the answer has no `{field}`")
+    assert hostile.writes() == []
+
+
 def test_duplicate_ids_are_refused(hostile: Hostile, tmp_path: Path) -> None:
     org = hostile.orgs[TOKEN]
     org.users["u-bob2"] = _user("u-bob", "carol@acme.example")
@@ -379,9 +413,7 @@ def test_drip_fed_headers_stop_at_the_deadline(hostile: Hostile, tmp_path: Path)
     assert [p for _, p, _ in hostile.requests] == ["/api/v1/organization"]  # not retried
 
 
-def test_drip_fed_headers_of_a_write_stop_at_the_deadline(
-    hostile: Hostile, tmp_path: Path
-) -> None:
+def test_drip_fed_headers_of_a_write_stop_at_the_deadline(hostile: Hostile, tmp_path: Path) -> None:
     def drip(handler: Handler) -> bool:
         handler.body()
         return _drip_headers(handler)

@@ -83,6 +83,5 @@ def read_body(
 def _late(size: int, reading: float) -> Refused:
     return Refused(
         "deadline",
-        f"no complete answer ({size} bytes of body had arrived after {reading:.1f}s of "
-        "reading it)",
+        f"no complete answer ({size} bytes of body had arrived after {reading:.1f}s of reading it)",
     )

@@ -55,27 +55,31 @@ def _unreadable(path: str, exc: ValidationError, where: str = "") -> ApiError:
     )
 
 
-# The fields the contract (SPEC §2) promises on every listed object (their types are the
+# The fields the contract (SPEC §2) promises on every object read (their types are the
 # models' to check). A missing one is refused, not defaulted: a default would be a guess (a
 # user without `stores` would read as holding none, an object without `etag` would be written
 # without If-Match).
 _REQUIRED: dict[str, tuple[str, ...]] = {
+    "/me": ("email", "role", "organization_id", "ip"),
+    "/organization": ("id", "name", "plan", "technical_support_access", "etag"),
     "/stores": ("id",),
     "/users": ("id", "email", "type", "role", "stores", "expires_at", "status", "etag"),
     "/ip-ranges": ("id", "name", "cidr", "etag"),
 }
 
 
-def _required(path: str, items: Sequence[dict[str, Any]]) -> None:
-    """Every item of `path` carries each field the contract promises."""
+def _required(path: str, items: Sequence[dict[str, Any]], single: bool = False) -> None:
+    """Every item of `path` (or its one object, when `single`) carries each field the contract
+    promises."""
     for index, item in enumerate(items):
         missing = [name for name in _REQUIRED[path] if name not in item]
         if missing:
             ident = item.get("id")
             which = f" (id {ident!r})" if isinstance(ident, str) else ""
+            what = "the answer" if single else f"items[{index}]{which}"
             raise ApiError(
                 f"GET {path}: the access API answered with data accessctl cannot read: "
-                f"items[{index}]{which} has no {', '.join(f'`{m}`' for m in missing)}; "
+                f"{what} has no {', '.join(f'`{m}`' for m in missing)}; "
                 "accessctl plans only from a complete view",
                 code="invalid_response",
                 hint="The server does not follow the access API contract (v1): check the API "
@@ -104,6 +108,7 @@ def _stores_known(stores: Sequence[LiveStore], users: Sequence[LiveUser]) -> Non
 
 
 def _one(model: type[M], path: str, data: dict[str, Any]) -> M:
+    _required(path, [data], single=True)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
