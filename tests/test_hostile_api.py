@@ -467,6 +467,26 @@ def test_a_run_of_slow_calls_stops_at_the_run_budget(hostile: Hostile, tmp_path:
     assert 2 <= pages <= 3
 
 
+def test_a_retry_that_would_pass_the_run_budget_says_so(hostile: Hostile, tmp_path: Path) -> None:
+    def busy(handler: Handler) -> bool:
+        handler.send_json(
+            503, {"status": 503, "code": "unavailable", "title": "busy"}, {"Retry-After": "1"}
+        )
+        return True
+
+    hostile.routes["GET /organization"] = busy
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)], ACCESSCTL_RUN_DEADLINE="1.5")
+    assert_refused(
+        result,
+        elapsed,
+        "GET /organization",
+        "not retried: the wait would pass the run's budget of 1.5s for API calls",
+        "ACCESSCTL_RUN_DEADLINE",
+    )
+    assert elapsed < 2.5
+    assert len(hostile.requests) == 2  # one retry fitted in the budget, the next did not
+
+
 def test_a_call_after_the_run_budget_is_not_sent(hostile: Hostile) -> None:
     from reconciler.api.client import AccessApiClient
     from reconciler.errors import ApiError

@@ -476,6 +476,7 @@ class AccessApiClient:
                 outcome = "connection refused" if refused else type(failure).__name__
 
             retries = min(self.max_retries, REFUSED_RETRIES) if refused else self.max_retries
+            budget_spent = False  # a retry was due, but its wait would pass the run's budget
             if retryable and attempt <= retries:
                 delay = (
                     retry_after if retry_after is not None else backoff_delay(attempt, self._rng)
@@ -483,7 +484,8 @@ class AccessApiClient:
                 if refused:
                     delay = min(delay, REFUSED_DELAY_SECONDS)
                 spent = max(self._clock() - started, slept)
-                if spent + delay <= self.max_retry_seconds and self._within_run(delay):
+                budget_spent = not self._within_run(delay)
+                if spent + delay <= self.max_retry_seconds and not budget_spent:
                     self._announce_retry(request, outcome, delay, attempt, retries)
                     if response is not None and response.status_code == 429:
                         self._gate.hold(delay)  # every thread of this client waits
@@ -497,6 +499,8 @@ class AccessApiClient:
                 assert failure is not None
                 error = self._transport_error(method, path, failure, attempt, replay_blocked)
             error.maybe_applied = maybe_applied and method != "GET"
+            if budget_spent:
+                self._not_retried_for_budget(error)
             # Raised outside any `except` block, with the requests objects (which hold the
             # prepared request, Authorization header included) dropped from this frame: neither
             # exception chaining nor a debugger's or error tracker's locals can show the token.
@@ -520,6 +524,13 @@ class AccessApiClient:
             attempt + 1,
             retries + 1,
         )
+
+    def _not_retried_for_budget(self, error: ApiError) -> None:
+        error.message += (
+            f" (not retried: the wait would pass the run's budget of "
+            f"{self.limits.run_seconds:g}s for API calls)"
+        )
+        error.hint = self._run_hint()
 
     def _within_run(self, delay: float) -> bool:
         """Whether waiting `delay` seconds still leaves the run budget some time."""
