@@ -1,5 +1,7 @@
 # Every target does its own set-up: a fresh clone needs nothing but python3 (>= 3.11) and make.
 PYTHON ?= python3
+# pytest-xdist workers for `make test` (`make test TEST_WORKERS=0` runs in one process).
+TEST_WORKERS ?= auto
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -25,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -4,7 +4,6 @@ end-to-end tests on the emulator (the whole file compared, then `plan` is empty)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_plan_builders import ROOT, live_range, live_state, live_user
+from support.emulators import EmulatorPool
+from support.plan_builders import ROOT, live_range, live_state, live_user
 
 from reconciler.adopt import AdoptError, adopt_org, verify
 from reconciler.cli import cli
@@ -231,10 +231,9 @@ SEED: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def _run(emu: EmulatorProcess, *args: str) -> Any:

@@ -5,12 +5,12 @@ once the other organization has removed them)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_apply_support import standard_org
+from support.apply import standard_org
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -38,10 +38,9 @@ def _config(name: str, extra: str = "") -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def test_a_user_moved_between_organizations_converges_in_one_apply(
@@ -76,10 +75,9 @@ SEED_SHARED = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu_shared() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED_SHARED) as process:
-        yield process
+@pytest.fixture
+def emu_shared(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED_SHARED)
 
 
 def _plan_json(emu: EmulatorProcess, folder: Path) -> dict[str, list[tuple[str, str]]]:
@@ -145,7 +143,6 @@ def test_an_email_terminated_in_another_organization_is_flagged(
 def test_a_change_still_refused_after_the_retry_says_it_was_tried_again(
     emu_shared: EmulatorProcess, tmp_path: Path
 ) -> None:
-    emu_shared.reset()
     promote = "  - {email: shared@x.example, role: Admin, stores: all}\n"
     # alpha makes progress (a setting) and leaves shared@ alone as User (unmanaged, ignored), so
     # beta's promotion stays refused

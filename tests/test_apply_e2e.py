@@ -4,12 +4,11 @@ runs and audit annotations."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from test_apply_support import (
+from support.apply import (
     BASE_USERS,
     HAND_TOKEN,
     TOKEN,
@@ -20,6 +19,7 @@ from test_apply_support import (
     seed,
     write_config,
 )
+from support.emulators import EmulatorPool
 
 from reconciler.annotations import AnnotationContext
 from reconciler.api import AccessApiClient
@@ -55,16 +55,9 @@ CONFIG = """\
     """
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(emulator: EmulatorProcess) -> EmulatorProcess:
-    emulator.reset()
-    return emulator
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def hand_patch(emu: EmulatorProcess, email: str, body: dict[str, object]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_plan_builders import ROOT, desired, live_state, live_user, root_decl
+from support.plan_builders import ROOT, desired, live_state, live_user, root_decl
 
 from reconciler.annotations import AnnotationContext
 from reconciler.apply import JournalWriter, apply_runs, check_saved, journal_path, read_journal

@@ -9,14 +9,14 @@ in the portal before the plan (invites, role changes, removals, ranges, the sett
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_apply_support import TODAY, accessctl, make_plan, write_config
+from support.apply import TODAY, accessctl, make_plan, write_config
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 
@@ -99,10 +99,9 @@ def _make_by_hand(emu: EmulatorProcess, changes: list[tuple[str, str, dict[str, 
         api.request(method, path, **({"json": body} if body else {}))
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as server:
-        yield server
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def _config(

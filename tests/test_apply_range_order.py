@@ -5,11 +5,10 @@ deterministic: an ordering that relies on luck fails every time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_apply_support import (
+from support.apply import (
     BASE_USERS,
     TOKEN,
     accessctl,
@@ -18,6 +17,7 @@ from test_apply_support import (
     seed,
     write_config,
 )
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 
@@ -33,16 +33,14 @@ SEED_MOVE = seed(
 )
 
 
-@pytest.fixture(scope="module")
-def empty_emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED_NO_RANGES) as emu:
-        yield emu
+@pytest.fixture
+def empty_emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED_NO_RANGES)
 
 
-@pytest.fixture(scope="module")
-def move_emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED_MOVE) as emu:
-        yield emu
+@pytest.fixture
+def move_emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED_MOVE)
 
 
 @pytest.mark.parametrize("parallelism", ["1", "8"])
@@ -51,7 +49,6 @@ def test_first_ranges_cover_the_caller_before_any_other_is_created(
 ) -> None:
     """No live ranges: the first range created must hold the caller's IP, or the platform refuses
     it as a lockout. "A branch" sorts before "Z loopback"."""
-    empty_emu.reset()
     config = write_config(
         tmp_path,
         "    ip_ranges:\n"
@@ -71,7 +68,6 @@ def test_a_range_moved_onto_the_caller_lands_before_the_old_one_goes(
 ) -> None:
     """ "B branch" moves to a network that holds the caller's IP and "A loopback" (the only range
     holding it now) goes: the move must land first, though both narrow the allowed set."""
-    move_emu.reset()
     config = write_config(
         tmp_path, "    ip_ranges:\n      - {name: B branch, cidr: 127.0.0.0/16}\n" + BASE_USERS
     )
@@ -87,10 +83,9 @@ FULL = [{"name": "Loopback", "cidr": "127.0.0.0/8"}] + [
 ]
 
 
-@pytest.fixture(scope="module")
-def full_emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(seed(ranges=FULL)) as emu:
-        yield emu
+@pytest.fixture
+def full_emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(seed(ranges=FULL))
 
 
 @pytest.mark.parametrize("parallelism", ["1", "8"])
@@ -99,7 +94,6 @@ def test_swapping_ranges_at_the_limit_never_holds_51(
 ) -> None:
     """50 live ranges, the most the platform allows: replacing two of them must not create the
     new ones while the old ones still count (422 limit_exceeded), though the end state has 50."""
-    full_emu.reset()
     kept = [r for r in FULL if r["name"] not in ("Branch 47", "Branch 48")]
     wanted = [
         *kept,
@@ -123,7 +117,6 @@ def test_the_callers_old_range_is_released_last(
     """Both live ranges go and a new one holds the caller: while any other range remains,
     deleting "A loopback" (the caller's) is allowed only once "Z loopback" holds the caller.
     "A loopback" sorts first, so only the phase order keeps it last."""
-    move_emu.reset()
     config = write_config(
         tmp_path, "    ip_ranges:\n      - {name: Z loopback, cidr: 127.0.0.0/16}\n" + BASE_USERS
     )
@@ -144,7 +137,6 @@ def test_emptying_an_allow_list_that_holds_the_caller_is_refused(
     """`ip_ranges: []` would delete "A loopback", the last range that holds the caller: the
     platform refuses that step (409 lockout), so the plan is refused before any request, even
     with --force, instead of failing at its very end."""
-    move_emu.reset()
     config = write_config(tmp_path, "    ip_ranges: []\n" + BASE_USERS)
     plan = accessctl(move_emu, "plan", str(config), "--force")
     assert plan.exit_code == 1, plan.output

@@ -10,12 +10,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from test_apply_support import HAND_TOKEN, accessctl, env, make_plan, seed, write_config
+from support.apply import HAND_TOKEN, accessctl, env, make_plan, seed, write_config
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.plan import save_plan
@@ -46,16 +46,9 @@ def config_body(new: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(emulator: EmulatorProcess) -> EmulatorProcess:
-    emulator.reset()
-    return emulator
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def invites(emu: EmulatorProcess) -> Counter[str]:

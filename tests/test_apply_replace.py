@@ -3,12 +3,12 @@ was removed: reporting it as simply "failed" would hide that they lost access.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_apply_support import standard_org
+from support.apply import standard_org
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -28,10 +28,9 @@ users:
 """
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def test_a_refused_reinvite_reports_the_removal(emu: EmulatorProcess, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from test_plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
+from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
 from reconciler.apply.run import check_safe, check_saved
 from reconciler.errors import UnsafePlanError

@@ -4,13 +4,13 @@ a plan edited after `plan` wrote it, or made with another token, before sending 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from test_apply_support import (
+from support.apply import (
     BASE_USERS,
     HAND_TOKEN,
     TOKEN,
@@ -20,6 +20,7 @@ from test_apply_support import (
     seed,
     write_config,
 )
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -31,15 +32,13 @@ SEED = seed(users=[{"email": "dana@acme.example", "role": "User", "stores": ["MI
 CONFIG = BASE_USERS + "  - {email: dana@acme.example, role: Read Only, stores: [MID1]}\n"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 @pytest.fixture
 def saved(emu: EmulatorProcess, tmp_path: Path) -> Path:
-    emu.reset()
     path = tmp_path / "plan.json"
     save_plan(make_plan(emu, write_config(tmp_path, CONFIG)), path)
     emu.reset_request_counts()
@@ -102,7 +101,6 @@ def test_the_untouched_plan_applies(emu: EmulatorProcess, saved: Path) -> None:
 
 
 def test_every_field_is_covered(emu: EmulatorProcess, tmp_path: Path) -> None:
-    emu.reset()
     plan = make_plan(emu, write_config(tmp_path, CONFIG))
     org = plan.orgs[0]
     assert org.signature.startswith("hmac-sha256:")
@@ -125,7 +123,6 @@ def test_every_field_is_covered(emu: EmulatorProcess, tmp_path: Path) -> None:
 
 
 def test_the_list_of_organizations_is_signed_too(emu: EmulatorProcess, tmp_path: Path) -> None:
-    emu.reset()
     one = make_plan(emu, write_config(tmp_path, CONFIG))
     other = one.orgs[0].model_copy(update={"organization": "globex", "signature": ""})
     plan = sign(one.model_copy(update={"orgs": [one.orgs[0], other]}), lambda _org: TOKEN)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from test_apply_support import HAND_TOKEN, accessctl, line_of, seed, write_config
-from test_terminal_safety import PLAIN, assert_shown_safely
+from support.apply import HAND_TOKEN, accessctl, line_of, seed, write_config
+from support.emulators import EmulatorPool
+from support.terminal import PLAIN, assert_shown_safely
 
 from reconciler.annotations import seal_of
 from reconciler.audit import (
@@ -129,10 +129,9 @@ def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
     assert audit.as_dict()["by_hand"][0]["target"] == f"ip_range {fake}"  # JSON shows the data
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(seed(users=[{"email": "bob@acme.example", "role": "User"}])) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(seed(users=[{"email": "bob@acme.example", "role": "User"}]))
 
 
 CONFIG = """\
@@ -150,7 +149,6 @@ CONFIG = """\
 def test_audit_separates_hand_made_changes(
     emu: EmulatorProcess, tmp_path: Path, output_format: str
 ) -> None:
-    emu.reset()
     config = write_config(tmp_path, CONFIG)
     assert accessctl(emu, "audit", str(config), "--detailed-exitcode").exit_code == 0
     headers = {"Authorization": f"Bearer {HAND_TOKEN}"}

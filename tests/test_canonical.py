@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from test_plan_builders import live_state, live_user
+from support.plan_builders import live_state, live_user
 
 from reconciler.config import canonical
 from reconciler.config.fmt import format_text

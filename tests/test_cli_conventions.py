@@ -12,13 +12,12 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from test_apply_support import (
+from support.apply import (
     BASE_USERS,
     TOKEN,
     TOKEN_ENV,
@@ -27,6 +26,7 @@ from test_apply_support import (
     seed,
     write_config,
 )
+from support.emulators import EmulatorPool
 
 from reconciler.cli import apply as apply_cli
 from reconciler.cli import cli, hoist_global_options
@@ -40,15 +40,13 @@ CHANGED = BASE_USERS + (
 ANSI = "\033["
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 @pytest.fixture
 def saved(emu: EmulatorProcess, tmp_path: Path) -> Path:
-    emu.reset()
     plan = tmp_path / "plan.json"
     made = accessctl(emu, "plan", str(write_config(tmp_path, CHANGED)), "-o", str(plan))
     assert made.exit_code == 0, made.output
@@ -199,7 +197,6 @@ def test_global_options_are_moved_before_the_command() -> None:
 
 @pytest.mark.e2e
 def test_verbose_after_the_command_logs_each_request(emu: EmulatorProcess, tmp_path: Path) -> None:
-    emu.reset()
     config = str(write_config(tmp_path, CHANGED))
     result = accessctl(emu, "plan", config, "-v")
     assert result.exit_code == 0, result.output
@@ -226,7 +223,6 @@ def test_no_color_after_the_command_beats_force_color(saved: Path) -> None:
 def test_apply_asks_for_yes_typed_out(
     emu: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
 ) -> None:
-    emu.reset()
     monkeypatch.setattr(apply_cli, "_can_ask", lambda: True)
     config = str(write_config(tmp_path, CHANGED))
     env = {TOKEN_ENV: TOKEN, "ACCESSCTL_API_URL": emu.base_url}
@@ -255,7 +251,6 @@ def test_apply_asks_for_yes_typed_out(
 def test_apply_on_a_terminal_prints_each_change_above_the_bar(
     emu: EmulatorProcess, tmp_path: Path
 ) -> None:
-    emu.reset()
     config = str(write_config(tmp_path, CHANGED))
     main, child = pty.openpty()
     env = {**os.environ, TOKEN_ENV: TOKEN, "ACCESSCTL_API_URL": emu.base_url}

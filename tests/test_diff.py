@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
+from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
 from reconciler.diff import diff
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_plan_builders import desired, live_range, live_state, live_user
+from support.plan_builders import desired, live_range, live_state, live_user
 
 from reconciler.diff import diff
 from reconciler.model import LiveRange, LiveState, LiveUser

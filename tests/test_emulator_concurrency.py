@@ -7,6 +7,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from support.emulators import EmulatorPool
+
 from reconciler.emulator.testing import EmulatorProcess
 
 SEED: dict[str, Any] = {
@@ -44,16 +46,16 @@ def _worker(emu: EmulatorProcess, n: int) -> Counter[str]:
     return done
 
 
-def test_eight_threads_at_once() -> None:
-    with EmulatorProcess(SEED) as emu:
-        with ThreadPoolExecutor(8) as pool:
-            totals = sum(pool.map(lambda n: _worker(emu, n), range(8)), Counter())
-        users = emu.api("tok-0").all_items("/users")
-        emails = [u["email"] for u in users]
-        assert len(emails) == len(set(emails))
-        events = Counter(e["action"] for e in emu.audit_events("tok-0"))
-        assert events["user.invited"] == totals["invited"] == len(emu.outbox())
-        assert events["user.updated"] == totals["updated"]
-        assert events["user.removed"] == totals["removed"]
-        assert len(users) == 8 + totals["invited"] - totals["removed"]
-        assert totals["invited"] > 20 and totals["removed"] > 0
+def test_eight_threads_at_once(emulators: EmulatorPool) -> None:
+    emu = emulators.get(SEED)
+    with ThreadPoolExecutor(8) as pool:
+        totals = sum(pool.map(lambda n: _worker(emu, n), range(8)), Counter())
+    users = emu.api("tok-0").all_items("/users")
+    emails = [u["email"] for u in users]
+    assert len(emails) == len(set(emails))
+    events = Counter(e["action"] for e in emu.audit_events("tok-0"))
+    assert events["user.invited"] == totals["invited"] == len(emu.outbox())
+    assert events["user.updated"] == totals["updated"]
+    assert events["user.removed"] == totals["removed"]
+    assert len(users) == 8 + totals["invited"] - totals["removed"]
+    assert totals["invited"] > 20 and totals["removed"] > 0

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import Api, EmulatorProcess
 
 WORLD = Path(__file__).parent / "fixtures" / "emulator" / "world.yaml"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(WORLD, extra_args=["--trust-forwarded-for"]) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu: EmulatorProcess) -> None:
-    emu.reset()
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(WORLD, extra_args=["--trust-forwarded-for"])
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import Api, EmulatorProcess
 
@@ -36,15 +36,9 @@ SEED: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu: EmulatorProcess) -> None:
-    emu.reset()
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 @pytest.fixture

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import Api, EmulatorProcess
 
 WORLD = Path(__file__).parent / "fixtures" / "emulator" / "world.yaml"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(WORLD) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu: EmulatorProcess) -> None:
-    emu.reset()
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(WORLD)
 
 
 @pytest.fixture

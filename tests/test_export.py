@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_plan_builders import ROOT, live_range, live_state, live_user
+from support.emulators import EmulatorPool
+from support.plan_builders import ROOT, live_range, live_state, live_user
 
 from reconciler.cli import cli
 from reconciler.config import load
@@ -153,10 +153,9 @@ SEED = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 @pytest.mark.e2e

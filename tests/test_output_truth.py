@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_apply_support import BASE_USERS, TOKEN_ENV, seed, standard_org, write_config
+from support.apply import BASE_USERS, TOKEN_ENV, seed, standard_org, write_config
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
-from reconciler.emulator.testing import EmulatorProcess
 
 
 def _closed_port() -> int:
@@ -50,16 +50,18 @@ READ_ONLY["organizations"][0]["tokens"].append({"token": "tok-ro", "email": "ro@
 
 
 @pytest.mark.e2e
-def test_a_read_only_token_is_told_to_use_an_admin_token(tmp_path: Path) -> None:
+def test_a_read_only_token_is_told_to_use_an_admin_token(
+    emulators: EmulatorPool, tmp_path: Path
+) -> None:
     config = str(
         write_config(
             tmp_path,
             BASE_USERS + "  - {email: ro@acme.example, role: User, stores: all}\n",
         )
     )
-    with EmulatorProcess(READ_ONLY) as emu:
-        env = {TOKEN_ENV: "tok-ro", "ACCESSCTL_API_URL": emu.base_url}
-        result = CliRunner().invoke(cli, ["apply", config, "--yes"], env=env)
+    emu = emulators.get(READ_ONLY)
+    env = {TOKEN_ENV: "tok-ro", "ACCESSCTL_API_URL": emu.base_url}
+    result = CliRunner().invoke(cli, ["apply", config, "--yes"], env=env)
     assert result.exit_code == 1
     assert "insufficient_role" in result.stderr
     assert result.stderr.rstrip().endswith(
@@ -83,12 +85,14 @@ users:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("output_format", ["text", "markdown"])
-def test_plan_required_never_sits_beside_no_changes(tmp_path: Path, output_format: str) -> None:
+def test_plan_required_never_sits_beside_no_changes(
+    emulators: EmulatorPool, tmp_path: Path, output_format: str
+) -> None:
     config = tmp_path / "acme.yaml"
     config.write_text(RANGES)
-    with EmulatorProcess(STANDARD) as emu:
-        env = {"TOK": "tok-acme", "ACCESSCTL_API_URL": emu.base_url}
-        result = CliRunner().invoke(cli, ["plan", str(config), "--format", output_format], env=env)
+    emu = emulators.get(STANDARD)
+    env = {"TOK": "tok-acme", "ACCESSCTL_API_URL": emu.base_url}
+    result = CliRunner().invoke(cli, ["plan", str(config), "--format", output_format], env=env)
     assert result.exit_code == 1
     assert "plan_required" in result.stdout
     assert "No changes" not in result.stdout

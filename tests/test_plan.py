@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_plan_builders import live_range, live_state, live_user
+from support.plan_builders import live_range, live_state, live_user
 
 from reconciler.errors import AccessctlError
 from reconciler.model import LiveUser

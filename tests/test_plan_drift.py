@@ -5,12 +5,12 @@ contractor's access ends breaks no pipeline."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -66,16 +66,11 @@ ACME_USERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
-
-
-@pytest.fixture(autouse=True)
-def fresh(emu: EmulatorProcess) -> None:
-    emu.reset()
-    emu.set_today(TODAY)
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    emulator = emulators.get(SEED)
+    emulator.set_today(TODAY)
+    return emulator
 
 
 def acme(*users: str, policy: str = "") -> str:

@@ -9,12 +9,12 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.emulators import EmulatorPool
 
 from reconciler.cli._progress import FetchProgress
 from reconciler.emulator.testing import EmulatorProcess
@@ -95,10 +95,9 @@ SEED: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def test_plan_shows_progress_on_a_terminal_and_keeps_stdout_clean(

@@ -30,6 +30,7 @@ from typing import Any
 
 import click
 import pytest
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 
@@ -143,37 +144,35 @@ def test_skipped_examples_name_real_commands() -> None:
             _lookup(command)
 
 
-def test_readme_examples_run(tmp_path: Path) -> None:
-    from reconciler.emulator.testing import EmulatorProcess
-
+def test_readme_examples_run(emulators: EmulatorPool, tmp_path: Path) -> None:
     (tmp_path / "config-examples").symlink_to(ROOT / "config-examples")
     (tmp_path / "access").mkdir()
-    with EmulatorProcess(SEED) as emu:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ACCESSCTL_", "GITHUB_"))},
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-            "ACCESSCTL_API_URL": emu.base_url,
-            "ACME_EU_TOKEN": DEMO_TOKEN,
-            "NO_COLOR": "1",
-        }
-        for line, expected in _examples():
-            if expected is None:
-                continue
-            result = subprocess.run(
-                ["bash", "--noprofile", "--norc", "-c", line],
-                cwd=tmp_path,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            shown = f"$ {line}\n{result.stdout}{result.stderr}"
-            assert "Traceback" not in shown, shown
-            assert "unexpected error" not in shown, shown
-            assert result.returncode == expected, shown
-            assert DEMO_TOKEN not in shown, "the token was printed"
+    emu = emulators.get(SEED)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ACCESSCTL_", "GITHUB_"))},
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "ACCESSCTL_API_URL": emu.base_url,
+        "ACME_EU_TOKEN": DEMO_TOKEN,
+        "NO_COLOR": "1",
+    }
+    for line, expected in _examples():
+        if expected is None:
+            continue
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-c", line],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        shown = f"$ {line}\n{result.stdout}{result.stderr}"
+        assert "Traceback" not in shown, shown
+        assert "unexpected error" not in shown, shown
+        assert result.returncode == expected, shown
+        assert DEMO_TOKEN not in shown, "the token was printed"
 
 
 def test_every_diagnostic_code_is_in_the_readme() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from test_plan_builders import (
+from support.plan_builders import (
     ROOT,
     desired,
     live_range,

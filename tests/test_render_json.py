@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from test_plan_builders import sample_plan
+from support.plan_builders import sample_plan
 
 from reconciler.plan import Plan, plan_json_schema
 from reconciler.render.json import render

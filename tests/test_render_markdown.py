@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 import pytest
-from test_plan_builders import (
+from support.plan_builders import (
     ROOT,
     desired,
     empty_plan,

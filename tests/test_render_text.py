@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_plan_builders import empty_plan, sample_plan
-from test_terminal_safety import PLAIN, SGR, assert_shown_safely, hostile_plan
+from support.plan_builders import empty_plan, sample_plan
+from support.terminal import PLAIN, SGR, assert_shown_safely, hostile_plan
 
 from reconciler.render import renderer
 from reconciler.render.text import RESET, STYLE, render

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
+from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
 from reconciler.diff import diff
 from reconciler.model import DesiredOrg, LiveState

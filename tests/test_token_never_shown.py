@@ -11,10 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 
@@ -26,10 +26,9 @@ SEED["organizations"][0]["tokens"][0]["token"] = TOKEN
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as server:
-        yield server
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def _leaks(text: str) -> bool:

@@ -4,12 +4,12 @@ confirmation prompt interrupted."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 import pytest
-from test_apply_support import BASE_USERS, accessctl, make_plan, seed, write_config
+from support.apply import BASE_USERS, accessctl, make_plan, seed, write_config
+from support.emulators import EmulatorPool
 
 from reconciler.cli import apply as apply_cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -22,14 +22,12 @@ SAME = BASE_USERS + "  - {email: dana@acme.example, role: User, stores: [MID1]}\
 CHANGED = BASE_USERS + "  - {email: dana@acme.example, role: Read Only, stores: [MID1]}\n"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def test_a_dry_run_with_nothing_to_do(emu: EmulatorProcess, tmp_path: Path) -> None:
-    emu.reset()
     config = str(write_config(tmp_path, SAME))
     as_json = accessctl(emu, "apply", config, "--dry-run", "--format", "json")
     assert as_json.exit_code == 0, as_json.output
@@ -42,7 +40,6 @@ def test_a_dry_run_with_nothing_to_do(emu: EmulatorProcess, tmp_path: Path) -> N
 
 
 def test_force_on_a_saved_plan_says_where_it_belongs(emu: EmulatorProcess, tmp_path: Path) -> None:
-    emu.reset()
     saved = tmp_path / "plan.json"
     save_plan(make_plan(emu, write_config(tmp_path, CHANGED)), saved)
     emu.reset_request_counts()
@@ -58,7 +55,6 @@ def test_force_on_a_saved_plan_says_where_it_belongs(emu: EmulatorProcess, tmp_p
 def test_ctrl_c_at_the_prompt_is_an_interruption(
     emu: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emu.reset()
     plan = make_plan(emu, write_config(tmp_path, CHANGED))
 
     def interrupted(*_args: object, **_kwargs: object) -> bool:
@@ -73,7 +69,6 @@ def test_ctrl_c_at_the_prompt_is_an_interruption(
 def test_no_terminal_and_json_output_does_not_point_at_a_plan_never_shown(
     emu: EmulatorProcess, tmp_path: Path
 ) -> None:
-    emu.reset()
     config = str(write_config(tmp_path, CHANGED))
     result = accessctl(emu, "apply", config, "--format", "json")
     assert result.exit_code == 1

@@ -4,12 +4,12 @@ written is an error naming the path (before any fetch where possible), never a t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -38,10 +38,9 @@ users:
 UNREACHABLE = "http://127.0.0.1:1/api/v1"  # nothing listens: proves no fetch was tried
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def _invoke(args: list[str], url: str) -> tuple[int, str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
+from support.emulators import EmulatorPool
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -538,11 +539,8 @@ def _subcommand(args: str) -> str:
 
 
 @pytest.fixture
-def emulator() -> Any:
-    from reconciler.emulator.testing import EmulatorProcess
-
-    with EmulatorProcess(SEED) as emu:
-        yield emu
+def emulator(emulators: EmulatorPool) -> Any:
+    return emulators.get(SEED)
 
 
 def _run_job(
@@ -942,12 +940,12 @@ def test_emulator_step_starts_the_emulator(workflow: Path) -> None:
                 process.wait(timeout=10)
 
 
-def test_access_plan_comment_for_2000_users_stays_under_the_limit(tmp_path: Path) -> None:
+def test_access_plan_comment_for_2000_users_stays_under_the_limit(
+    emulators: EmulatorPool, tmp_path: Path
+) -> None:
     """The workflow's plan step on a 2,000-user change: the markdown it posts stays under
     GitHub's 65,536-character comment limit (with room for the comment's own header and footer)
     and still says what changed."""
-    from reconciler.emulator.testing import EmulatorProcess
-
     seed = {
         "organizations": [
             {
@@ -971,10 +969,10 @@ def test_access_plan_comment_for_2000_users_stays_under_the_limit(tmp_path: Path
         "users:\n  - {email: owner@big.example, role: Super Admin, stores: all}\n" + users
     )
     workflow = _load(ROOT / ".github" / "workflows" / "access-plan.yml")
-    with EmulatorProcess(seed) as emu:
-        runner = Runner(_workspace(tmp_path), emu.base_url, {"ACCESS_CONFIG": str(config)})
-        event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
-        steps = _run_job(runner, workflow, "plan", {"github": _github(event), "secrets": {}})
+    emu = emulators.get(seed)
+    runner = Runner(_workspace(tmp_path), emu.base_url, {"ACCESS_CONFIG": str(config)})
+    event = {"pull_request": {"number": 7, "head": {"sha": "1" * 40}}}
+    steps = _run_job(runner, workflow, "plan", {"github": _github(event), "secrets": {}})
     assert steps["plan"]["outputs"]["exit-code"] == "2"
     plan = (tmp_path / "plan.md").read_text()
     assert len(plan) + 1000 < 65536
