@@ -33,9 +33,11 @@ class ServeOptions:
 def build_state(options: ServeOptions) -> EmulatorState:
     seed = load_seed_file(options.seed) if options.seed else Seed()
     state = EmulatorState(
-        db=Database(options.db), seed=seed, trust_forwarded_for=options.trust_forwarded_for
+        db=Database(options.db),
+        seed=seed,
+        trust_forwarded_for=options.trust_forwarded_for,
+        startup_faults=options.faults,
     )
-    state.faults.configure(options.faults)
     state.load_seed(reset=options.reset)
     return state
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from reconciler.emulator.db import Database
-from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.faults import FaultInjector, FaultSettings
 from reconciler.emulator.seed import Seed, apply_seed
 
 
@@ -47,9 +47,21 @@ class EmulatorState:
     db: Database
     seed: Seed
     trust_forwarded_for: bool = False
+    startup_faults: FaultSettings = field(default_factory=FaultSettings)
     faults: FaultInjector = field(default_factory=FaultInjector)
     clock: Clock = field(default_factory=Clock)
     requests: RequestCounter = field(default_factory=RequestCounter)
+
+    def __post_init__(self) -> None:
+        self.faults.configure(self.startup_faults)
+
+    def reset(self) -> None:
+        """Back to how the emulator started: the seed's data (ids from 1 again), the faults given
+        on the command line, the real date, no request counts."""
+        self.load_seed(reset=True)
+        self.faults.configure(self.startup_faults)
+        self.clock.today_override = None
+        self.requests.reset()
 
     def load_seed(self, *, reset: bool = False) -> None:
         """Apply the seed to an empty database (or wipe the database first when `reset`)."""

@@ -159,7 +159,8 @@ class EmulatorProcess:
         return self._control("PUT", "/faults", json={})
 
     def reset(self) -> None:
-        """Back to the seed: data, faults, clock and request counts."""
+        """Back to how it started: the seed's data (ids from 1 again), the faults given on the
+        command line, the real date, no request counts."""
         self._control("POST", "/reset")
 
     def outbox(self) -> list[dict[str, Any]]:

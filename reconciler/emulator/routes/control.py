@@ -54,11 +54,8 @@ def put_faults(settings: FaultSettings, state: StateDep) -> FaultSettings:
 
 @router.post("/reset")
 def reset(state: StateDep) -> dict[str, Any]:
-    """Back to the seed: data, faults, clock and request counts."""
-    state.load_seed(reset=True)
-    state.faults.configure(FaultSettings())
-    state.clock.today_override = None
-    state.requests.reset()
+    """Back to the start: the seed's data, the startup faults, the real date, no request counts."""
+    state.reset()
     return {"reset": True}
 
 
