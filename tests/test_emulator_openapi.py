@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -70,9 +70,9 @@ def _counted(label: str) -> str:
 
 @pytest.fixture
 def reached(emu: EmulatorProcess) -> Iterator[set[str]]:
-    """The operations a generated test called; once all its examples ran, the emulator (reset
-    for this test) must have counted at least five requests to each: the examples were sent,
-    not all filtered out before reaching the server."""
+    """The operations a test called; once all its examples ran, the emulator (reset for this
+    test) must have counted at least five requests to each: the examples were sent, not all
+    filtered out before reaching the server."""
     called: set[str] = set()
     yield called
     counts = emu.request_counts()
@@ -80,33 +80,41 @@ def reached(emu: EmulatorProcess) -> Iterator[set[str]]:
     assert all(counts.get(_counted(label), 0) >= 5 for label in called), (called, counts)
 
 
-@schema.parametrize()
-@settings(
-    max_examples=12,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
-def test_api_keeps_to_its_document(case: Any, emu: EmulatorProcess, reached: set[str]) -> None:
-    reached.add(case.operation.label)
-    case.call_and_validate(
-        base_url=emu.root_url,
-        headers={"Authorization": "Bearer tok-root"},
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
+# One test per operation with an ordinary pytest id (`schema.parametrize()` gives its items the
+# same node id, so pytest-xdist ran one of them and dropped the rest).
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.label for op in OPERATIONS])
+def test_api_keeps_to_its_document(operation: Any, emu: EmulatorProcess, reached: set[str]) -> None:
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
+    @given(case=operation.as_strategy())
+    def call(case: Any) -> None:
+        reached.add(case.operation.label)
+        case.call_and_validate(
+            base_url=emu.root_url,
+            headers={"Authorization": "Bearer tok-root"},
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                content_type_conformance,
+                response_schema_conformance,
+            ],
+        )
+
+    call()
 
 
 def test_schemathesis_generates_a_test_for_every_operation() -> None:
     """With the `reached` check above: every operation of the document is really called. This
     half needs no other test to have run first (any order, any xdist worker)."""
-    documented = {
+    documented = [
         method.upper() + " " + path for path, ops in document()["paths"].items() for method in ops
-    }
-    generated = {operation.ok().label for operation in schema.get_all_operations()}
-    assert generated == documented
+    ]
+    assert sorted(op.label for op in OPERATIONS) == sorted(documented)
