@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.seed import SeedError, parse_seed
 from reconciler.emulator.testing import EmulatorProcess
@@ -37,10 +37,9 @@ LOGINS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(seed(LOGINS)) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(seed(LOGINS))
 
 
 def events(emu: EmulatorProcess, query: str) -> list[dict[str, Any]]:

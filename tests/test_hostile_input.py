@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_plan_builders import ROOT, desired, live_state, live_user
+from support.emulators import EmulatorPool
+from support.plan_builders import ROOT, desired, live_state, live_user
 
 from reconciler.cli import cli
 from reconciler.config import LoadResult, load
@@ -259,10 +259,9 @@ SEED: dict[str, Any] = {
 TOKEN = "tok-hostile-root"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def _config(tmp_path: Path, token_env: str, users: str = "") -> Path:

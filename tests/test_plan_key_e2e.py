@@ -7,13 +7,13 @@ request; the rules that depend on who calls are checked again for the principal 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_apply_support import HAND_TOKEN, TOKEN, TOKEN_ENV, seed, write_config
+from support.apply import HAND_TOKEN, TOKEN, TOKEN_ENV, seed, write_config
+from support.emulators import EmulatorPool
 
 from reconciler.cli import cli
 from reconciler.emulator.testing import EmulatorProcess
@@ -39,10 +39,9 @@ PROMOTE_DANA = USERS + "      - {email: dana@acme.example, role: Admin, stores: 
 DANA_SUPER = USERS + "      - {email: dana@acme.example, role: Super Admin, stores: [MID1]}\n"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(SEED) as process:
-        yield process
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(SEED)
 
 
 def run(emu: EmulatorProcess, token: str, *args: str, key: str | None = PLAN_KEY) -> Result:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_apply_support import TOKEN, TOKEN_ENV, accessctl
+from support.apply import TOKEN, TOKEN_ENV, accessctl
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.logins import Login
@@ -85,10 +85,9 @@ CUT = """\
 SAME = "\n".join(f"- {{name: {r['name']}, cidr: {r['cidr']}}}" for r in LIVE_RANGES) + "\n"
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(impact_seed()) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(impact_seed())
 
 
 def named(text: str) -> set[str]:

@@ -7,13 +7,13 @@ import csv
 import io
 import json
 import textwrap
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_apply_support import HAND_TOKEN, TOKEN, TOKEN_ENV, accessctl, line_of
+from support.apply import HAND_TOKEN, TOKEN, TOKEN_ENV, accessctl, line_of
+from support.emulators import EmulatorPool
 
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.model import LiveOrganization, LiveState, LiveUser, Me
@@ -99,10 +99,9 @@ def review_seed() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess(review_seed()) as emulator:
-        yield emulator
+@pytest.fixture
+def emu(emulators: EmulatorPool) -> EmulatorProcess:
+    return emulators.get(review_seed())
 
 
 @pytest.fixture
@@ -282,7 +281,7 @@ def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
 
 
 def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
-    from test_terminal_safety import assert_shown_safely
+    from support.terminal import assert_shown_safely
 
     from reconciler.config import load
     from reconciler.render.review import render_csv, render_text
