@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ class EmulatorPool:
         return emulator
 
     def close(self) -> None:
+        """Stop them all at once: one by one, each waits for its own graceful shutdown."""
         running, self._running = self._running, {}
-        for emulator in running.values():
-            emulator.stop()
+        if running:
+            with ThreadPoolExecutor(len(running)) as pool:
+                list(pool.map(EmulatorProcess.stop, running.values()))
