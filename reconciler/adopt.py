@@ -499,13 +499,13 @@ def read_files(orgs: Sequence[DesiredOrg]) -> dict[str, bytes]:
 def write(adoption: Adoption) -> None:
     """Replace each changed file atomically (a BOM kept); a file that changed on disk since it
     was read is left as it is (AdoptError)."""
-    from reconciler.config.formatting import ChangedOnDisk, replace_text
+    from reconciler.atomic import ChangedOnDisk, write_text
 
     for name in adoption.changed:
         raw = adoption.raw
         bom = "\ufeff" if raw[name].startswith(b"\xef\xbb\xbf") else ""
         try:
-            replace_text(Path(name), bom + adoption.after[name], expected=raw[name])
+            write_text(name, bom + adoption.after[name], expected=raw[name])
         except ChangedOnDisk:
             raise AdoptError(
                 f"{name} changed while adopting; it was left as it is", hint="run adopt again"

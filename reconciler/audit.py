@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from reconciler import TOOL_NAME
 from reconciler.annotations import parse_annotation, seal_holds
+from reconciler.display import visible
 from reconciler.errors import UsageError
-from reconciler.render.terminal import visible
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -9,13 +9,10 @@ request body from `after` (create) or from `after` restricted to `fields` (updat
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -26,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import __version__
+from reconciler.atomic import write_text
 from reconciler.errors import AccessctlError
 from reconciler.model import LiveRange, LiveState, LiveUser, Role, Source, ip_in_network
 
@@ -378,18 +376,9 @@ def idempotency_key(
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
-    """Write to a new file beside `path`, then rename it over `path`: a symbolic link at `path`
-    is replaced, never written through, and a reader never sees half a plan."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(plan.model_dump_json(indent=2) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write the plan as JSON, atomically: a reader never sees half a plan, and a symbolic
+    link at `path` is replaced, never written through."""
+    write_text(path, plan.model_dump_json(indent=2) + "\n", follow_symlinks=False)
 
 
 def load_plan(path: str | Path) -> Plan:

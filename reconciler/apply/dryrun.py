@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.calls import Method
-from reconciler.render.terminal import visible
+from reconciler.display import visible
 
 
 @dataclass(frozen=True)

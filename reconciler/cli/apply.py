@@ -36,10 +36,10 @@ from reconciler.cli._options import (
     today_option,
 )
 from reconciler.cli._progress import FetchProgress
+from reconciler.display import visible
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.redact import redact
-from reconciler.render.terminal import visible
 from reconciler.render.text import render as render_text
 from reconciler.signing import signing_key
 

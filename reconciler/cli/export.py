@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.atomic import write_text
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import check_output, today_option, write_failed
 from reconciler.cli._progress import FetchProgress
@@ -114,14 +114,9 @@ def export(
         )
     text = export_yaml(live, api_url=url, token_env=env, today=today, schema=schema_reference(out))
     if out:
-        path = Path(out)
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            write_text(out, text)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             raise write_failed(out, exc) from None
         click.echo(
             f"Wrote {live.organization.name} ({len(live.users)} live users) to {out}.", err=True

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, TextIO
 
-from reconciler.render.terminal import visible
+from reconciler.display import plural, visible, workflow_data, workflow_property
 
 Severity = Literal["error", "warning"]
 
@@ -47,16 +47,12 @@ def count(diags: Iterable[Diagnostic]) -> tuple[int, int]:
     return errors, warnings
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def summary(diags: Sequence[Diagnostic], files_checked: int | None = None) -> str:
     errors, warnings = count(diags)
-    where = "" if files_checked is None else f" in {_plural(files_checked, 'file')}"
+    where = "" if files_checked is None else f" in {plural(files_checked, 'file')}"
     if not errors and not warnings:
         return f"no problems found{where}"
-    return f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}{where}"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}{where}"
 
 
 def render_text(
@@ -77,19 +73,11 @@ def render_json(diags: Sequence[Diagnostic], stream: TextIO) -> None:
     stream.write("\n")
 
 
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(diags: Sequence[Diagnostic], stream: TextIO) -> None:
     """GitHub Actions workflow commands, so each problem is pinned to its line in the PR."""
     for diag in diags:
         props = ",".join(
-            f"{key}={_escape_property(value)}"
+            f"{key}={workflow_property(value)}"
             for key, value in (
                 ("file", diag.file),
                 ("line", str(diag.line)),
@@ -98,4 +86,4 @@ def render_github(diags: Sequence[Diagnostic], stream: TextIO) -> None:
             )
         )
         message = diag.message if not diag.hint else f"{diag.message}\nhint: {diag.hint}"
-        stream.write(f"::{diag.severity} {props}::{_escape_data(message)}\n")
+        stream.write(f"::{diag.severity} {props}::{workflow_data(message)}\n")

@@ -11,17 +11,14 @@ meanwhile (someone saved an edit), it is left as it is and reported, never overw
 from __future__ import annotations
 
 import codecs
-import contextlib
-import errno
 import os
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml.error import YAMLError
 
+from reconciler.atomic import ChangedOnDisk, write_text
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
 from reconciler.config.files import Unreadable, discover, read_config_bytes
@@ -115,35 +112,6 @@ def _unreadable_to_fmt(exc: YAMLError, shown: str) -> Diagnostic:
     )
 
 
-class ChangedOnDisk(Exception):
-    """The file is no longer what was read and formatted: replacing it would lose an edit."""
-
-
 def replace_text(path: Path, text: str, *, expected: bytes | None = None) -> None:
-    """Replace the file's contents atomically, keeping its permissions; raises OSError, or
-    ChangedOnDisk when `expected` is given and the file no longer holds exactly those bytes.
-
-    A file without write permission is refused, not replaced: renaming over it would work in a
-    writable folder, but the owner made it read-only for a reason. The contents are compared
-    last, just before the rename, to leave the shortest window for an edit to slip in."""
-    target = path.resolve()  # through a symlink: replace the file, keep the link
-    if not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-    info = target.stat()
-    folder, hidden = target.parent, f".{target.name}."  # hidden: `fmt dir/` never picks it up
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=hidden, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, stat.S_IMODE(info.st_mode))
-        with contextlib.suppress(OSError):  # only root may give a file away; others own theirs
-            os.chown(temporary, info.st_uid, info.st_gid)
-        if expected is not None and target.read_bytes() != expected:
-            raise ChangedOnDisk(str(path))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """Replace the file's contents atomically, keeping its permissions (see `atomic`)."""
+    write_text(path, text, expected=expected)

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.display import plural, workflow_data, workflow_property
 from reconciler.plan import Change, Finding, Plan, SourceRef
 from reconciler.render import SYMBOL, field_lines, origin, risk, summary_line
 from reconciler.render import markdown as md
@@ -18,20 +19,12 @@ MAX_ANNOTATIONS = 200  # per run; the rest are counted in one notice
 LEVELS = ("error", "warning", "notice")  # most severe first
 
 
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotation(level: str, message: str, source: SourceRef | None, title: str) -> str:
     props = []
     if source is not None:
-        props += [f"file={_prop(source.file)}", f"line={source.line}"]
-    props.append(f"title={_prop(title)}")
-    return f"::{level} {','.join(props)}::{_data(message)}"
+        props += [f"file={workflow_property(source.file)}", f"line={source.line}"]
+    props.append(f"title={workflow_property(title)}")
+    return f"::{level} {','.join(props)}::{workflow_data(message)}"
 
 
 def _for_change(change: Change) -> tuple[str, str]:
@@ -55,10 +48,6 @@ def _for_finding(finding: Finding) -> tuple[str, str]:
     return level, annotation(level, where + finding.message, finding.source, title)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def render(
     plan: Plan, stream: TextIO, *, color: bool = False, step_summary: str | Path | None = None
 ) -> None:
@@ -70,7 +59,7 @@ def render(
     lines = [line for _, line in found[:MAX_ANNOTATIONS]]
     hidden = Counter(level for level, _ in found[MAX_ANNOTATIONS:])
     if hidden:
-        counts = ", ".join(_plural(hidden[x], x) for x in LEVELS if hidden[x])
+        counts = ", ".join(plural(hidden[x], x) for x in LEVELS if hidden[x])
         message = f"{hidden.total()} more annotations not shown: {counts}"
         lines.append(annotation("notice", message, None, "accessctl plan"))
     lines.append(summary_line(plan))

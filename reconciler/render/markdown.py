@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
+from reconciler.display import plural
 from reconciler.plan import Change, Finding, OrgPlan, Plan
 from reconciler.render import SYMBOL, Counts, field_lines, grouped, origin, risk, summary_line
 
@@ -63,10 +64,6 @@ def _after(sizes: list[int]) -> list[int]:
     return after
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
-
-
 def render(plan: Plan, stream: TextIO, *, color: bool = False, budget: int = BUDGET) -> None:
     """Write the comment in at most `budget` characters, never more than GitHub's limit (only
     the headline, in a budget too small for anything else, may take more)."""
@@ -84,7 +81,7 @@ def _headline(plan: Plan) -> list[str]:
     violations = sum(len(o.violations) for o in plan.orgs)
     if violations:
         verdict = (
-            f" :x: **{_plural(violations, 'safety violation')}: this plan will not be applied.**"
+            f" :x: **{plural(violations, 'safety violation')}: this plan will not be applied.**"
         )
     return ["### accessctl plan", "", f"**{summary_line(plan)}**{verdict}", ""]
 
@@ -189,7 +186,7 @@ def _violations_left(prefix: str, left: Sequence[Finding], listed: int) -> str:
     all, nor when some were listed than when none were."""
     if listed:
         return f"- :x: {prefix}… and {len(left)} more safety violations: {_codes(left)}"
-    n = _plural(len(left), "safety violation")
+    n = plural(len(left), "safety violation")
     return f"- :x: {prefix}{n} not listed (comment size limit): {_codes(left)}"
 
 
@@ -198,7 +195,7 @@ def _findings_left(left: Sequence[Finding], listed: int) -> str:
     nor when some were listed than when none were."""
     if listed:
         return f"- … and {len(left)} more: {_codes(left)}"
-    return f"- {_plural(len(left), 'finding')} not listed (comment size limit): {_codes(left)}"
+    return f"- {plural(len(left), 'finding')} not listed (comment size limit): {_codes(left)}"
 
 
 def _finding(f: Finding) -> str:
@@ -310,7 +307,7 @@ def _allot_findings(doc: _Doc, blocks: list[_Block], *, reserve: int) -> None:
 def _overflow(changes: list[Change], listed: int) -> list[str]:
     """The changes not listed, counted per kind and action, with the commonest role moves."""
     counts = Counter((c.kind, c.action) for c in changes)
-    what = f"… and {len(changes)} more changes" if listed else _plural(len(changes), "change")
+    what = f"… and {len(changes)} more changes" if listed else plural(len(changes), "change")
     return [
         f"{what} not listed (comment size limit): "
         + ", ".join(f"{n} {kind} {action}" for (kind, action), n in sorted(counts.items()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from reconciler.display import visible
 from reconciler.plan import Change, Finding, OrgPlan, Plan
 from reconciler.render import (
     SYMBOL,
@@ -17,7 +18,6 @@ from reconciler.render import (
     summary_line,
     write_lines,
 )
-from reconciler.render.terminal import visible
 
 RESET = "\033[0m"
 STYLE = {

@@ -1,4 +1,7 @@
-"""Text for a terminal: data from the access API or a config (names, emails, audit fields) may
+"""Text shown to people: escaped for a terminal (`visible`) or for a GitHub workflow command
+(`workflow_data`, `workflow_property`), and counted nouns (`plural`).
+
+For a terminal: data from the access API or a config (names, emails, audit fields) may
 hold control characters that move the cursor, erase lines, fake a new line or reorder what is
 shown, or zero-width characters that make two different values print alike. `visible` turns
 them into Python-style escapes; every other character, é or 東 alike, is left as it is.
@@ -35,3 +38,18 @@ def visible(text: str) -> str:
     feed as `\\n`). Backslashes are kept as they are, so escaping twice changes nothing and a
     JSON-quoted value passes through untouched."""
     return text.translate(_ESCAPES)
+
+
+def workflow_data(text: str) -> str:
+    """`text` as the message of a GitHub workflow command (`::error ...::message`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def workflow_property(text: str) -> str:
+    """`text` as a property value of a GitHub workflow command (`file=`, `title=`)."""
+    return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def plural(n: int, word: str) -> str:
+    """`1 error`, `2 errors`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
