@@ -1,4 +1,5 @@
 """Print module and function size tables for reconciler/ (issue 13's measure)."""
+
 from __future__ import annotations
 
 import ast
