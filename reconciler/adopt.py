@@ -31,7 +31,7 @@ from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, parse_text
 from reconciler.config.splice import Edit, SpliceError, Splicer, pair, scalar
 from reconciler.diff import cidr_key, desired_user_fields, diff, live_user_fields, ranges_managed
-from reconciler.errors import AccessctlError, UsageError
+from reconciler.errors import AccessctlError
 from reconciler.model import (
     DesiredOrg,
     LiveRange,
@@ -442,7 +442,7 @@ def adopt_paths(
     Raises ConfigError before any network call when the config has errors; ApiError when a
     fetch fails; AdoptError when the result would not be right. Writes nothing."""
     from reconciler.api import fetch_many
-    from reconciler.pipeline import client_for, load_desired, report_pages, resolve_url
+    from reconciler.pipeline import load_desired, open_client
 
     orgs, _ = load_desired(paths, today=today, only_org=only_org)
     raw = read_files(orgs)
@@ -450,15 +450,8 @@ def adopt_paths(
     clients = []
     try:
         for org in orgs:
-            url = resolve_url(org.config.api.url, environ, api_url)
-            token_env = org.config.api.token_env
-            if not token_env:
-                raise UsageError(
-                    f"{org.config.organization}: api.token_env is not set: name the environment "
-                    "variable that holds the API token"
-                )
-            clients.append(client_for(url, token_env, environ))
-            report_pages(clients[-1], org.config.organization, progress)
+            name = org.config.organization
+            clients.append(open_client(name, org.config.api, environ, api_url, progress=progress))
         lives = fetch_many(clients)
     finally:
         for client in clients:

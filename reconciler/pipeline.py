@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from reconciler import emails
 from reconciler.diff import diff, user_address
 from reconciler.errors import AccessctlError, ConfigError, UsageError
-from reconciler.model import DesiredOrg, LiveState, api_url_problem, normalise_email
+from reconciler.model import ApiConfig, DesiredOrg, LiveState, api_url_problem, normalise_email
 from reconciler.plan import (
     Caller,
     Change,
@@ -38,10 +38,63 @@ API_URL_ENV = "ACCESSCTL_API_URL"
 Progress = Callable[[str, str, int], None]
 
 
-def report_pages(client: AccessApiClient, organization: str, progress: Progress | None) -> None:
-    """Have `client` tell `progress` about each list page it reads, for `organization`."""
+def client_for(
+    api_url: str,
+    token_env: str,
+    environ: Mapping[str, str],
+    *,
+    organization: str = "",
+    progress: Progress | None = None,
+) -> AccessApiClient:
+    """A client for the API at `api_url` with the token in `$token_env`, telling `progress`
+    about each list page it reads, for `organization`."""
+    from reconciler.api import client_from_env
+
+    on_page = None
     if progress is not None:
-        client.on_page = lambda path, count: progress(organization, path, count)
+        on_page = lambda path, count: progress(organization, path, count)  # noqa: E731
+    return client_from_env(api_url, token_env, environ, on_page=on_page)
+
+
+def open_client(
+    organization: str,
+    api: ApiConfig,
+    environ: Mapping[str, str],
+    api_url: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AccessApiClient:
+    """A client for the organization whose config's `api` is given (see `api_target`)."""
+    url, token_env = api_target(organization, api, environ, api_url)
+    return client_for(url, token_env, environ, organization=organization, progress=progress)
+
+
+def api_target(
+    organization: str, api: ApiConfig, environ: Mapping[str, str], api_url: str | None = None
+) -> tuple[str, str]:
+    """(API URL, token variable) for the organization whose config's `api` is given: `api_url`
+    (from `--api-url`) wins, see `resolve_url`; a config naming no token variable is refused."""
+    url = resolve_url(api.url, environ, api_url)
+    if not api.token_env:
+        raise UsageError(
+            f"{organization}: api.token_env is not set: name the environment "
+            "variable that holds the API token"
+        )
+    return url, api.token_env
+
+
+def open_plan_client(
+    org_plan: OrgPlan,
+    environ: Mapping[str, str],
+    api_url: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> AccessApiClient:
+    """A client for a saved plan's organization (its API and token variable)."""
+    if not org_plan.token_env:
+        raise UsageError(f"{org_plan.organization}: the plan names no token environment variable")
+    api = ApiConfig.model_construct(url=org_plan.api_url, token_env=org_plan.token_env)
+    return open_client(org_plan.organization, api, environ, api_url, progress=progress)
 
 
 def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str | None) -> str:
@@ -67,12 +120,6 @@ def resolve_url(configured: str | None, environ: Mapping[str, str], api_url: str
         "no access API URL: set api.url in the config, or pass --api-url",
         hint=f"or export {API_URL_ENV}",
     )
-
-
-def client_for(api_url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
-    from reconciler.api import client_from_env
-
-    return client_from_env(api_url, token_env, environ)
 
 
 def plan_org(
@@ -227,20 +274,12 @@ def plan_paths(
     orgs, diags = load_desired(paths, today=today, only_org=only_org)
     key = plan_key(environ)  # a key too short is refused before any request
     digest = config_digest(_read_texts(orgs))
-    targets: list[tuple[str, str]] = []
-    for org in orgs:
-        url = resolve_url(org.config.api.url, environ, api_url)
-        token_env = org.config.api.token_env
-        if not token_env:
-            raise UsageError(
-                f"{org.config.organization}: api.token_env is not set: name the environment "
-                "variable that holds the API token"
-            )
-        targets.append((url, token_env))
-    clients = [client_for(url, env, environ) for url, env in targets]
-    for org, client in zip(orgs, clients, strict=True):
-        report_pages(client, org.config.organization, progress)
+    targets = [api_target(o.config.organization, o.config.api, environ, api_url) for o in orgs]
+    clients = []
     try:
+        for org, (url, env) in zip(orgs, targets, strict=True):
+            name = org.config.organization
+            clients.append(client_for(url, env, environ, organization=name, progress=progress))
         lives = fetch_many(clients)
         org_plans = [
             plan_org(
@@ -284,11 +323,7 @@ def refetch(
     """The live state behind a saved org plan, fetched again (apply's staleness check)."""
     from reconciler.api import fetch_live_state
 
-    url = resolve_url(org_plan.api_url, environ, api_url)
-    if not org_plan.token_env:
-        raise UsageError(f"{org_plan.organization}: the plan names no token environment variable")
-    client = client_for(url, org_plan.token_env, environ)
-    report_pages(client, org_plan.organization, progress)
+    client = open_plan_client(org_plan, environ, api_url, progress=progress)
     try:
         return fetch_live_state(client)
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from reconciler.api.client import AccessApiClient, ListResult
 from reconciler.api.fetch import fetch_live_state, fetch_many
@@ -34,9 +34,16 @@ def read_token(token_env: str, environ: Mapping[str, str]) -> str:
     return token
 
 
-def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> AccessApiClient:
+def client_from_env(
+    url: str,
+    token_env: str,
+    environ: Mapping[str, str],
+    *,
+    on_page: Callable[[str, int], None] | None = None,
+) -> AccessApiClient:
     """A client whose token is read from the environment variable named `token_env`, with the
-    limits the environment sets (`reconciler.api.limits`)."""
+    limits the environment sets (`reconciler.api.limits`); `on_page` is told `(path, items so
+    far)` after each list page."""
     token = read_token(token_env, environ)
     limits = Limits.from_environ(environ)
     try:
@@ -46,8 +53,9 @@ def client_from_env(url: str, token_env: str, environ: Mapping[str, str]) -> Acc
             timeout=min(30.0, limits.call_seconds),
             limits=limits,
             run_deadline=run_started() + limits.run_seconds,
+            token_env=token_env,
+            on_page=on_page,
         )
     except AccessctlError as exc:
         raise AccessctlError(f"{token_env}: {exc.message}", hint=exc.hint) from None
-    client.token_env = token_env
     return client

@@ -149,6 +149,24 @@ def _ascii_annotation(annotation: str) -> str:
         raise AccessctlError("The audit annotation is not ASCII and not JSON.") from None
 
 
+def write_headers(
+    *,
+    annotation: str | None,
+    if_match: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, str]:
+    """The headers of a write request beyond the client's own (User-Agent, Accept, auth): the
+    client sends them, and `--dry-run` prints them (`reconciler.apply.dryrun`)."""
+    headers: dict[str, str] = {}
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    if annotation is not None:
+        headers["X-Audit-Annotation"] = _ascii_annotation(annotation)
+    return headers
+
+
 def _sent_before_failure(exc: requests.RequestException) -> bool:
     """False only when the request certainly never reached the server (connect failed)."""
     if isinstance(exc, requests.ConnectTimeout):
@@ -225,6 +243,8 @@ class AccessApiClient:
         rng: random.Random | None = None,
         limits: Limits | None = None,
         run_deadline: float | None = None,
+        token_env: str | None = None,
+        on_page: Callable[[str, int], None] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise AccessctlError(
@@ -240,9 +260,9 @@ class AccessApiClient:
         self.max_retry_seconds = max_retry_seconds
         self.limits = limits or Limits()
         self.run_deadline = run_deadline
-        self.token_env: str | None = None  # set by client_from_env; named in hints
+        self.token_env = token_env  # the variable the token came from; named in hints
         # Told `(path, items so far)` after each list page: how a command shows progress.
-        self.on_page: Callable[[str, int], None] | None = None
+        self.on_page = on_page
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -348,9 +368,7 @@ class AccessApiClient:
         idempotency_key: str | None = None,
         annotation: str | None = None,
     ) -> dict[str, Any]:
-        headers = self._write_headers(annotation)
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
+        headers = write_headers(annotation=annotation, idempotency_key=idempotency_key)
         response = self._send("POST", path, body=body, headers=headers)
         return self._json_object("POST", path, response)
 
@@ -362,14 +380,14 @@ class AccessApiClient:
         if_match: str | None = None,
         annotation: str | None = None,
     ) -> dict[str, Any]:
-        headers = self._write_headers(annotation, if_match)
+        headers = write_headers(annotation=annotation, if_match=if_match)
         response = self._send("PATCH", path, body=body, headers=headers)
         return self._json_object("PATCH", path, response)
 
     def delete(
         self, path: str, *, if_match: str | None = None, annotation: str | None = None
     ) -> None:
-        self._send("DELETE", path, headers=self._write_headers(annotation, if_match))
+        self._send("DELETE", path, headers=write_headers(annotation=annotation, if_match=if_match))
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -393,15 +411,6 @@ class AccessApiClient:
             f"${MAX_ITEMS_ENV} (pages are capped at {SHORT_PAGE_FACTOR} per {page_size} items "
             "allowed).",
         )
-
-    @staticmethod
-    def _write_headers(annotation: str | None, if_match: str | None = None) -> dict[str, str]:
-        headers: dict[str, str] = {}
-        if if_match is not None:
-            headers["If-Match"] = if_match
-        if annotation is not None:
-            headers["X-Audit-Annotation"] = _ascii_annotation(annotation)
-        return headers
 
     def _invalid(self, path: str, what: str, method: str = "GET") -> ApiError:
         return ApiError(

@@ -11,8 +11,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.api.client import write_headers
 from reconciler.apply.calls import Method
 from reconciler.display import visible
+
+_JSON = {"Content-Type": "application/json"}  # what `requests` adds to a JSON body
 
 
 @dataclass(frozen=True)
@@ -68,28 +71,16 @@ class RecordingClient:
         idempotency_key: str | None,
         annotation: str | None,
     ) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        if annotation is not None:
-            headers["X-Audit-Annotation"] = annotation
-        return self._record("POST", path, body, headers)
+        headers = write_headers(annotation=annotation, idempotency_key=idempotency_key)
+        return self._record("POST", path, body, {**_JSON, **headers})
 
     def patch(
         self, path: str, body: dict[str, Any], *, if_match: str | None, annotation: str | None
     ) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if if_match:
-            headers["If-Match"] = if_match
-        if annotation is not None:
-            headers["X-Audit-Annotation"] = annotation
-        return self._record("PATCH", path, body, headers)
+        headers = write_headers(annotation=annotation, if_match=if_match)
+        return self._record("PATCH", path, body, {**_JSON, **headers})
 
     def delete(self, path: str, *, if_match: str | None, annotation: str | None) -> Any:
-        headers: dict[str, str] = {}
-        if if_match:
-            headers["If-Match"] = if_match
-        if annotation is not None:
-            headers["X-Audit-Annotation"] = annotation
+        headers = write_headers(annotation=annotation, if_match=if_match)
         self._record("DELETE", path, None, headers)
         return None

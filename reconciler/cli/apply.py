@@ -209,7 +209,7 @@ def run(
     force: bool,
     only_org: str | None = None,
 ) -> int:
-    from reconciler.pipeline import client_for, plan_paths, refetch, resolve_url
+    from reconciler.pipeline import open_plan_client, plan_paths, refetch
 
     annotations = AnnotationContext.from_environ(environ, pairs)
     saved = _saved_plan(paths)
@@ -285,9 +285,7 @@ def run(
     _confirm(plan, yes, shown=not as_json)
 
     def client(org: OrgPlan) -> ApplyClient:
-        if not org.token_env:
-            raise UsageError(f"{org.organization}: the plan names no token environment variable")
-        return client_for(resolve_url(org.api_url, environ, api_url), org.token_env, environ)
+        return open_plan_client(org, environ, api_url)
 
     todo = sum(len(r.org.changes) - len(r.done) for r in runs)
     reporter = Reporter(todo, tty=sys.stdout.isatty(), quiet=as_json)

@@ -26,7 +26,7 @@ def run(
     only_org: str | None = None,
 ) -> int:
     from reconciler.errors import UsageError
-    from reconciler.pipeline import client_for, load_desired, resolve_url
+    from reconciler.pipeline import api_target, client_for, load_desired
     from reconciler.signing import plan_key, signing_key
 
     try:
@@ -40,10 +40,7 @@ def run(
     plan_key(environ)  # a key too short is refused before any request
     audits = []
     for org in orgs:
-        token_env = org.config.api.token_env
-        if not token_env:
-            raise UsageError(f"{org.config.organization}: api.token_env is not set")
-        url = resolve_url(org.config.api.url, environ, api_url)
+        url, token_env = api_target(org.config.organization, org.config.api, environ, api_url)
         with client_for(url, token_env, environ) as client:
             live_name = client.get("/organization").get("name")
             if live_name != org.config.organization:

@@ -85,7 +85,7 @@ def export(
     from reconciler.api import fetch_live_state
     from reconciler.config import render_text
     from reconciler.export import export_yaml, schema_reference
-    from reconciler.pipeline import client_for, report_pages
+    from reconciler.pipeline import client_for
 
     environ = dict(os.environ)
     if out and Path(out).exists() and not force:
@@ -98,13 +98,12 @@ def export(
         render_text(exc.diagnostics, sys.stderr)
         click.echo(f"Error: {exc.message}", err=True)
         ctx.exit(EXIT_ERROR)
-    client = client_for(url, env, environ)
-    try:
-        with closing(FetchProgress()) as progress:
-            report_pages(client, expected or "", progress)
+    with closing(FetchProgress()) as progress:
+        client = client_for(url, env, environ, organization=expected or "", progress=progress)
+        try:
             live = fetch_live_state(client)
-    finally:
-        client.close()
+        finally:
+            client.close()
     if expected is not None and live.organization.name != expected:
         where = f"--org {only_org}" if not paths else f"{', '.join(paths)} is for {expected}"
         raise UsageError(
