@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from test_fmt import _configs  # noqa: E402
 
-from reconciler.config.fmt import Unformattable, format_text  # noqa: E402
+from reconciler.config.reformat import Unformattable, format_text  # noqa: E402
 
 
 def harder(text: str, rng: random.Random) -> str:

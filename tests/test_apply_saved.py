@@ -1,6 +1,6 @@
 """A saved plan may be applied by another principal than the one that made it (a read-only token
 plans, the Admin token applies): the rules that depend on who calls are checked again for the
-principal and address that apply, against the live state just read (reconciler/apply/run.py:
+principal and address that apply, against the live state just read (reconciler/apply/runs.py:
 check_saved)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
-from reconciler.apply.run import check_safe, check_saved
+from reconciler.apply.runs import check_safe, check_saved
 from reconciler.errors import UnsafePlanError
 from reconciler.model import LiveState, LiveUser
 from reconciler.pipeline import plan_org

@@ -7,7 +7,7 @@ from datetime import date
 from support.plan_builders import live_state, live_user
 
 from reconciler.config import canonical
-from reconciler.config.fmt import format_text
+from reconciler.config.reformat import format_text
 from reconciler.export import export_yaml
 from reconciler.model import OrgConfig, User
 

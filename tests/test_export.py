@@ -14,7 +14,7 @@ from support.plan_builders import ROOT, live_range, live_state, live_user
 
 from reconciler.cli import cli
 from reconciler.config import load
-from reconciler.config.fmt import format_text
+from reconciler.config.reformat import format_text
 from reconciler.diff import diff
 from reconciler.emails import hidden_character
 from reconciler.emulator.testing import EmulatorProcess

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli import cli
-from reconciler.config import formatting, spans
+from reconciler.config import format_files as formatting
+from reconciler.config import spans
 from reconciler.config.document import parse_text
-from reconciler.config.fmt import Unformattable, format_text, verify
+from reconciler.config.reformat import Unformattable, format_text, verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fmt"
 

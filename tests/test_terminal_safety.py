@@ -9,7 +9,7 @@ from support.terminal import PLAIN, assert_shown_safely, hostile_plan
 
 from reconciler.annotations import AnnotationContext
 from reconciler.apply.dryrun import RecordedRequest
-from reconciler.apply.run import OrgRun, dry_run
+from reconciler.apply.runs import OrgRun, dry_run
 from reconciler.display import visible
 
 

@@ -12,7 +12,7 @@ from reconciler.apply.executor import (
     execute,
 )
 from reconciler.apply.journal import Journal, JournalWriter, journal_path, read_journal
-from reconciler.apply.run import OrgRun, apply_runs, check_safe, check_saved, check_signed, dry_run
+from reconciler.apply.runs import OrgRun, apply_runs, check_safe, check_saved, check_signed, dry_run
 
 __all__ = [
     "ApiCall",

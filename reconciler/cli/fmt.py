@@ -10,7 +10,7 @@ import click
 from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
 from reconciler.cli._options import org_option, select_org
 from reconciler.config import load, render_text
-from reconciler.config.formatting import format_paths
+from reconciler.config.format_files import format_paths
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""Canonical formatting by moving line spans (the core of `fmt`; `fmt.py` checks its work).
+"""Canonical formatting by moving line spans (the core of `fmt`; `reformat.py` checks its work).
 
 Canonical means: top-level keys in the model's order, keys of each user, range, `api`,
 `settings` and `policy` in the model's order, users sorted by email and ranges by name, block
@@ -254,7 +254,7 @@ def _holds(node: Node, shared: set[int]) -> bool:
 
 
 def render(text: str, found: Layout | None) -> str:
-    """`text`, read into `found` (`layout`), in canonical form; unchecked (`fmt.py` checks)."""
+    """`text`, read into `found` (`layout`), in canonical form; unchecked (`reformat.py` checks)."""
     if found is None:
         return text
     _plan(found.spans)

@@ -1,4 +1,5 @@
-"""Formatting files on disk: which files would change, and writing them (the core of `fmt`).
+"""`fmt` on files: which files would change, and writing them (the text itself is reformatted
+by `reconciler.config.reformat`, in the key order of `reconciler.config.canonical`).
 
 A file is formatted only when it loads cleanly with `validate`'s loader (so fmt reports the same
 problems, with the same codes and lines), and a formatted file replaces the old one atomically:
@@ -22,7 +23,7 @@ from reconciler.atomic import ChangedOnDisk, write_text
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
 from reconciler.config.files import Unreadable, discover, read_config_bytes
-from reconciler.config.fmt import Unformattable, format_text
+from reconciler.config.reformat import Unformattable, format_text
 
 
 @dataclass

@@ -1,5 +1,7 @@
-"""The checks before an apply: a plan must be safe, and a saved plan must still describe the live
-state (or, after an interrupted apply, the live state its journal explains)."""
+"""The runs of an apply, one per organization (`apply_runs`, and `dry_run` that records instead
+of sending), and the checks before them: a plan must be safe and signed, and a saved plan must
+still describe the live state (or, after an interrupted apply, the live state its journal
+explains)."""
 
 from __future__ import annotations
 
