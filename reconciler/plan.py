@@ -25,7 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler import __version__
 from reconciler.atomic import write_text
 from reconciler.errors import AccessctlError
-from reconciler.model import LiveRange, LiveState, LiveUser, Role, Source, ip_in_network
+from reconciler.model import (
+    LiveRange,
+    LiveState,
+    LiveUser,
+    Source,
+    ip_in_network,
+    role_rank,
+)
 
 FORMAT_VERSION: Literal["1"] = "1"
 
@@ -38,18 +45,6 @@ SignedWith = Literal["token", "ACCESSCTL_PLAN_KEY"]
 # and the reason of a removal planned because a live user is not declared.
 UNDECLARED = "unmanaged_user"
 NOT_DECLARED = "not declared"
-
-# Higher means more power; a role change to a lower rank (or a lateral one) is a demotion.
-ROLE_RANK: dict[str, int] = {
-    Role.SUPER_ADMIN.value: 70,
-    Role.ADMIN.value: 60,
-    Role.USER.value: 50,
-    Role.EXTERNAL_USER.value: 40,
-    Role.SETTLEMENT.value: 30,
-    Role.DISPUTES.value: 30,
-    Role.READ_ONLY.value: 20,
-    Role.TERMINATED.value: 0,
-}
 
 
 class Phase(IntEnum):
@@ -214,10 +209,6 @@ class Plan(BaseModel):
 # Ordering
 
 
-def _rank(role: Any) -> int:
-    return ROLE_RANK.get(str(role), 0)
-
-
 def _is_widening(before: dict[str, Any], after: dict[str, Any]) -> bool:
     old = ipaddress.ip_network(str(before["cidr"]), strict=False)
     new = ipaddress.ip_network(str(after["cidr"]), strict=False)
@@ -265,7 +256,7 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
     if "role" in change.fields:
         # A promotion runs with the grants even when it also drops a store: a new Super Admin
         # must exist before the old one is demoted in REVOKE (a store removal strands nobody).
-        promoted = _rank(after.get("role")) > _rank(before.get("role"))
+        promoted = role_rank(after.get("role")) > role_rank(before.get("role"))
         return Phase.GRANT if promoted else Phase.REVOKE
     if "stores" in change.fields and set(before.get("stores") or ()) - set(
         after.get("stores") or ()

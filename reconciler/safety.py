@@ -15,11 +15,11 @@ from reconciler.model import (
     Role,
     ip_in_network,
     normalise_email,
+    role_rank,
 )
-from reconciler.plan import ROLE_RANK, Change, Finding, OrgPlan, Severity, SourceRef
+from reconciler.plan import Change, Finding, OrgPlan, Severity, SourceRef
 
 SUPER = Role.SUPER_ADMIN.value
-MANAGERS = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,13 @@ def _loses(change: Change, role: str | None = None) -> bool:
     if change.action in ("delete", "replace"):
         return True
     if change.action == "update" and "role" in change.fields and before != after:
-        return ROLE_RANK.get(str(after), 0) <= ROLE_RANK.get(str(before), 0)
+        return role_rank(after) <= role_rank(before)
     return False
+
+
+def _can_manage(role: object) -> bool:
+    known = Role.of(role)
+    return known is not None and known.can_manage
 
 
 def check(
@@ -253,7 +258,7 @@ def _insufficient_role(
     applying: bool,
     source: SourceRef | None = None,
 ) -> list[Finding]:
-    if not changes or live.me.role in MANAGERS:
+    if not changes or _can_manage(live.me.role):
         return []
     if applying:
         message = (
@@ -300,7 +305,7 @@ def _caller_change_rules(live: LiveState, change: Change, *, applying: bool) -> 
     found: list[Finding] = []
     email = change.address.removeprefix("users/")
     role = live.me.role
-    severity: Severity = "error" if applying or role in MANAGERS else "warning"
+    severity: Severity = "error" if applying or _can_manage(role) else "warning"
     later = "" if severity == "error" else " (checked again for the principal that applies)"
 
     def add(code: str, message: str) -> None:

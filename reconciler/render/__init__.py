@@ -150,14 +150,12 @@ def _short(items: list[str]) -> str:
     return ", ".join(items)
 
 
-POWER_ROLES = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
-
-
 def risk(change: Change) -> str | None:
     """Why a reviewer should look twice at this change, or None."""
     after_role = (change.after or {}).get("role")
     before_role = (change.before or {}).get("role")
-    if change.kind == "users" and after_role in POWER_ROLES and after_role != before_role:
+    power = (role := Role.of(after_role)) is not None and role.is_power
+    if change.kind == "users" and power and after_role != before_role:
         return f"grants {after_role}"
     if change.kind == "settings":
         on = (change.after or {}).get("technical_support_access")
