@@ -29,11 +29,18 @@ from reconciler.model import (
     normalise_cidr,
     normalise_email,
 )
-from reconciler.plan import NOT_DECLARED, UNDECLARED, Change, Finding, SourceRef
+from reconciler.plan import (
+    NOT_DECLARED,
+    RANGE_FIELDS,
+    SETTINGS_FIELDS,
+    UNDECLARED,
+    USER_FIELDS,
+    Change,
+    Finding,
+    SourceRef,
+)
 
-USER_FIELDS: tuple[str, ...] = ("email", "type", "role", "stores", "expires_at")
-RANGE_FIELDS: tuple[str, ...] = ("name", "cidr")
-SUPPORT_ACCESS = "technical_support_access"
+SUPPORT_ACCESS = SETTINGS_FIELDS[0]  # the one setting a plan manages
 
 
 def cidr_key(value: str) -> str:

@@ -46,6 +46,15 @@ SignedWith = Literal["token", "ACCESSCTL_PLAN_KEY"]
 UNDECLARED = "unmanaged_user"
 NOT_DECLARED = "not declared"
 
+# The fields a plan sets on each kind of object: what diff compares, what a create sends, and
+# (less the fixed ones: a user's email, and its type, whose change is a replace) what an update
+# may send. One list for diff, apply and the dry run.
+USER_FIELDS: tuple[str, ...] = ("email", "type", "role", "stores", "expires_at")
+USER_FIXED_FIELDS: tuple[str, ...] = ("email", "type")
+USER_UPDATE_FIELDS = tuple(f for f in USER_FIELDS if f not in USER_FIXED_FIELDS)
+RANGE_FIELDS: tuple[str, ...] = ("name", "cidr")
+SETTINGS_FIELDS: tuple[str, ...] = ("technical_support_access",)
+
 
 class Phase(IntEnum):
     """Execution order that never strands anyone (SPEC §5, issue 5). Lower runs first; changes

@@ -6,13 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from reconciler.plan import Change, idempotency_key
+from reconciler.plan import (
+    RANGE_FIELDS,
+    SETTINGS_FIELDS,
+    USER_FIELDS,
+    USER_UPDATE_FIELDS,
+    Change,
+    idempotency_key,
+)
 
 Method = Literal["POST", "PATCH", "DELETE"]
-
-USER_CREATE_FIELDS = ("email", "type", "role", "stores", "expires_at")
-USER_UPDATE_FIELDS = ("role", "stores", "expires_at")
-RANGE_FIELDS = ("name", "cidr")
 
 
 class ApplyClient(Protocol):
@@ -60,7 +63,7 @@ def _object_path(change: Change) -> str:
 
 def create_body(change: Change) -> dict[str, Any]:
     after = change.after or {}
-    fields = USER_CREATE_FIELDS if change.kind == "users" else RANGE_FIELDS
+    fields = USER_FIELDS if change.kind == "users" else RANGE_FIELDS
     body = {f: after.get(f) for f in fields if f in after}
     if change.kind == "users":
         body.setdefault("type", "internal")
@@ -72,7 +75,7 @@ def create_body(change: Change) -> dict[str, Any]:
 def update_body(change: Change) -> dict[str, Any]:
     after = change.after or {}
     if change.kind == "settings":
-        allowed: tuple[str, ...] = ("technical_support_access",)
+        allowed = SETTINGS_FIELDS
     elif change.kind == "users":
         allowed = USER_UPDATE_FIELDS
     else:
