@@ -38,6 +38,7 @@ from reconciler.plan import (
     Change,
     Finding,
     SourceRef,
+    address_of,
 )
 
 SUPPORT_ACCESS = SETTINGS_FIELDS[0]  # the one setting a plan manages
@@ -56,11 +57,11 @@ def cidr_key(value: str) -> str:
 
 
 def user_address(email: str) -> str:
-    return f"users/{normalise_email(email)}"
+    return address_of("users", normalise_email(email))
 
 
 def range_address(name: str) -> str:
-    return f"ip_ranges/{name}"
+    return address_of("ip_ranges", name)
 
 
 def desired_user_fields(user: User, all_stores: list[str]) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def _diff_settings(desired: DesiredOrg, live: LiveState) -> list[Change]:
         return []
     return [
         Change(
-            address=f"settings/{SUPPORT_ACCESS}",
+            address=address_of("settings", SUPPORT_ACCESS),
             kind="settings",
             action="update",
             before={SUPPORT_ACCESS: current},

@@ -118,6 +118,55 @@ class Change(BaseModel):
         """The phase without knowing the caller (never `COVER`); the executor asks the org plan."""
         return phase_of(self)
 
+    # Typed reads of the address and payload, so no caller parses `users/<email>` or digs in
+    # the `before`/`after` dicts.
+
+    @property
+    def name(self) -> str:
+        """The object's key: a user's email (case-folded), a range's or a setting's name."""
+        return address_name(self.address)
+
+    @property
+    def email(self) -> str | None:
+        """The user's email (case-folded); None for a range or a setting."""
+        return self.name if self.kind == "users" else None
+
+    @property
+    def range_name(self) -> str | None:
+        """The IP range's name; None for a user or a setting."""
+        return self.name if self.kind == "ip_ranges" else None
+
+    @property
+    def role_before(self) -> str | None:
+        return _text(self.before, "role")
+
+    @property
+    def role_after(self) -> str | None:
+        return _text(self.after, "role")
+
+    @property
+    def cidr_before(self) -> str | None:
+        return _text(self.before, "cidr")
+
+    @property
+    def cidr_after(self) -> str | None:
+        return _text(self.after, "cidr")
+
+
+def address_of(kind: Kind, name: str) -> str:
+    """`users/<email>`, `ip_ranges/<name>` or `settings/<name>`."""
+    return f"{kind}/{name}"
+
+
+def address_name(address: str) -> str:
+    """The key in an address: `users/a@x.example` -> `a@x.example`."""
+    return address.partition("/")[2]
+
+
+def _text(side: dict[str, Any] | None, field: str) -> str | None:
+    value = None if side is None else side.get(field)
+    return None if value is None else str(value)
+
 
 class Finding(BaseModel):
     """A safety violation (error), or something a reviewer should know (warning, info)."""
@@ -218,16 +267,14 @@ class Plan(BaseModel):
 # Ordering
 
 
-def _is_widening(before: dict[str, Any], after: dict[str, Any]) -> bool:
-    old = ipaddress.ip_network(str(before["cidr"]), strict=False)
-    new = ipaddress.ip_network(str(after["cidr"]), strict=False)
+def _is_widening(before: str, after: str) -> bool:
+    old = ipaddress.ip_network(before, strict=False)
+    new = ipaddress.ip_network(after, strict=False)
     return old.version == new.version and old.subnet_of(new)  # type: ignore[arg-type]
 
 
-def _holds(side: dict[str, Any] | None, ip: str | None) -> bool:
-    if side is None or ip is None:
-        return False
-    return "cidr" in side and ip_in_network(ip, str(side["cidr"]))
+def _holds(cidr: str | None, ip: str | None) -> bool:
+    return cidr is not None and ip is not None and ip_in_network(ip, cidr)
 
 
 def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
@@ -236,23 +283,26 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
     if change.kind == "ip_ranges":
         if (
             change.action in ("create", "update")
-            and _holds(change.after, caller_ip)
-            and not _holds(change.before, caller_ip)
+            and _holds(change.cidr_after, caller_ip)
+            and not _holds(change.cidr_before, caller_ip)
         ):
             return Phase.COVER
         if change.action == "create":
             return Phase.WIDEN
         if (
             change.action in ("delete", "update")
-            and _holds(change.before, caller_ip)
-            and not _holds(change.after, caller_ip)
+            and _holds(change.cidr_before, caller_ip)
+            and not _holds(change.cidr_after, caller_ip)
         ):
             return Phase.RELEASE
         if (
             change.action == "update"
             and change.before
             and change.after
-            and ("cidr" not in change.fields or _is_widening(change.before, change.after))
+            and (
+                "cidr" not in change.fields
+                or _is_widening(str(change.before["cidr"]), str(change.after["cidr"]))
+            )
         ):
             return Phase.WIDEN
         return Phase.NARROW
@@ -265,7 +315,7 @@ def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
     if "role" in change.fields:
         # A promotion runs with the grants even when it also drops a store: a new Super Admin
         # must exist before the old one is demoted in REVOKE (a store removal strands nobody).
-        promoted = role_rank(after.get("role")) > role_rank(before.get("role"))
+        promoted = role_rank(change.role_after) > role_rank(change.role_before)
         return Phase.GRANT if promoted else Phase.REVOKE
     if "stores" in change.fields and set(before.get("stores") or ()) - set(
         after.get("stores") or ()

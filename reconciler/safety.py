@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.model import (
     MAX_IP_RANGES,
@@ -36,18 +35,18 @@ def simulate(live: LiveState, changes: Iterable[Change]) -> EndState:
     created: list[str] = []
     for change in changes:
         if change.kind == "users":
-            email = change.address.removeprefix("users/")
+            email = change.name
             if change.action == "delete":
                 roles.pop(email, None)
             elif change.after is not None:
-                roles[email] = str(change.after.get("role"))
+                roles[email] = str(change.role_after)
         elif change.kind == "ip_ranges":
             if change.action == "delete" and change.id is not None:
                 ranges.pop(change.id, None)
             elif change.action == "create" and change.after is not None:
-                created.append(str(change.after["cidr"]))
+                created.append(str(change.cidr_after))
             elif change.id is not None and change.after is not None:
-                ranges[change.id] = str(change.after["cidr"])
+                ranges[change.id] = str(change.cidr_after)
     return EndState(roles=roles, cidrs=[*ranges.values(), *created])
 
 
@@ -55,15 +54,11 @@ def covers(cidrs: Sequence[str], ip: str) -> bool:
     return any(ip_in_network(ip, cidr) for cidr in cidrs)
 
 
-def _role(side: dict[str, Any] | None) -> str | None:
-    return None if side is None else side.get("role")
-
-
 def _loses(change: Change, role: str | None = None) -> bool:
     """Removed, replaced, or moved to an equal-or-lower role (optionally: loses `role`)."""
     if change.kind != "users":
         return False
-    before, after = _role(change.before), _role(change.after)
+    before, after = change.role_before, change.role_after
     if role is not None and before != role:
         return False
     if change.action in ("delete", "replace"):
@@ -167,11 +162,11 @@ def check(
     for change in changes:
         if change.kind != "users":
             continue
-        email = change.address.removeprefix("users/")
+        email = change.name
         have = live_by_email.get(email)
-        if (have is not None and have.role == Role.TERMINATED.value) or _role(
-            change.after
-        ) == Role.TERMINATED.value:
+        if (
+            have is not None and have.role == Role.TERMINATED.value
+        ) or change.role_after == Role.TERMINATED.value:
             error(
                 "terminated_user",
                 f"{email} is Terminated: the reconciler never changes such a user; drop the "
@@ -303,7 +298,7 @@ def _caller_change_rules(live: LiveState, change: Change, *, applying: bool) -> 
     at all (plans with a read-only token) gets them as warnings: they hold for whoever applies,
     and `apply` checks them again for that principal."""
     found: list[Finding] = []
-    email = change.address.removeprefix("users/")
+    email = change.name
     role = live.me.role
     severity: Severity = "error" if applying or _can_manage(role) else "warning"
     later = "" if severity == "error" else " (checked again for the principal that applies)"
@@ -325,7 +320,7 @@ def _caller_change_rules(live: LiveState, change: Change, *, applying: bool) -> 
             f"{email} is the token's own principal and this change would {_verb(change)} it: "
             "run the plan with another Admin's token",
         )
-    touches_super = SUPER in (_role(change.before), _role(change.after)) and (
+    touches_super = SUPER in (change.role_before, change.role_after) and (
         change.action != "update" or "role" in change.fields
     )
     if touches_super and role != SUPER:
@@ -417,7 +412,7 @@ def cross_org_roles(plans: Sequence[OrgPlan], lives: Sequence[LiveState]) -> lis
                 continue
             if change.action == "update" and "role" not in change.fields:
                 continue
-            email, wanted = change.address.removeprefix("users/"), change.after.get("role")
+            email, wanted = change.name, change.role_after
             for j, other in enumerate(plans):
                 held, kept = starts[j].get(email), ends[j].get(email)
                 if j == i or held is None or held == wanted or kept is None:

@@ -10,7 +10,7 @@ from json import dumps
 from typing import Any, TextIO
 
 from reconciler.model import Role
-from reconciler.plan import NOT_DECLARED, Change, OrgPlan, Plan
+from reconciler.plan import NOT_DECLARED, Change, OrgPlan, Plan, address_name
 
 FORMATS = ("text", "markdown", "json", "github")
 KIND_ORDER = ("settings", "ip_ranges", "users")
@@ -81,7 +81,7 @@ def summary_line(plan: Plan) -> str:
 def undeclared_line(plan: Plan) -> str:
     """The live users kept undeclared by `policy.unmanaged_users: report`, named (drift the
     plan does not change), or "" when there are none."""
-    emails = [str(f.address).removeprefix("users/") for f in plan.undeclared]
+    emails = [address_name(str(f.address)) for f in plan.undeclared]
     if not emails:
         return ""
     n = len(emails)
@@ -152,8 +152,7 @@ def _short(items: list[str]) -> str:
 
 def risk(change: Change) -> str | None:
     """Why a reviewer should look twice at this change, or None."""
-    after_role = (change.after or {}).get("role")
-    before_role = (change.before or {}).get("role")
+    after_role, before_role = change.role_after, change.role_before
     power = (role := Role.of(after_role)) is not None and role.is_power
     if change.kind == "users" and power and after_role != before_role:
         return f"grants {after_role}"

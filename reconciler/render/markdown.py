@@ -319,7 +319,7 @@ def _overflow(changes: list[Change], listed: int) -> list[str]:
 
 def _moves(changes: list[Change]) -> Counter[tuple[str, str]]:
     return Counter(
-        (str((c.before or {}).get("role")), str((c.after or {}).get("role")))
+        (str(c.role_before), str(c.role_after))
         for c in changes
         if c.kind == "users" and c.action == "update" and "role" in c.fields
     )
