@@ -1,24 +1,32 @@
 """The invariants a plan must keep (SPEC §5), checked on the simulated end state before any
 request is sent. Each violation is an error `Finding` whose message says what to do; `force`
-turns only the removal limit into a warning."""
+turns only the removal limit into a warning.
+
+Each rule is a function of a `Context` yielding findings; `check` runs the `RULES` in order (the
+rules about one user change are in `USER_CHANGE_RULES`). Their codes are declared in
+`reconciler.finding_codes`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from reconciler.model import (
     MAX_IP_RANGES,
     DesiredOrg,
     LiveState,
+    LiveUser,
+    OrgConfig,
     Role,
     ip_in_network,
     normalise_email,
     role_rank,
 )
-from reconciler.plan import Change, Finding, OrgPlan, Severity, SourceRef
+from reconciler.plan import Change, Finding, OrgPlan, Severity, SourceRef, address_of
 
 SUPER = Role.SUPER_ADMIN.value
+TERMINATED = Role.TERMINATED.value
 
 
 @dataclass(frozen=True)
@@ -73,127 +81,199 @@ def _can_manage(role: object) -> bool:
     return known is not None and known.can_manage
 
 
-def check(
-    desired: DesiredOrg, live: LiveState, changes: Sequence[Change], *, force: bool = False
-) -> list[Finding]:
-    """Every rule broken by `changes` on `live`, in a stable order."""
-    findings: list[Finding] = []
-    end = simulate(live, changes)
-    config = desired.config
+@dataclass(frozen=True)
+class Context:
+    """What a safety rule looks at: the config, the live state, the changes and their end
+    state."""
 
-    def error(
-        code: str,
-        message: str,
-        change: Change | None = None,
-        *,
-        address: str | None = None,
-        source: SourceRef | None = None,
-        severity: Severity = "error",
-    ) -> None:
-        findings.append(
-            Finding(
-                severity=severity,
-                code=code,
-                message=message,
-                address=address or (change.address if change else None),
-                source=source or (change.source if change else None),
-            )
-        )
+    desired: DesiredOrg
+    live: LiveState
+    changes: Sequence[Change]
+    end: EndState
+    force: bool = False
 
-    org_source = SourceRef.of(desired.organization_source)
-    if config.organization != live.organization.name:
-        error(
+    @property
+    def config(self) -> OrgConfig:
+        return self.desired.config
+
+    @property
+    def org_source(self) -> SourceRef | None:
+        return SourceRef.of(self.desired.organization_source)
+
+    @cached_property
+    def _live_users(self) -> dict[str, LiveUser]:
+        return {normalise_email(u.email): u for u in self.live.users}
+
+    def live_user(self, change: Change) -> LiveUser | None:
+        """The live user a user change is about, if there is one."""
+        return self._live_users.get(change.name)
+
+
+def _finding(
+    code: str,
+    message: str,
+    change: Change | None = None,
+    *,
+    address: str | None = None,
+    source: SourceRef | None = None,
+) -> Finding:
+    """An error finding, about `change` unless another address or source is given."""
+    return Finding(
+        severity="error",
+        code=code,
+        message=message,
+        address=address or (change.address if change else None),
+        source=source or (change.source if change else None),
+    )
+
+
+def organization_mismatch(ctx: Context) -> Iterator[Finding]:
+    if ctx.config.organization != ctx.live.organization.name:
+        yield _finding(
             "organization_mismatch",
-            f"the YAML is for organization {config.organization!r} but the token belongs to "
-            f"{live.organization.name!r}: check api.token_env, or fix `organization`",
-            source=org_source,
+            f"the YAML is for organization {ctx.config.organization!r} but the token belongs to "
+            f"{ctx.live.organization.name!r}: check api.token_env, or fix `organization`",
+            source=ctx.org_source,
         )
 
-    findings += _insufficient_role(live, changes, applying=False, source=org_source)
 
-    declared_ranges = config.ip_ranges and (
+def insufficient_role(ctx: Context) -> Iterable[Finding]:
+    return _insufficient_role(ctx.live, ctx.changes, applying=False, source=ctx.org_source)
+
+
+def plan_required(ctx: Context) -> Iterator[Finding]:
+    live = ctx.live
+    declared_ranges = ctx.config.ip_ranges and (
         live.ip_ranges is None or live.organization.plan == "standard"
     )
     if declared_ranges:
-        first = config.ip_ranges[0].name
-        error(
+        first = ctx.config.ip_ranges[0].name
+        yield _finding(
             "plan_required",
             f"{live.organization.name} is on the standard plan, which has no allowed IP ranges: "
             "remove `ip_ranges`, or upgrade the organization to ultimate",
-            address=f"ip_ranges/{first}",
-            source=SourceRef.of(desired.range_sources.get(first)),
+            address=address_of("ip_ranges", first),
+            source=SourceRef.of(ctx.desired.range_sources.get(first)),
         )
 
-    live_stores = {s.id for s in live.stores}
-    for store_id in config.stores:
+
+def unknown_store(ctx: Context) -> Iterator[Finding]:
+    name = ctx.live.organization.name
+    live_stores = {s.id for s in ctx.live.stores}
+    for store_id in ctx.config.stores:
         if store_id not in live_stores:
-            error(
+            yield _finding(
                 "unknown_store",
-                f"store {store_id} is declared but {live.organization.name} has no such store: "
+                f"store {store_id} is declared but {name} has no such store: "
                 "remove it, or check the MID",
                 address=f"stores/{store_id}",
-                source=org_source,
+                source=ctx.org_source,
             )
-    for user in config.users:
+    for user in ctx.config.users:
         if user.stores == "all":
             continue
         missing = sorted(set(user.stores) - live_stores)
         if missing:
-            error(
+            yield _finding(
                 "unknown_store",
                 f"{user.email} is granted {', '.join(missing)}, which "
-                f"{live.organization.name} does not have: remove or correct the store id",
-                address=f"users/{user.email}",
-                source=SourceRef.of(desired.user_sources.get(user.email)),
+                f"{name} does not have: remove or correct the store id",
+                address=address_of("users", user.email),
+                source=SourceRef.of(ctx.desired.user_sources.get(user.email)),
             )
 
-    if len(end.cidrs) > MAX_IP_RANGES:
-        error(
+
+def too_many_ranges(ctx: Context) -> Iterator[Finding]:
+    if len(ctx.end.cidrs) > MAX_IP_RANGES:
+        yield _finding(
             "too_many_ranges",
-            f"the plan leaves {len(end.cidrs)} allowed IP ranges; the platform allows at most "
-            f"{MAX_IP_RANGES}: merge ranges into wider networks",
+            f"the plan leaves {len(ctx.end.cidrs)} allowed IP ranges; the platform allows at "
+            f"most {MAX_IP_RANGES}: merge ranges into wider networks",
             address="ip_ranges",
         )
 
-    findings += _lockout(live, changes, end)
 
-    live_by_email = {normalise_email(u.email): u for u in live.users}
-    protected = set(config.policy.protected)
-    for change in changes:
-        if change.kind != "users":
-            continue
-        email = change.name
-        have = live_by_email.get(email)
-        if (
-            have is not None and have.role == Role.TERMINATED.value
-        ) or change.role_after == Role.TERMINATED.value:
-            error(
-                "terminated_user",
-                f"{email} is Terminated: the reconciler never changes such a user; drop the "
-                "declaration",
-                change,
-            )
-        if email in protected and _loses(change):
-            error(
-                "protected_user",
-                f"{email} is protected by policy.protected and this change would "
-                f"{_verb(change)} it: keep its role and declaration, or unprotect it first",
-                change,
-            )
-        findings += _caller_change_rules(live, change, applying=False)
+def lockout(ctx: Context) -> Iterable[Finding]:
+    return _lockout(ctx.live, ctx.changes, ctx.end)
 
-    had_super = any(u.role == SUPER for u in live.users)
-    if had_super and SUPER not in end.roles.values():
-        culprit = next((c for c in changes if _loses(c, SUPER)), None)
-        error(
+
+def terminated_user(ctx: Context, change: Change) -> Iterator[Finding]:
+    have = ctx.live_user(change)
+    if (have is not None and have.role == TERMINATED) or change.role_after == TERMINATED:
+        yield _finding(
+            "terminated_user",
+            f"{change.name} is Terminated: the reconciler never changes such a user; drop the "
+            "declaration",
+            change,
+        )
+
+
+def protected_user(ctx: Context, change: Change) -> Iterator[Finding]:
+    if change.name in ctx.config.policy.protected and _loses(change):
+        yield _finding(
+            "protected_user",
+            f"{change.name} is protected by policy.protected and this change would "
+            f"{_verb(change)} it: keep its role and declaration, or unprotect it first",
+            change,
+        )
+
+
+def caller_change_rules(ctx: Context, change: Change) -> Iterable[Finding]:
+    """`self_change` and `super_admin_required` (see `_caller_change_rules`)."""
+    return _caller_change_rules(ctx.live, change, applying=False)
+
+
+# The rules about one user change, in the order their findings are listed for each change.
+USER_CHANGE_RULES: tuple[Callable[[Context, Change], Iterable[Finding]], ...] = (
+    terminated_user,
+    protected_user,
+    caller_change_rules,
+)
+
+
+def user_changes(ctx: Context) -> Iterator[Finding]:
+    for change in ctx.changes:
+        if change.kind == "users":
+            for rule in USER_CHANGE_RULES:
+                yield from rule(ctx, change)
+
+
+def last_super_admin(ctx: Context) -> Iterator[Finding]:
+    had_super = any(u.role == SUPER for u in ctx.live.users)
+    if had_super and SUPER not in ctx.end.roles.values():
+        culprit = next((c for c in ctx.changes if _loses(c, SUPER)), None)
+        yield _finding(
             "last_super_admin",
             "after this plan the organization has no Super Admin: keep at least one user with "
             "role Super Admin",
             culprit,
         )
 
-    findings += _removal_limit(desired, live, changes, force=force)
-    return findings
+
+def max_removals(ctx: Context) -> Iterable[Finding]:
+    return _removal_limit(ctx.desired, ctx.live, ctx.changes, force=ctx.force)
+
+
+# Every rule, in the order its findings are listed (codes: reconciler.finding_codes).
+RULES: tuple[Callable[[Context], Iterable[Finding]], ...] = (
+    organization_mismatch,
+    insufficient_role,
+    plan_required,
+    unknown_store,
+    too_many_ranges,
+    lockout,
+    user_changes,
+    last_super_admin,
+    max_removals,
+)
+
+
+def check(
+    desired: DesiredOrg, live: LiveState, changes: Sequence[Change], *, force: bool = False
+) -> list[Finding]:
+    """Every rule broken by `changes` on `live`, in a stable order."""
+    ctx = Context(desired, live, changes, simulate(live, changes), force)
+    return [finding for rule in RULES for finding in rule(ctx)]
 
 
 def _lockout_reason(
