@@ -26,4 +26,6 @@ FINDING_CODES: dict[str, str] = {
     # Drift the diff reports (reconciler.diff)
     "unmanaged_user": "warning: a live user the YAML does not declare, kept (`report`)",
     "expiry_in_past": "warning: a declared external user whose access has ended",
+    # Declared against live (reconciler.pipeline.lookalikes)
+    "confusable_email": "warning: a declared email that is not live looks like a live one",
 }
