@@ -15,7 +15,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli._progress import is_terminal
-from reconciler.errors import AccessctlError
+from reconciler.errors import AccessctlError, ConfigError
 from reconciler.redact import SECRET_NAME, SecretFilter, redact, secret_in_args
 from reconciler.runtime import tune_collector
 
@@ -107,6 +107,8 @@ class AccessctlGroup(click.Group):
             _silence_stdout()
             ctx.exit(EXIT_ERROR)
         except AccessctlError as exc:
+            if isinstance(exc, ConfigError):
+                _report_diagnostics(exc, ctx.meta.get(OUTPUT_FORMAT_KEY, "text"))
             click.echo(redact(f"Error: {exc.message}"), err=True)
             if exc.hint:
                 click.echo(redact(f"Hint: {exc.hint}"), err=True)
@@ -124,6 +126,28 @@ class AccessctlGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
+
+
+# The output format a command was asked for (`ctx.meta`, set by `set_output_format`): a config
+# error's diagnostics are rendered in it, once, by `AccessctlGroup.invoke`.
+OUTPUT_FORMAT_KEY = "accessctl.output_format"
+
+
+def set_output_format(ctx: click.Context, output_format: str) -> None:
+    ctx.meta[OUTPUT_FORMAT_KEY] = output_format
+
+
+def _report_diagnostics(exc: ConfigError, output_format: str) -> None:
+    """A config error's diagnostics: as workflow commands or JSON on stdout (where a CI step
+    reads them), else as text on stderr."""
+    from reconciler.config import render_github, render_json, render_text
+
+    if output_format == "github":
+        render_github(exc.diagnostics, sys.stdout)
+    elif output_format == "json":
+        render_json(exc.diagnostics, sys.stdout)
+    else:
+        render_text(exc.diagnostics, sys.stderr)
 
 
 GLOBAL_FLAGS = frozenset({"--verbose", "--no-color"})

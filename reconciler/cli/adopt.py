@@ -9,10 +9,9 @@ from contextlib import closing
 
 import click
 
-from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli import EXIT_OK, cli
 from reconciler.cli._options import api_url_option, today_option
 from reconciler.cli._progress import FetchProgress
-from reconciler.errors import ConfigError
 
 
 @cli.command()
@@ -46,23 +45,17 @@ def adopt(
       accessctl adopt access/ --org acme-eu    rewrite acme-eu's files
     """
     from reconciler.adopt import adopt_paths, write
-    from reconciler.config import render_text
 
     environ = dict(os.environ)
-    try:
-        with closing(FetchProgress()) as progress:
-            adoption = adopt_paths(
-                list(paths),
-                today=today,
-                environ=environ,
-                api_url=api_url,
-                only_org=only_org,
-                progress=progress,
-            )
-    except ConfigError as exc:
-        render_text(exc.diagnostics, sys.stderr)
-        click.echo(f"Error: {exc.message}", err=True)
-        ctx.exit(EXIT_ERROR)
+    with closing(FetchProgress()) as progress:
+        adoption = adopt_paths(
+            list(paths),
+            today=today,
+            environ=environ,
+            api_url=api_url,
+            only_org=only_org,
+            progress=progress,
+        )
     changed = adoption.changed
     if not changed:  # with --dry-run, stdout is the diff only: empty
         click.echo("Nothing to adopt: the YAML already matches the live state.", err=dry_run)

@@ -37,7 +37,7 @@ from reconciler.cli._options import (
 )
 from reconciler.cli._progress import FetchProgress
 from reconciler.display import visible
-from reconciler.errors import AccessctlError, ConfigError, UsageError
+from reconciler.errors import AccessctlError, UsageError
 from reconciler.plan import OrgPlan, Plan, load_plan
 from reconciler.redact import redact
 from reconciler.render.text import render as render_text
@@ -223,24 +223,16 @@ def run(
         _same_api(saved, environ, api_url)
         if only_org is not None:
             saved = _only(saved, only_org)
-    try:
-        with closing(FetchProgress()) as progress:
-            plan = saved or plan_paths(
-                paths,
-                today=today,
-                environ=environ,
-                api_url=api_url,
-                force=force,
-                progress=progress,
-                only_org=only_org,
-            )
-    except ConfigError as exc:
-        from reconciler.config import render_text as render_diagnostics
-
-        shown = io.StringIO()
-        render_diagnostics(exc.diagnostics, shown)
-        click.echo(shown.getvalue(), err=True, nl=False)
-        raise
+    with closing(FetchProgress()) as progress:
+        plan = saved or plan_paths(
+            paths,
+            today=today,
+            environ=environ,
+            api_url=api_url,
+            force=force,
+            progress=progress,
+            only_org=only_org,
+        )
     _refuse_token_args(plan, environ, [*pairs, api_url or ""])
     as_json = output_format == "json"
     if not as_json:

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from reconciler.atomic import write_text
-from reconciler.cli import EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli import EXIT_OK, cli
 from reconciler.cli._options import check_output, today_option, write_failed
 from reconciler.cli._progress import FetchProgress
-from reconciler.errors import ConfigError, UsageError
+from reconciler.errors import UsageError
 
 
 def _target(
@@ -83,7 +83,6 @@ def export(
       accessctl export access/ --org acme-eu --force -o access/acme-eu.yaml
     """
     from reconciler.api import fetch_live_state
-    from reconciler.config import render_text
     from reconciler.export import export_yaml, schema_reference
     from reconciler.pipeline import client_for
 
@@ -92,12 +91,7 @@ def export(
         raise UsageError(f"{out} exists: pass --force to overwrite it")
     if out:
         check_output(out, "-o")
-    try:
-        url, env, expected = _target(paths, only_org, api_url, token_env, environ, today)
-    except ConfigError as exc:
-        render_text(exc.diagnostics, sys.stderr)
-        click.echo(f"Error: {exc.message}", err=True)
-        ctx.exit(EXIT_ERROR)
+    url, env, expected = _target(paths, only_org, api_url, token_env, environ, today)
     with closing(FetchProgress()) as progress:
         client = client_for(url, env, environ, organization=expected or "", progress=progress)
         try:

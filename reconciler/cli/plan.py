@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, set_output_format
 from reconciler.cli._color import use_color
 from reconciler.cli._options import (
     api_url_option,
@@ -20,7 +20,7 @@ from reconciler.cli._options import (
     write_failed,
 )
 from reconciler.cli._progress import FetchProgress
-from reconciler.errors import ConfigError, UsageError
+from reconciler.errors import UsageError
 from reconciler.render import FORMATS, renderer
 
 
@@ -29,18 +29,6 @@ def exit_code(*, drifted: bool, is_safe: bool, detailed: bool) -> int:
     if not is_safe:
         return EXIT_ERROR
     return EXIT_CHANGES if drifted and detailed else EXIT_OK
-
-
-def _report_config_error(exc: ConfigError, output_format: str) -> None:
-    from reconciler.config import render_github, render_json, render_text
-
-    if output_format == "github":
-        render_github(exc.diagnostics, sys.stdout)
-    elif output_format == "json":
-        render_json(exc.diagnostics, sys.stdout)
-    else:
-        render_text(exc.diagnostics, sys.stderr)
-    click.echo(f"Error: {exc.message}", err=True)
 
 
 @cli.command()
@@ -110,20 +98,17 @@ def plan(
             )
         check_output(out, "-o", paths)
         check_plan_target(out)
-    try:
-        with closing(FetchProgress()) as progress:
-            result = plan_paths(
-                list(paths),
-                today=today,
-                environ=environ,
-                api_url=api_url,
-                only_org=only_org,
-                force=force,
-                progress=progress,
-            )
-    except ConfigError as exc:
-        _report_config_error(exc, output_format)
-        ctx.exit(EXIT_ERROR)
+    set_output_format(ctx, output_format)  # a config error's diagnostics, in this format
+    with closing(FetchProgress()) as progress:
+        result = plan_paths(
+            list(paths),
+            today=today,
+            environ=environ,
+            api_url=api_url,
+            only_org=only_org,
+            force=force,
+            progress=progress,
+        )
     stdout = sys.stdout
     color = output_format == "text" and use_color(stdout)
     render = renderer(output_format)
