@@ -26,6 +26,8 @@ FINDING_CODES: dict[str, str] = {
     # Drift the diff reports (reconciler.diff)
     "unmanaged_user": "warning: a live user the YAML does not declare, kept (`report`)",
     "expiry_in_past": "warning: a declared external user whose access has ended",
+    # Users a range change cuts off, from their logins (reconciler.range_impact)
+    "range_impact": "warning (error with `policy.range_impact: refuse`): a user a range cuts off",
     # Declared against live (reconciler.pipeline.lookalikes)
     "confusable_email": "warning: a declared email that is not live looks like a live one",
 }

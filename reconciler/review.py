@@ -221,23 +221,16 @@ def review_paths(
     from reconciler.api import fetch_live_state
     from reconciler.errors import UsageError
     from reconciler.logins import fetch_events, window_start
-    from reconciler.pipeline import client_for, load_desired, report_pages, resolve_url
+    from reconciler.pipeline import api_target, client_for, load_desired
 
     orgs, _ = load_desired(paths, today=today, only_org=only_org)
     reviews: list[OrgReview] = []
     for org in orgs:
         name = org.config.organization
-        token_env = org.config.api.token_env
-        if not token_env:
-            raise UsageError(
-                f"{name}: api.token_env is not set: name the environment variable that holds "
-                "the API token"
-            )
-        url = resolve_url(org.config.api.url, environ, api_url)
+        url, token_env = api_target(name, org.config.api, environ, api_url)
         days = window_days(org, inactive_days)
         since = window_start(today, days)
-        with client_for(url, token_env, environ) as client:
-            report_pages(client, name, progress)
+        with client_for(url, token_env, environ, organization=name, progress=progress) as client:
             live = fetch_live_state(client)
             if live.organization.name != name:
                 raise UsageError(

@@ -300,6 +300,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "export",
     "adopt",
     "audit",
+    "review",
     "orgs",
     "demo",
     "emulator",

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import TextIO
 
-from reconciler.render.terminal import visible
+from reconciler.display import visible
 from reconciler.review import CODES, EXPLAINED, OrgReview, ReviewedUser
 
 GITHUB_LIMIT = 65_536
