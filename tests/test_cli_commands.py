@@ -37,7 +37,7 @@ users:
 """
 
 
-@pytest.mark.parametrize("command", ["plan", "audit", "export", "adopt", "apply"])
+@pytest.mark.parametrize("command", ["plan", "audit", "export", "adopt", "apply", "review"])
 def test_a_config_error_is_reported_with_its_diagnostics_by_every_command(
     command: str, tmp_path: Path
 ) -> None:

@@ -4,6 +4,8 @@ written is an error naming the path (before any fetch where possible), never a t
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -95,14 +97,20 @@ def test_plan_out_through_a_dangling_symlink_is_refused_before_fetching(tmp_path
     )
 
 
-def test_export_out_that_cannot_be_written(emu: EmulatorProcess, tmp_path: Path) -> None:
+def test_export_out_that_cannot_be_written(
+    emu: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "acme.yaml"
-    (tmp_path / "acme.yaml.tmp").mkdir()  # the temporary file cannot be created
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)  # the disk fills while the file is written
     args = ["export", "--token-env", "ACME_TOKEN", "-o", str(out)]
     code, output = _invoke(args, emu.base_url)
     assert code == 1
-    assert output == f"Error: cannot write {out}: Is a directory\n"
-    assert not out.exists()
+    assert output == f"Error: cannot write {out}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary one
 
 
 def test_export_org_must_be_the_tokens_organization(emu: EmulatorProcess) -> None:

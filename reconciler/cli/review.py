@@ -12,10 +12,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli
+from reconciler.cli import EXIT_CHANGES, EXIT_OK, cli
 from reconciler.cli._options import api_url_option, check_output, today_option, write_failed
 from reconciler.cli._progress import FetchProgress
-from reconciler.errors import ConfigError
 
 REVIEW_FORMATS = ("text", "markdown", "csv", "json")
 
@@ -76,23 +75,16 @@ def review(
 
     if out:
         check_output(out, "-o", paths)
-    try:
-        with closing(FetchProgress()) as progress:
-            reviews = review_paths(
-                paths,
-                today=today,
-                environ=dict(os.environ),
-                api_url=api_url,
-                only_org=only_org,
-                inactive_days=inactive_days,
-                progress=progress,
-            )
-    except ConfigError as exc:
-        from reconciler.config import render_text as render_diagnostics
-
-        render_diagnostics(exc.diagnostics, sys.stderr)
-        click.echo(f"Error: {exc.message}", err=True)
-        ctx.exit(EXIT_ERROR)
+    with closing(FetchProgress()) as progress:
+        reviews = review_paths(
+            paths,
+            today=today,
+            environ=dict(os.environ),
+            api_url=api_url,
+            only_org=only_org,
+            inactive_days=inactive_days,
+            progress=progress,
+        )
     render = {
         "text": render_text,
         "markdown": render_markdown,
