@@ -431,12 +431,23 @@ def save_plan(plan: Plan, path: str | Path) -> None:
     write_text(path, plan.model_dump_json(indent=2) + "\n", follow_symlinks=False)
 
 
+# The largest saved plan read: a 100,000-user plan that changes everyone is about 60 MiB.
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+
+
 def load_plan(path: str | Path) -> Plan:
+    """The saved plan at `path`: only a regular file (a FIFO never hangs, `/dev/zero` never fills
+    the memory), at most `MAX_PLAN_BYTES`, of this format version and shape."""
+    from reconciler.config.files import Unreadable, read_config_bytes
+
     remake = "make a new one with `accessctl plan PATHS -o plan.json`"
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise AccessctlError(f"cannot read plan file {path}: {exc.strerror}") from None
+        raw = read_config_bytes(Path(path), MAX_PLAN_BYTES, too_large="the limit for a saved plan")
+        text = raw.decode("utf-8")
+    except Unreadable as exc:
+        raise AccessctlError(
+            f"{path}: {exc.reason}", hint=f"give the plan file `plan -o` wrote; {remake}"
+        ) from None
     except UnicodeDecodeError:
         raise AccessctlError(f"{path}: not a plan file (not UTF-8 text)", hint=remake) from None
     try:

@@ -72,6 +72,23 @@ def test_a_fifo_is_unreadable_to_fmt_and_plan(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize("command", [["show"], ["apply", "--dry-run"]])
+def test_a_saved_plan_must_be_a_regular_file(tmp_path: Path, command: list[str]) -> None:
+    """`show` and `apply` of a FIFO or `/dev/zero` named like a plan answer at once: they used
+    to wait for a writer, or read until the memory ran out."""
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (zero, "a character device")):
+        result = CliRunner().invoke(cli, [command[0], str(path), *command[1:]])
+        assert result.exit_code == 1, result.output
+        assert f"Error: {path}: cannot read file: it is {kind}, not a regular file" in (
+            result.output
+        )
+        assert "Traceback" not in result.output
+
+
 def test_dev_zero_is_unreadable_without_reading_it() -> None:
     result = _load(Path("/dev/zero"))
     assert _codes(result) == [(1, "file_unreadable")]

@@ -48,7 +48,7 @@ def _saved_plan(paths: Sequence[str]) -> Plan | None:
     """The plan when PATHS is one `.json` file holding a saved plan (configs are YAML)."""
     if len(paths) != 1 or not paths[0].endswith(".json"):
         return None
-    if not Path(paths[0]).is_file():
+    if not Path(paths[0]).exists():  # a FIFO or device: load_plan says what it is
         raise AccessctlError(
             f"no such plan file: {paths[0]}",
             hint="save one with `accessctl plan PATHS -o plan.json`, or pass the YAML config",

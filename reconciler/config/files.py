@@ -32,7 +32,13 @@ class Unreadable(Exception):
         self.reason = reason
 
 
-def read_config_bytes(path: Path, limit: int | None = None) -> bytes:
+def read_config_bytes(
+    path: Path,
+    limit: int | None = None,
+    *,
+    too_large: str = "the limit for a configuration file (split it into several files of one "
+    "organization)",
+) -> bytes:
     """The bytes of the regular file at `path`, at most `limit` (default `MAX_FILE_BYTES`).
 
     Opened without blocking (opening a FIFO would wait for a writer), checked to be a regular
@@ -54,10 +60,7 @@ def read_config_bytes(path: Path, limit: int | None = None) -> bytes:
         except OSError as exc:
             raise Unreadable(f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > cap:
-        raise Unreadable(
-            f"cannot read file: it is larger than {_size(cap)}, the limit for a configuration "
-            "file (split it into several files of one organization)"
-        )
+        raise Unreadable(f"cannot read file: it is larger than {_size(cap)}, {too_large}")
     return data
 
 
