@@ -446,7 +446,8 @@ def load_plan(path: str | Path) -> Plan:
         text = raw.decode("utf-8")
     except Unreadable as exc:
         raise AccessctlError(
-            f"{path}: {exc.reason}", hint=f"give the plan file `plan -o` wrote; {remake}"
+            f"cannot read plan file {path}: {exc.reason.removeprefix('cannot read file: ')}",
+            hint=f"give the plan file `plan -o` wrote; {remake}",
         ) from None
     except UnicodeDecodeError:
         raise AccessctlError(f"{path}: not a plan file (not UTF-8 text)", hint=remake) from None

@@ -83,7 +83,7 @@ def test_a_saved_plan_must_be_a_regular_file(tmp_path: Path, command: list[str])
     for path, kind in ((fifo, "a FIFO (named pipe)"), (zero, "a character device")):
         result = CliRunner().invoke(cli, [command[0], str(path), *command[1:]])
         assert result.exit_code == 1, result.output
-        assert f"Error: {path}: cannot read file: it is {kind}, not a regular file" in (
+        assert f"Error: cannot read plan file {path}: it is {kind}, not a regular file" in (
             result.output
         )
         assert "Traceback" not in result.output
