@@ -94,20 +94,23 @@ class AuditTarget(BaseModel):
     name: str
 
 
+AuditAction = Literal[
+    "user.invited",
+    "user.updated",
+    "user.removed",
+    "ip_range.created",
+    "ip_range.updated",
+    "ip_range.deleted",
+    "organization.updated",
+    "login",
+]
+
+
 class AuditEvent(BaseModel):
     id: str
     at: str = Field(description="UTC timestamp, ISO 8601.")
     actor: str = Field(description="Email of the principal.")
-    action: Literal[
-        "user.invited",
-        "user.updated",
-        "user.removed",
-        "ip_range.created",
-        "ip_range.updated",
-        "ip_range.deleted",
-        "organization.updated",
-        "login",
-    ]
+    action: AuditAction
     target: AuditTarget
     before: dict[str, Any] | None
     after: dict[str, Any] | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -24,16 +24,7 @@ SinceQuery = Annotated[
 ]
 
 
-ACTIONS = (
-    "user.invited",
-    "user.updated",
-    "user.removed",
-    "ip_range.created",
-    "ip_range.updated",
-    "ip_range.deleted",
-    "organization.updated",
-    "login",
-)
+ACTIONS: tuple[str, ...] = get_args(schemas.AuditAction)
 ActionQuery = Annotated[
     list[str] | None,
     Query(description="Only events with this action (repeatable: any of them), e.g. login."),
