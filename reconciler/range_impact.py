@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from reconciler.coverage import Coverage, Network
 from reconciler.coverage import networks as _networks
+from reconciler.end_state import simulate
 from reconciler.logins import Login, last_use_of_each_address
 from reconciler.model import LiveState, Policy, normalise_email
 from reconciler.plan import Change, Finding
-from reconciler.safety import simulate
 
 
 def _contained(inner: Network, outer: Sequence[Network]) -> bool:

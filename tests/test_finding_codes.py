@@ -26,8 +26,11 @@ def test_the_readme_lists_exactly_the_declared_finding_codes() -> None:
 
 def test_every_code_the_plan_emits_is_declared() -> None:
     emitted = {UNDECLARED}
-    for name in ("safety.py", "diff.py", "pipeline.py", "range_impact.py"):
-        text = (ROOT / "reconciler" / name).read_text(encoding="utf-8")
+    source = ROOT / "reconciler"
+    paths = [*sorted((source / "safety").glob("*.py"))]
+    paths += [source / name for name in ("diff.py", "pipeline.py", "range_impact.py")]
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
         emitted |= set(re.findall(r'(?:_finding|add)\(\s*"(\w+)"', text))
         emitted |= set(re.findall(r'code="(\w+)"', text))
     assert emitted == set(FINDING_CODES)
