@@ -24,6 +24,7 @@ from reconciler.model import (
     LiveUser,
     Role,
     Source,
+    UnmanagedPolicy,
     User,
     canonical_cidr,
     normalise_cidr,
@@ -216,89 +217,94 @@ def _range_update(desired: DesiredOrg, want: IpRange, have: LiveRange, fields: l
 def _diff_users(
     desired: DesiredOrg, live: LiveState, today: date | None
 ) -> tuple[list[Change], list[Finding]]:
+    """Each declared user against its live namesake, then each live user not declared."""
     all_stores = sorted({s.id for s in live.stores})
     live_by_email = {normalise_email(u.email): u for u in live.users}
-    declared: set[str] = set()
-    changes: list[Change] = []
-    findings: list[Finding] = []
+    found: list[Change | Finding | None] = []
     for user in desired.config.users:
-        email = user.email
-        declared.add(email)
-        source = desired.user_sources.get(email)
-        have = live_by_email.get(email)
-        if today is not None and user.access_ended(today):
-            if have is not None and have.role == Role.TERMINATED.value:
-                findings.append(_terminated(have, source, declared=True))
-            else:
-                findings.append(_ended(user, have, source))
-            continue
-        after = desired_user_fields(user, all_stores)
-        if have is None:
-            changes.append(
-                Change(
-                    address=user_address(email),
-                    kind="users",
-                    action="create",
-                    after=after,
-                    fields=[f for f in USER_FIELDS if after[f] not in (None, [])],
-                    source=SourceRef.of(source),
-                )
-            )
-            continue
-        if have.role == Role.TERMINATED.value:
-            findings.append(_terminated(have, source, declared=True))
-            continue
-        if _same(have, after):
-            continue
-        before = live_user_fields(have)
-        fields = [f for f in USER_FIELDS if before[f] != after[f]]
-        if not fields:
-            continue
-        changes.append(
-            Change(
-                address=user_address(email),
-                kind="users",
-                action="replace" if "type" in fields else "update",
-                before=before,
-                after=after,
-                fields=fields,
-                source=SourceRef.of(source),
-                id=have.id,
-                etag=have.etag or None,
-            )
-        )
+        have = live_by_email.get(user.email)
+        source = desired.user_sources.get(user.email)
+        found.append(_diff_declared(user, have, source, all_stores, today))
+    declared = {user.email for user in desired.config.users}
     policy = desired.config.policy.unmanaged_users
     for email, have in live_by_email.items():
-        if email in declared:
-            continue
-        if have.role == Role.TERMINATED.value:
-            findings.append(_terminated(have, None, declared=False))
-        elif policy == "report":
-            findings.append(
-                Finding(
-                    severity="warning",
-                    code=UNDECLARED,
-                    message=(
-                        f"{have.email} ({have.role}) has access but is not declared: this is "
-                        "drift; declare it in the YAML, or remove it (policy.unmanaged_users: "
-                        "remove, the default)"
-                    ),
-                    address=user_address(email),
-                )
-            )
-        elif policy == "remove":
-            changes.append(
-                Change(
-                    address=user_address(email),
-                    kind="users",
-                    action="delete",
-                    before=live_user_fields(have),
-                    reason=NOT_DECLARED,
-                    id=have.id,
-                    etag=have.etag or None,
-                )
-            )
-    return changes, findings
+        if email not in declared:
+            found.append(_undeclared(email, have, policy))
+    changes = [c for c in found if isinstance(c, Change)]
+    return changes, [f for f in found if isinstance(f, Finding)]
+
+
+def _diff_declared(
+    user: User,
+    have: LiveUser | None,
+    source: Source | None,
+    all_stores: list[str],
+    today: date | None,
+) -> Change | Finding | None:
+    """The one change a declared user needs, or the one finding that it gets instead."""
+    email = user.email
+    if today is not None and user.access_ended(today):
+        if have is not None and have.role == Role.TERMINATED.value:
+            return _terminated(have, source, declared=True)
+        return _ended(user, have, source)
+    after = desired_user_fields(user, all_stores)
+    if have is None:
+        return Change(
+            address=user_address(email),
+            kind="users",
+            action="create",
+            after=after,
+            fields=[f for f in USER_FIELDS if after[f] not in (None, [])],
+            source=SourceRef.of(source),
+        )
+    if have.role == Role.TERMINATED.value:
+        return _terminated(have, source, declared=True)
+    if _same(have, after):
+        return None
+    before = live_user_fields(have)
+    fields = [f for f in USER_FIELDS if before[f] != after[f]]
+    if not fields:
+        return None
+    return Change(
+        address=user_address(email),
+        kind="users",
+        action="replace" if "type" in fields else "update",
+        before=before,
+        after=after,
+        fields=fields,
+        source=SourceRef.of(source),
+        id=have.id,
+        etag=have.etag or None,
+    )
+
+
+def _undeclared(email: str, have: LiveUser, policy: UnmanagedPolicy) -> Change | Finding | None:
+    """A live user the YAML does not declare: removed, reported, or left alone as
+    `policy.unmanaged_users` says (a Terminated one is only ever reported)."""
+    if have.role == Role.TERMINATED.value:
+        return _terminated(have, None, declared=False)
+    if policy == "report":
+        return Finding(
+            severity="warning",
+            code=UNDECLARED,
+            message=(
+                f"{have.email} ({have.role}) has access but is not declared: this is "
+                "drift; declare it in the YAML, or remove it (policy.unmanaged_users: "
+                "remove, the default)"
+            ),
+            address=user_address(email),
+        )
+    if policy == "remove":
+        return Change(
+            address=user_address(email),
+            kind="users",
+            action="delete",
+            before=live_user_fields(have),
+            reason=NOT_DECLARED,
+            id=have.id,
+            etag=have.etag or None,
+        )
+    return None
 
 
 def _ended(user: User, have: LiveUser | None, source: Source | None) -> Finding:
