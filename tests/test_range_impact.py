@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from support.apply import TOKEN, TOKEN_ENV, accessctl
 from support.emulators import EmulatorPool
+from support.logins import acme_with_logins, live_org
 
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.logins import Login
-from reconciler.model import LiveOrganization, LiveRange, LiveState, LiveUser, Me, Policy
+from reconciler.model import Policy
 from reconciler.range_impact import needs_logins, range_impact
 
 TODAY = "2026-06-01"  # the 30-day window starts on 2026-05-02
@@ -41,22 +42,16 @@ AFFECTED = {"bob@acme.example", "carol@acme.example"}
 
 
 def impact_seed() -> dict[str, Any]:
-    return {
-        "organizations": [
-            {
-                "name": "acme",
-                "plan": "ultimate",
-                "stores": [{"id": "MID1", "name": "Web"}],
-                "ip_ranges": LIVE_RANGES,
-                "users": [
-                    {"email": "root@acme.example", "role": "Super Admin", "stores": "all"},
-                    *[{"email": f"{u}@acme.example", "role": "User", "stores": []} for u in USERS],
-                ],
-                "tokens": [{"token": TOKEN, "email": "root@acme.example"}],
-                "logins": LOGINS,
-            }
-        ]
-    }
+    return acme_with_logins(
+        stores=[{"id": "MID1", "name": "Web"}],
+        ranges=LIVE_RANGES,
+        users=[
+            {"email": "root@acme.example", "role": "Super Admin", "stores": "all"},
+            *[{"email": f"{u}@acme.example", "role": "User", "stores": []} for u in USERS],
+        ],
+        tokens=[{"token": TOKEN, "email": "root@acme.example"}],
+        logins=LOGINS,
+    )
 
 
 def config(tmp_path: Path, ranges: str, policy: str = "") -> Path:
@@ -155,22 +150,10 @@ def test_no_address_taken_away_no_audit_read(
     assert sum(audit.values()) == 1, audit
 
 
-def live(cidrs: list[str], users: list[str]) -> LiveState:
-    return LiveState(
-        me=Me(email="root@x.example", role="Admin", organization_id="o", ip="127.0.0.1"),
-        organization=LiveOrganization(id="o", name="x", plan="ultimate",
-                                      technical_support_access=True),
-        stores=[],
-        users=[LiveUser(id=f"u{i}", email=e, type="internal", role="User")
-               for i, e in enumerate(users)],
-        ip_ranges=[LiveRange(id=f"r{i}", name=f"R{i}", cidr=c) for i, c in enumerate(cidrs)],
-    )  # fmt: skip
-
-
 def test_a_first_range_cuts_off_everyone_outside_it() -> None:
     from reconciler.plan import Change
 
-    state = live([], ["a@x.example", "b@x.example"])
+    state = live_org("x", ["a@x.example", "b@x.example"], cidrs=[])
     create = Change(kind="ip_ranges", action="create", address="ip_ranges/Office",
                     after={"name": "Office", "cidr": "10.0.0.0/24"})  # fmt: skip
     assert needs_logins(state, [create])

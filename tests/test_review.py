@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from support.apply import HAND_TOKEN, TOKEN, TOKEN_ENV, accessctl, line_of
 from support.emulators import EmulatorPool
+from support.logins import acme_with_logins, live_org
 
 from reconciler.emulator.testing import EmulatorProcess
-from reconciler.model import LiveOrganization, LiveState, LiveUser, Me
+from reconciler.model import LiveState
 from reconciler.render.review import BUDGET, CSV_COLUMNS, render_markdown
 from reconciler.review import OrgReview, build
 
@@ -78,25 +79,19 @@ CONFIG = f"""\
 
 
 def review_seed() -> dict[str, Any]:
-    return {
-        "organizations": [
-            {
-                "name": "acme",
-                "plan": "ultimate",
-                "stores": [{"id": "MID1", "name": "Web"}, {"id": "MID2", "name": "POS"}],
-                "ip_ranges": [
-                    {"name": "Office", "cidr": "10.0.0.0/24"},
-                    {"name": "Loopback", "cidr": "127.0.0.0/8"},
-                ],
-                "users": SEED_USERS,
-                "tokens": [
-                    {"token": TOKEN, "email": "root@acme.example"},
-                    {"token": HAND_TOKEN, "email": "hand@acme.example"},
-                ],
-                "logins": LOGINS,
-            }
-        ]
-    }
+    return acme_with_logins(
+        stores=[{"id": "MID1", "name": "Web"}, {"id": "MID2", "name": "POS"}],
+        ranges=[
+            {"name": "Office", "cidr": "10.0.0.0/24"},
+            {"name": "Loopback", "cidr": "127.0.0.0/8"},
+        ],
+        users=SEED_USERS,
+        tokens=[
+            {"token": TOKEN, "email": "root@acme.example"},
+            {"token": HAND_TOKEN, "email": "hand@acme.example"},
+        ],
+        logins=LOGINS,
+    )
 
 
 @pytest.fixture
@@ -232,25 +227,23 @@ def test_review_reads_list_pages_and_one_audit_query(emu: EmulatorProcess, confi
 
 
 def live_with(n_users: int) -> LiveState:
-    return LiveState(
-        me=Me(email="u0@big.example", role="Admin", organization_id="org_1", ip="127.0.0.1"),
-        organization=LiveOrganization(id="org_1", name="big", plan="standard",
-                                      technical_support_access=True),
-        stores=[],
-        users=[LiveUser(id=f"usr_{i}", email=f"user{i:05d}@big.example", type="internal",
-                        role="User") for i in range(n_users)],
-        ip_ranges=None,
-    )  # fmt: skip
+    return live_org("big", [f"user{i:05d}@big.example" for i in range(n_users)])
 
 
-def test_markdown_of_a_big_organization_fits_an_issue_body(tmp_path: Path) -> None:
+def review_of(tmp_path: Path, live: LiveState, events: list[dict[str, Any]]) -> OrgReview:
+    """The review on 2026-06-01 (90 days) of `live` and its audit `events`, for a YAML that
+    declares nobody."""
     from reconciler.config import load
 
     path = tmp_path / "big.yaml"
     path.write_text("organization: big\n", encoding="utf-8")
     desired = load([str(path)], today=date(2026, 6, 1)).orgs[0]
     since = datetime.fromisoformat("2026-03-03T00:00:00+00:00")
-    review = build(desired, live_with(5000), [], today=date(2026, 6, 1), since=since, days=90)
+    return build(desired, live, events, today=date(2026, 6, 1), since=since, days=90)
+
+
+def test_markdown_of_a_big_organization_fits_an_issue_body(tmp_path: Path) -> None:
+    review = review_of(tmp_path, live_with(5000), [])
     stream = io.StringIO()
     render_markdown([review], stream)
     text = stream.getvalue()
@@ -260,19 +253,14 @@ def test_markdown_of_a_big_organization_fits_an_issue_body(tmp_path: Path) -> No
 
 
 def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
-    from reconciler.config import load
     from reconciler.render.review import render_text
 
-    path = tmp_path / "big.yaml"
-    path.write_text("organization: big\n", encoding="utf-8")
-    desired = load([str(path)], today=date(2026, 6, 1)).orgs[0]
     live = live_with(2)
     invited = live.users[1].model_copy(update={"status": "invited"})
     live = live.model_copy(update={"users": [live.users[0], invited]})
     events = [{"action": "user.invited", "at": "2026-05-01T10:00:00Z",
                "target": {"type": "user", "name": "user00001@big.example"}}]  # fmt: skip
-    since = datetime.fromisoformat("2026-03-03T00:00:00+00:00")
-    review: OrgReview = build(desired, live, events, today=date(2026, 6, 1), since=since, days=90)
+    review: OrgReview = review_of(tmp_path, live, events)
     assert [u.findings for u in review.users] == [["undeclared", "inactive"],
                                                   ["undeclared", "never_logged_in"]]  # fmt: skip
     stream = io.StringIO()
@@ -283,12 +271,8 @@ def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
 def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
     from support.terminal import assert_shown_safely
 
-    from reconciler.config import load
     from reconciler.render.review import render_csv, render_text
 
-    path = tmp_path / "big.yaml"
-    path.write_text("organization: big\n", encoding="utf-8")
-    desired = load([str(path)], today=date(2026, 6, 1)).orgs[0]
     base = live_with(1)
     evil = base.users[0].model_copy(
         update={"email": "=cmd|' /C calc'!A0\x1b[2J@x.example", "role": "User\u202e\r| fake |"}
@@ -296,8 +280,7 @@ def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
     live = base.model_copy(update={"users": [evil]})
     events = [{"action": "login", "actor": evil.email, "ip": "10.0.0.1\x1b[8m",
                "at": "2026-05-30T00:00:00Z"}]  # fmt: skip
-    since = datetime.fromisoformat("2026-03-03T00:00:00+00:00")
-    review = build(desired, live, events, today=date(2026, 6, 1), since=since, days=90)
+    review = review_of(tmp_path, live, events)
     text, md, sheet = io.StringIO(), io.StringIO(), io.StringIO()
     render_text([review], text)
     render_markdown([review], md)
