@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from reconciler.end_state import EndState, covers, simulate
+from reconciler.end_state import simulate
 from reconciler.model import DesiredOrg, LiveState
 from reconciler.plan import Change, Finding
 from reconciler.safety.across_orgs import cross_org_roles
@@ -32,14 +32,11 @@ __all__ = [
     "RULES",
     "USER_CHANGE_RULES",
     "Context",
-    "EndState",
     "caller_checks",
     "check",
-    "covers",
     "cross_org_roles",
     "grant_removals",
     "removal_count",
-    "simulate",
 ]
 
 # Every rule, in the order its findings are listed (codes: reconciler.finding_codes).
