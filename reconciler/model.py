@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from reconciler import emails
+from reconciler.findings import Location
 
 
 class Role(StrEnum):
@@ -87,16 +88,8 @@ UnmanagedPolicy = Literal["report", "remove", "ignore"]
 MAX_REMOVALS_PATTERN = r"^0*(100(\.0+)?|\d{1,2}(\.\d+)?)%$"  # 0% to 100%
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where a declaration was written: `file:line:column` (1-based)."""
-
-    file: str
-    line: int
-    column: int = 1
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+# Where a declaration was written: `file:line:column`.
+Source = Location
 
 
 def normalise_email(value: str) -> str:

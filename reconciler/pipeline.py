@@ -12,14 +12,13 @@ from urllib.parse import urlsplit, urlunsplit
 from reconciler import emails
 from reconciler.diff import diff, user_address
 from reconciler.errors import AccessctlError, ConfigError, UsageError
+from reconciler.findings import Finding, Location
 from reconciler.model import ApiConfig, DesiredOrg, LiveState, api_url_problem, normalise_email
 from reconciler.plan import (
     Caller,
     Change,
-    Finding,
     OrgPlan,
     Plan,
-    SourceRef,
     config_digest,
     live_fingerprint,
     sign,
@@ -173,7 +172,7 @@ def lookalikes(desired: DesiredOrg, live: LiveState) -> list[Finding]:
                         "invited, not matched"
                     ),
                     address=user_address(email),
-                    source=SourceRef.of(source),
+                    source=Location.of(source),
                 )
             )
     return found
@@ -233,14 +232,11 @@ _RESTATED = frozenset({"expiry_in_past"})
 
 
 def _warnings_for(org: DesiredOrg, diags: Sequence[Diagnostic]) -> list[Finding]:
+    """The config's warnings in `org`'s files, as they are (column and hint too): plain
+    `Finding`s, as a saved plan reads them back."""
     files = set(org.files)
     return [
-        Finding(
-            severity="warning",
-            code=d.code,
-            message=d.message,
-            source=SourceRef(file=d.file, line=d.line),
-        )
+        Finding(**dict(d))
         for d in diags
         if d.file in files and not d.is_error and d.code not in _RESTATED
     ]

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,21 +23,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler import __version__
 from reconciler.atomic import write_text
 from reconciler.errors import AccessctlError
-from reconciler.model import (
-    LiveRange,
-    LiveState,
-    LiveUser,
-    Source,
-    ip_in_network,
-    role_rank,
-)
+from reconciler.findings import Finding as Finding
+from reconciler.findings import Location
+from reconciler.findings import Severity as Severity
+from reconciler.model import LiveRange, LiveState, LiveUser
+from reconciler.phases import Phase, phase_of
 
 FORMAT_VERSION: Literal["1"] = "1"
 
 Action = Literal["create", "update", "delete", "replace"]
 Kind = Literal["settings", "ip_ranges", "users"]
-Severity = Literal["error", "warning", "info"]
 SignedWith = Literal["token", "ACCESSCTL_PLAN_KEY"]
+
+# The name `diff` and `safety` cite a declaration by (`SourceRef.of(source)`): the one `Location`.
+SourceRef = Location
 
 # The finding code of a live user that is not declared and kept (`unmanaged_users: report`),
 # and the reason of a removal planned because a live user is not declared.
@@ -56,40 +53,6 @@ RANGE_FIELDS: tuple[str, ...] = ("name", "cidr")
 SETTINGS_FIELDS: tuple[str, ...] = ("technical_support_access",)
 
 
-class Phase(IntEnum):
-    """Execution order that never strands anyone (SPEC §5, issue 5). Lower runs first; changes
-    within a phase may run concurrently."""
-
-    # Ranges that newly hold the caller's IP, before any other range change: the platform refuses
-    # each request that would leave the caller outside every range (the first range created when
-    # none exist; deleting the old range a moved one replaces), so they cannot share a phase.
-    COVER = 0
-    WIDEN = 1  # support access; range additions, renames and widenings
-    GRANT = 2  # invites, promotions, store grant additions, expiry changes
-    REVOKE = 3  # demotions and store grant removals
-    REMOVE = 4  # user removals and replacements (type change: remove, then re-invite)
-    NARROW = 5  # range deletions and narrowings
-    # Deletions and narrowings that take a range away from the caller's IP, after every other:
-    # the platform refuses each one unless another range still holds the caller, so the ranges
-    # that newly hold it (COVER) come first. Removing the last range that holds the caller is
-    # refused even when no range would be left: the safety check refuses such a plan.
-    RELEASE = 6
-
-
-class SourceRef(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    file: str
-    line: int
-
-    @classmethod
-    def of(cls, source: Source | None) -> SourceRef | None:
-        return None if source is None else cls(file=source.file, line=source.line)
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
 class Change(BaseModel):
     """One difference between desired and live state, and the single API call that removes it
     (two for `replace`: DELETE then POST)."""
@@ -102,7 +65,7 @@ class Change(BaseModel):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     fields: list[str] = Field(default_factory=list, description="Fields that change")
-    source: SourceRef | None = Field(default=None, description="Declaration that caused it")
+    source: Location | None = Field(default=None, description="Declaration that caused it")
     reason: str | None = Field(
         default=None,
         description=(
@@ -112,11 +75,6 @@ class Change(BaseModel):
     )
     id: str | None = Field(default=None, description="Live object id (update, delete)")
     etag: str | None = Field(default=None, description="Live etag the change was computed on")
-
-    @property
-    def phase(self) -> Phase:
-        """The phase without knowing the caller (never `COVER`); the executor asks the org plan."""
-        return phase_of(self)
 
     # Typed reads of the address and payload, so no caller parses `users/<email>` or digs in
     # the `before`/`after` dicts.
@@ -168,18 +126,6 @@ def _text(side: dict[str, Any] | None, field: str) -> str | None:
     return None if value is None else str(value)
 
 
-class Finding(BaseModel):
-    """A safety violation (error), or something a reviewer should know (warning, info)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    severity: Severity
-    code: str
-    message: str
-    address: str | None = None
-    source: SourceRef | None = None
-
-
 class Caller(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -210,10 +156,11 @@ class OrgPlan(BaseModel):
 
     @property
     def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+        return [f for f in self.findings if f.is_error]
 
     def phase(self, change: Change) -> Phase:
-        """`change`'s phase for this plan's caller."""
+        """`change`'s phase for this plan's caller: the one answer (the order of range changes
+        depends on the caller's IP, which a change alone does not know)."""
         return phase_of(change, self.caller.ip)
 
     def ordered_changes(self) -> list[Change]:
@@ -261,67 +208,6 @@ class Plan(BaseModel):
         """Live state differs from the YAML in a way the policy does not ignore: changes to
         make, or undeclared users reported (what `plan --detailed-exitcode` exits 2 for)."""
         return self.has_changes or bool(self.undeclared)
-
-
-# --------------------------------------------------------------------------------------------
-# Ordering
-
-
-def _is_widening(before: str, after: str) -> bool:
-    old = ipaddress.ip_network(before, strict=False)
-    new = ipaddress.ip_network(after, strict=False)
-    return old.version == new.version and old.subnet_of(new)  # type: ignore[arg-type]
-
-
-def _holds(cidr: str | None, ip: str | None) -> bool:
-    return cidr is not None and ip is not None and ip_in_network(ip, cidr)
-
-
-def phase_of(change: Change, caller_ip: str | None = None) -> Phase:
-    if change.kind == "settings":
-        return Phase.WIDEN
-    if change.kind == "ip_ranges":
-        if (
-            change.action in ("create", "update")
-            and _holds(change.cidr_after, caller_ip)
-            and not _holds(change.cidr_before, caller_ip)
-        ):
-            return Phase.COVER
-        if change.action == "create":
-            return Phase.WIDEN
-        if (
-            change.action in ("delete", "update")
-            and _holds(change.cidr_before, caller_ip)
-            and not _holds(change.cidr_after, caller_ip)
-        ):
-            return Phase.RELEASE
-        if (
-            change.action == "update"
-            and change.before
-            and change.after
-            and (
-                "cidr" not in change.fields
-                or _is_widening(str(change.before["cidr"]), str(change.after["cidr"]))
-            )
-        ):
-            return Phase.WIDEN
-        return Phase.NARROW
-    # users
-    if change.action == "create":
-        return Phase.GRANT
-    if change.action in ("delete", "replace"):
-        return Phase.REMOVE
-    before, after = change.before or {}, change.after or {}
-    if "role" in change.fields:
-        # A promotion runs with the grants even when it also drops a store: a new Super Admin
-        # must exist before the old one is demoted in REVOKE (a store removal strands nobody).
-        promoted = role_rank(change.role_after) > role_rank(change.role_before)
-        return Phase.GRANT if promoted else Phase.REVOKE
-    if "stores" in change.fields and set(before.get("stores") or ()) - set(
-        after.get("stores") or ()
-    ):
-        return Phase.REVOKE
-    return Phase.GRANT
 
 
 # --------------------------------------------------------------------------------------------

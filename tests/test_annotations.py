@@ -16,14 +16,15 @@ from reconciler.annotations import (
     parse_pairs,
 )
 from reconciler.errors import UsageError
-from reconciler.plan import Change, SourceRef
+from reconciler.findings import Location
+from reconciler.plan import Change
 
 CHANGE = Change(
     address="users/bob@acme.example",
     kind="users",
     action="create",
     after={"email": "bob@acme.example", "role": "User"},
-    source=SourceRef(file="acme-eu.yaml", line=42),
+    source=Location(file="acme-eu.yaml", line=42),
 )
 
 GITHUB = {

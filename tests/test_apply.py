@@ -15,7 +15,8 @@ import responses
 from reconciler.annotations import AnnotationContext
 from reconciler.api import AccessApiClient
 from reconciler.apply import ApplyEvent, RecordingClient, execute
-from reconciler.plan import Caller, Change, OrgPlan, SourceRef, idempotency_key
+from reconciler.findings import Location
+from reconciler.plan import Caller, Change, OrgPlan, idempotency_key
 
 BASE = "http://127.0.0.1:9/api/v1"
 CTX = AnnotationContext()
@@ -25,8 +26,8 @@ def client() -> AccessApiClient:
     return AccessApiClient(BASE, "tok-secret-123", sleep=lambda s: None, max_retries=3)
 
 
-def src(line: int) -> SourceRef:
-    return SourceRef(file="acme-eu.yaml", line=line)
+def src(line: int) -> Location:
+    return Location(file="acme-eu.yaml", line=line)
 
 
 def change(address: str, action: str, **kw: Any) -> Change:

@@ -1,22 +1,26 @@
-"""reconciler/plan.py: execution phases, the live fingerprint, idempotency keys, plan files."""
+"""reconciler/plan.py and phases.py: execution phases, the live fingerprint, idempotency keys,
+plan files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from support.plan_builders import live_range, live_state, live_user
 
 from reconciler.errors import AccessctlError
+from reconciler.findings import Finding, Location
 from reconciler.model import LiveUser
+from reconciler.phases import Phase, phase_of
 from reconciler.plan import (
+    Caller,
     Change,
-    Phase,
+    OrgPlan,
     Plan,
     idempotency_key,
     live_fingerprint,
     load_plan,
-    phase_of,
     save_plan,
 )
 
@@ -61,7 +65,7 @@ def _range_update(old: str, new: str, name: str = "HQ") -> Change:
     ],
 )  # fmt: skip
 def test_phases_never_strand_anyone(change: Change, phase: Phase) -> None:
-    assert phase_of(change) == phase
+    assert phase_of(change, None) == phase
 
 
 def _range_create(cidr: str) -> Change:
@@ -87,7 +91,7 @@ def test_ranges_that_newly_hold_the_caller_come_first(change: Change, phase: Pha
     """The platform checks the caller's IP on every range request: the first range created when
     none exist, or a range moved onto the caller's IP, must land before the rest."""
     assert phase_of(change, "192.0.2.7") == phase
-    assert phase_of(change) != Phase.COVER
+    assert phase_of(change, None) != Phase.COVER
 
 
 def test_an_ipv6_caller_is_covered_by_ipv6_ranges_only() -> None:
@@ -99,8 +103,6 @@ def test_an_ipv6_caller_is_covered_by_ipv6_ranges_only() -> None:
 
 
 def test_org_plan_orders_by_its_callers_phases() -> None:
-    from reconciler.plan import Caller, OrgPlan
-
     delete = Change(
         address="ip_ranges/A", kind="ip_ranges", action="delete",
         before={"name": "A", "cidr": "192.0.2.0/24"}, id="r-A",
@@ -124,7 +126,7 @@ def test_rename_only_is_a_widening() -> None:
         before={"name": "Old", "cidr": "10.0.0.0/24"}, after={"name": "New", "cidr": "10.0.0.0/24"},
         fields=["name"],
     )  # fmt: skip
-    assert change.phase == Phase.WIDEN
+    assert phase_of(change, None) == Phase.WIDEN
 
 
 def _etag(user: LiveUser, etag: str) -> LiveUser:
@@ -163,6 +165,37 @@ def test_plan_file_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     save_plan(plan, path)
     assert load_plan(path) == plan
+
+
+def test_a_config_warning_keeps_its_column_and_hint_in_the_plan_file(tmp_path: Path) -> None:
+    """A config warning is saved with its column and hint; a change cites its declaration's line
+    alone, and nothing writes a `column` or `hint` it does not have: a plan saved before they
+    existed reads back to the same JSON, so the signature over it still holds."""
+    warning = Finding(
+        severity="warning", code="expiry_soon", message="m", source=Location("a.yaml", 3, 7),
+        hint="h",
+    )  # fmt: skip
+    change = Change(
+        address="users/a@x.example", kind="users", action="create",
+        source=Location.of(Location("a.yaml", 3, 5)),
+    )  # fmt: skip
+    org = OrgPlan(
+        organization="acme", live_fingerprint="x",
+        caller=Caller(email="root@acme.example", role="Super Admin", ip="192.0.2.7"),
+        changes=[change], findings=[warning],
+    )  # fmt: skip
+    plan = Plan(config_digest="sha256:c", orgs=[org])
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert load_plan(path) == plan
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (saved,) = data["orgs"]
+    assert saved["changes"][0]["source"] == {"file": "a.yaml", "line": 3}
+    assert saved["findings"][0]["source"] == {"file": "a.yaml", "line": 3, "column": 7}
+    assert saved["findings"][0]["hint"] == "h"
+    del saved["findings"][0]["hint"], saved["findings"][0]["source"]["column"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert load_plan(path).model_dump(mode="json") == data
 
 
 @pytest.mark.parametrize(
@@ -205,4 +238,4 @@ def test_ranges_that_stop_holding_the_caller_go_last() -> None:
     assert phase_of(mine, "203.0.113.10") == Phase.RELEASE
     assert phase_of(narrowed, "203.0.113.10") == Phase.RELEASE  # .10 is outside .128/25
     assert phase_of(other, "203.0.113.10") == Phase.NARROW
-    assert phase_of(mine) == Phase.NARROW  # no caller known: the plain order
+    assert phase_of(mine, None) == Phase.NARROW  # no caller known: the plain order

@@ -343,3 +343,36 @@ def test_a_retry_is_reported_once_without_verbose(emu: EmulatorProcess, tmp_path
     assert ": 429, retrying in 0.00s (attempt 2 of 6)" in notices[0]
     assert "tok-root" not in result.stderr
     assert result.stdout.endswith("No changes. Live state matches the configuration.\n")
+
+
+def test_a_config_warning_keeps_its_column_and_hint_in_every_format(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    """A warning `validate` reports with `file:line:column` and a hint is carried into the plan
+    whole: the text, markdown, GitHub and JSON plans show its column and hint too."""
+    temp = "  - {email: temp@partner.example, type: external, expires: 2025-06-04, stores: [MID1]}"
+    text = config(users=[*USERS, temp])
+    where = f"{tmp_path / 'acme.yaml'}:15:{temp.index('2025-06-04') + 1}"
+    message = "external user `temp@partner.example` loses access in 3 days (2025-06-04)"
+    hint = "extend `expires:` if the access is still needed"
+
+    shown = run(emu, tmp_path, text)
+    assert shown.exit_code == 0, shown.output
+    assert f"    warning[expiry_soon] ({where}): {message}\n        hint: {hint}\n" in shown.stdout
+
+    markdown = run(emu, tmp_path, text, "--format", "markdown").stdout
+    assert f"- **warning** `expiry_soon` ({where}): {message}<br>hint: {hint}\n" in markdown
+
+    github = run(emu, tmp_path, text, "--format", "github").stdout
+    file, line, column = where.rsplit(":", 2)
+    assert (
+        f"::warning file={file},line={line},col={column},title=accessctl expiry_soon::"
+        f"{message}%0Ahint: {hint}\n"
+    ) in github
+
+    (org,) = json.loads(run(emu, tmp_path, text, "--format", "json").stdout)["orgs"]
+    (warning,) = [f for f in org["findings"] if f["code"] == "expiry_soon"]
+    assert warning["source"] == {"file": file, "line": 15, "column": int(column)}
+    assert warning["hint"] == hint
+    invite = next(c for c in org["changes"] if c["address"] == "users/temp@partner.example")
+    assert invite["source"] == {"file": file, "line": 15}  # a change cites its line, as before

@@ -1,39 +1,71 @@
-"""A diagnostic is one problem found in the YAML, pinned to `file:line:column`, and the three
-ways of showing a list of them: text for people, JSON for tools, workflow commands for GitHub."""
+"""A diagnostic is one problem found in the YAML: a `Finding` pinned to `file:line:column`, and
+the three ways of showing a list of them: text for people, JSON for tools, workflow commands for
+GitHub. Its warnings are carried into the plan as they are (with their column and hint)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Literal, TextIO
 
 from reconciler.display import plural, visible, workflow_data, workflow_property
+from reconciler.findings import Finding, Location
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One problem. `line` and `column` are 1-based."""
+class Diagnostic(Finding):
+    """A problem in the config: a `Finding` that is always located, built as
+    `Diagnostic(file, line, column, severity, code, message, hint)`. `line` and `column` are
+    1-based."""
 
-    file: str
-    line: int
-    column: int
-    severity: Severity
-    code: str
-    message: str
-    hint: str | None = None
+    source: Location
+
+    def __init__(
+        self,
+        file: str,
+        line: int,
+        column: int,
+        severity: Severity,
+        code: str,
+        message: str,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(
+            severity=severity,
+            code=code,
+            message=message,
+            source=Location(file, line, column),
+            hint=hint,
+        )
 
     @property
-    def is_error(self) -> bool:
-        return self.severity == "error"
+    def file(self) -> str:
+        return self.source.file
+
+    @property
+    def line(self) -> int:
+        return self.source.line
+
+    @property
+    def column(self) -> int:
+        return self.source.column
 
     def location(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        """`file:line:column`."""
+        return self.source.exact
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """`{"file", "line", "column", "severity", "code", "message", "hint"}`."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 def count(diags: Iterable[Diagnostic]) -> tuple[int, int]:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.display import plural, workflow_data, workflow_property
-from reconciler.plan import Change, Finding, Plan, SourceRef
+from reconciler.findings import Finding, Location
+from reconciler.plan import Change, Plan
 from reconciler.render import SYMBOL, field_lines, origin, risk, summary_line
 from reconciler.render import markdown as md
 
@@ -19,10 +20,12 @@ MAX_ANNOTATIONS = 200  # per run; the rest are counted in one notice
 LEVELS = ("error", "warning", "notice")  # most severe first
 
 
-def annotation(level: str, message: str, source: SourceRef | None, title: str) -> str:
+def annotation(level: str, message: str, source: Location | None, title: str) -> str:
     props = []
     if source is not None:
         props += [f"file={workflow_property(source.file)}", f"line={source.line}"]
+        if source.column:
+            props.append(f"col={source.column}")
     props.append(f"title={workflow_property(title)}")
     return f"::{level} {','.join(props)}::{workflow_data(message)}"
 
@@ -45,7 +48,8 @@ def _for_finding(finding: Finding) -> tuple[str, str]:
     level = {"error": "error", "warning": "warning"}.get(finding.severity, "notice")
     where = f"{finding.address}: " if finding.address else ""
     title = f"accessctl {finding.code}"
-    return level, annotation(level, where + finding.message, finding.source, title)
+    message = where + finding.message + (f"\nhint: {finding.hint}" if finding.hint else "")
+    return level, annotation(level, message, finding.source, title)
 
 
 def render(

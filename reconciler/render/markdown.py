@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from reconciler.display import plural
-from reconciler.plan import Change, Finding, OrgPlan, Plan
+from reconciler.findings import Finding
+from reconciler.plan import Change, OrgPlan, Plan
 from reconciler.render import SYMBOL, Counts, field_lines, grouped, origin, risk, summary_line
 
 GITHUB_LIMIT = 65_536
@@ -200,9 +201,10 @@ def _findings_left(left: Sequence[Finding], listed: int) -> str:
 
 def _finding(f: Finding) -> str:
     where = " ".join(
-        x for x in (f"`{f.address}`" if f.address else "", f"({f.source})" if f.source else "") if x
+        x for x in (f"`{f.address}`" if f.address else "", f"({f.where})" if f.where else "") if x
     )
-    return f"**{f.severity}** `{f.code}` {where + ': ' if where else ''}{_cell(f.message)}"
+    hint = f"<br>hint: {_cell(f.hint)}" if f.hint else ""
+    return f"**{f.severity}** `{f.code}` {where + ': ' if where else ''}{_cell(f.message)}{hint}"
 
 
 def _row(change: Change) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from reconciler.display import visible
-from reconciler.plan import Change, Finding, OrgPlan, Plan
+from reconciler.findings import Finding
+from reconciler.plan import Change, OrgPlan, Plan
 from reconciler.render import (
     SYMBOL,
     compared,
@@ -75,7 +76,8 @@ def _org(org: OrgPlan, paint: _Paint, *, several: bool) -> list[str]:
         lines.append("")
     if org.findings:
         lines.append("  Findings:")
-        lines += [_finding(f, paint) for f in org.findings]
+        for finding in org.findings:
+            lines += _finding(finding, paint)
         lines.append("")
     return lines
 
@@ -92,13 +94,16 @@ def _change(change: Change, paint: _Paint) -> list[str]:
     ]
 
 
-def _finding(finding: Finding, paint: _Paint) -> str:
+def _finding(finding: Finding, paint: _Paint) -> list[str]:
     where = visible(
         " ".join(
             part
-            for part in (finding.address, f"({finding.source})" if finding.source else None)
+            for part in (finding.address, f"({finding.where})" if finding.where else None)
             if part
         )
     )
     label = paint(finding.severity, f"{finding.severity}[{finding.code}]")
-    return f"    {label} {where + ': ' if where else ''}{visible(finding.message)}"
+    lines = [f"    {label} {where + ': ' if where else ''}{visible(finding.message)}"]
+    if finding.hint:
+        lines.append(f"        hint: {visible(finding.hint)}")
+    return lines
