@@ -61,3 +61,12 @@ def secret_in_args(
         if len(value) >= MIN_SECRET_CHARS and any(value in arg for arg in args):
             return name
     return None
+
+
+def secret_arg_message(name: str) -> tuple[str, str]:
+    """(message, hint) for the value of `$name`, a token, found on the command line."""
+    return (
+        f"an argument holds the value of ${name}, a token; nothing was run or sent",
+        "never put a token on the command line (it would be shown, stored in the audit log and "
+        "kept in the shell history); accessctl reads it from the variable api.token_env names",
+    )

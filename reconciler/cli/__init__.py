@@ -16,7 +16,13 @@ import click
 from reconciler import __version__
 from reconciler.cli._progress import is_terminal
 from reconciler.errors import AccessctlError, ConfigError
-from reconciler.redact import SECRET_NAME, SecretFilter, redact, secret_in_args
+from reconciler.redact import (
+    SECRET_NAME,
+    SecretFilter,
+    redact,
+    secret_arg_message,
+    secret_in_args,
+)
 from reconciler.runtime import tune_collector
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,6 +40,8 @@ class AccessctlGroup(click.Group):
     Click's usage errors (a bad flag or value) exit 1 too, not click's 2: with
     --detailed-exitcode, 2 means "changes present", and CI treats it as success (action.yml,
     the drift job), so a typo in a flag must never look like a plan with changes.
+
+    Every command returns its exit code (an int) and exits through here, as an error does.
 
     The commands load lazily (SPEC §8, start-up): each lives in the module of the same name in
     this package, imported only when that command runs, so `accessctl plan` does not pay for the
@@ -98,7 +106,10 @@ class AccessctlGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            code = super().invoke(ctx)
+            if isinstance(code, int):  # every command returns its exit code: the one way out
+                ctx.exit(code)
+            return code
         except click.UsageError as exc:
             exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # per instance: see the docstring
             raise
@@ -183,15 +194,6 @@ def _refuse_secret_args(args: list[str]) -> None:
         message, hint = secret_arg_message(found)
         click.echo(f"Error: {message}\nHint: {hint}", err=True)
         raise click.exceptions.Exit(EXIT_ERROR)
-
-
-def secret_arg_message(name: str) -> tuple[str, str]:
-    """(message, hint) for a token's value found on the command line."""
-    return (
-        f"an argument holds the value of ${name}, a token; nothing was run or sent",
-        "never put a token on the command line (it would be shown, stored in the audit log and "
-        "kept in the shell history); accessctl reads it from the variable api.token_env names",
-    )
 
 
 def _silence_stdout() -> None:

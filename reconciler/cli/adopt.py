@@ -20,15 +20,13 @@ from reconciler.cli._progress import FetchProgress
 @click.option("--dry-run", is_flag=True, help="Print the diff of the files; write nothing.")
 @api_url_option()
 @today_option()
-@click.pass_context
 def adopt(
-    ctx: click.Context,
     paths: tuple[str, ...],
     only_org: str | None,
     dry_run: bool,
     api_url: str | None,
     today: datetime.date,
-) -> None:
+) -> int:
     """Take the live access state into the YAML at PATHS, in place: the alternative to
     applying when a change made by hand (drift) should stay.
 
@@ -59,7 +57,7 @@ def adopt(
     changed = adoption.changed
     if not changed:  # with --dry-run, stdout is the diff only: empty
         click.echo("Nothing to adopt: the YAML already matches the live state.", err=dry_run)
-        ctx.exit(EXIT_OK)
+        return EXIT_OK
     if dry_run:
         sys.stdout.write(adoption.unified_diff())
     else:
@@ -73,4 +71,4 @@ def adopt(
     files = f"{len(changed)} file{'' if len(changed) == 1 else 's'}"
     verb = "would be rewritten" if dry_run else "rewritten"
     out.write(f"{files} {verb}: {', '.join(changed)}\n")
-    ctx.exit(EXIT_OK)
+    return EXIT_OK

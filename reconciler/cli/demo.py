@@ -36,11 +36,8 @@ def _header(number: int, title: str) -> None:
 
 def _step(args: Sequence[str], expect: Sequence[int], shown: str) -> int:
     click.secho(f"$ accessctl {' '.join(args[:1])} {shown}{' '.join(args[1:])}", dim=True)
-    try:
-        result = cli.main(args=list(args), prog_name="accessctl", standalone_mode=False)
-    except SystemExit as exc:  # a command that exits by itself
-        result = exc.code
-    code = 0 if result is None else int(result)
+    result = cli.main(args=list(args), prog_name="accessctl", standalone_mode=False)
+    code = 0 if result is None else int(result)  # every command returns its exit code
     if code not in expect:
         raise click.ClickException(f"`accessctl {' '.join(args)}` exited {code}")
     return code
@@ -82,8 +79,7 @@ def run(examples: Path) -> int:
     help="Folder with acme-eu.yaml and demo-seed.json (default: the copy of config-examples/ "
     "that ships with accessctl).",
 )
-@click.pass_context
-def demo(ctx: click.Context, examples: Path | None) -> None:
+def demo(examples: Path | None) -> int:
     """Run the whole loop against a local emulator: validate, plan, apply, plan (empty), audit.
 
     Starts the emulator on a free loopback port seeded from config-examples/demo-seed.json,
@@ -105,4 +101,4 @@ def demo(ctx: click.Context, examples: Path | None) -> None:
     except FileNotFoundError as exc:
         click.echo(f"Error: {exc}", err=True)
         code = EXIT_ERROR
-    ctx.exit(code)
+    return code

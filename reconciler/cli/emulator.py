@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-from reconciler.cli import cli
+from reconciler.cli import EXIT_OK, cli
 from reconciler.cli._extras import require_emulator
 from reconciler.errors import UsageError
 
@@ -59,7 +59,7 @@ def serve(
     latency_ms: float,
     error_rate: float,
     fault_seed: int,
-) -> None:
+) -> int:
     """Serve the access API until Ctrl-C. Prints one line with the base URL when ready.
 
     \b
@@ -116,6 +116,7 @@ def serve(
             f"--db {db}: cannot open the SQLite database ({exc})",
             hint="name a file in a folder that exists and you may write, or leave out --db",
         ) from None
+    return EXIT_OK
 
 
 def _check_can_listen(host: str, port: int) -> None:

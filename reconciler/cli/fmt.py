@@ -17,7 +17,7 @@ from reconciler.config.format_files import format_paths
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any file would change.")
 @org_option("Format only this organization's files.")
-def fmt(paths: tuple[str, ...], check: bool, only_org: str | None) -> None:
+def fmt(paths: tuple[str, ...], check: bool, only_org: str | None) -> int:
     """Rewrite the YAML at PATHS (files or folders) in canonical form: fixed key order, users
     sorted by email, ranges by name, 2-space indentation. Comments are kept with what they
     describe; a file fmt cannot rewrite that way, or that does not load, is reported and left
@@ -44,4 +44,4 @@ def fmt(paths: tuple[str, ...], check: bool, only_org: str | None) -> None:
     done = "would be reformatted" if check else "reformatted"
     out.write(f"{files} {done}, {len(result.unchanged)} already formatted\n")
     failed = bool(result.diagnostics) or (check and bool(result.changed))
-    raise SystemExit(EXIT_ERROR if failed else EXIT_OK)
+    return EXIT_ERROR if failed else EXIT_OK

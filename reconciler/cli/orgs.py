@@ -120,15 +120,13 @@ def run(
 )
 @org_option("List only this organization (CI: its files and token variable).")
 @today_option()
-@click.pass_context
 def orgs_command(
-    ctx: click.Context,
     paths: tuple[str, ...],
     output_format: str,
     group_count: int | None,
     only_org: str | None,
     today: datetime.date,
-) -> None:
+) -> int:
     """List the organizations declared in PATHS (files or folders) and the files of each.
 
     \b
@@ -137,4 +135,4 @@ def orgs_command(
       accessctl orgs access/ --format json   # [{"organization": …, "paths": […], …}]
       accessctl orgs access/ --format json --groups 200   # at most 200 jobs
     """
-    ctx.exit(run(paths, output_format, today, group_count, only_org))
+    return run(paths, output_format, today, group_count, only_org)

@@ -46,9 +46,7 @@ REVIEW_FORMATS = ("text", "markdown", "csv", "json")
 )
 @api_url_option()
 @today_option("Review as of this day (UTC) instead of today: the window and expiry count from it.")
-@click.pass_context
 def review(
-    ctx: click.Context,
     paths: tuple[str, ...],
     only_org: str | None,
     inactive_days: int | None,
@@ -57,7 +55,7 @@ def review(
     detailed: bool,
     api_url: str | None,
     today: datetime.date,
-) -> None:
+) -> int:
     """Review who holds access in the organizations at PATHS, read-only: every live user with
     role, type, stores, status, expiry, where the YAML declares it, and its last login (time and
     IP) from the audit log. Findings: inactive, never_logged_in, expiring (within 14 days),
@@ -109,4 +107,4 @@ def review(
     else:
         sys.stdout.write(buffer.getvalue())
     flagged = any(r.flagged for r in reviews)
-    ctx.exit(EXIT_CHANGES if detailed and flagged else EXIT_OK)
+    return EXIT_CHANGES if detailed and flagged else EXIT_OK

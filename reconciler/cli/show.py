@@ -57,8 +57,7 @@ def signature_status(plan: Plan, environ: Mapping[str, str]) -> tuple[list[str],
     show_default=True,
     help="text for people, markdown for a PR comment, json for tools, github for annotations.",
 )
-@click.pass_context
-def show(ctx: click.Context, plan_file: str, output_format: str) -> None:
+def show(plan_file: str, output_format: str) -> int:
     """Show a saved plan (from `accessctl plan -o PLAN.json`), offline: no token, no network.
 
     Checks that the file is a plan of this version's shape, renders it like `plan` did, and says
@@ -83,4 +82,4 @@ def show(ctx: click.Context, plan_file: str, output_format: str) -> None:
     lines, ok = signature_status(plan, environ)
     for line in lines:
         click.echo(line, err=True)
-    ctx.exit(EXIT_OK if ok else EXIT_ERROR)
+    return EXIT_OK if ok else EXIT_ERROR

@@ -31,7 +31,7 @@ def validate(
     strict: bool,
     only_org: str | None,
     today: datetime.date,
-) -> None:
+) -> int:
     """Check the YAML at PATHS (files or folders) against the format and every rule, without
     contacting the platform. Exit 0 when there are no errors, 1 otherwise (--strict: warnings
     count as errors).
@@ -57,4 +57,4 @@ def validate(
         render_github(result.diagnostics, stream)
     else:
         render_text(result.diagnostics, stream, files_checked=len(result.files))
-    raise SystemExit(EXIT_ERROR if result.has_errors(strict) else EXIT_OK)
+    return EXIT_ERROR if result.has_errors(strict) else EXIT_OK
