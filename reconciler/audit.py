@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -167,6 +167,49 @@ def fetch_audit(
     items: Iterable[dict[str, Any]] = getattr(listing, "items", listing)
     entries = sorted((classify(e, verifier) for e in items), key=lambda e: e.at)
     return OrgAudit(organization, stamp, _without_replays(entries))
+
+
+def audit_paths(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    since: str,
+    now: datetime,
+    api_url: str | None = None,
+    only_org: str | None = None,
+) -> list[OrgAudit]:
+    """The audit, since `since` (a duration, `7d`) before `now`, of each organization of the
+    config at `paths`, read with its own token; a token of another organization is refused (its
+    audit log says nothing about this one). Seals are checked with `$ACCESSCTL_PLAN_KEY` when
+    set, else with the organization's token."""
+    from reconciler.pipeline import api_target, client_for, load_desired
+    from reconciler.signing import plan_key, signing_key
+
+    try:
+        start = now - parse_duration(since)
+    except OverflowError:
+        raise UsageError(
+            f"--since {since!r}: too far back (before the year 1)",
+            hint="use a duration such as 30d or 52w",
+        ) from None
+    orgs, _ = load_desired(paths, today=now.date(), only_org=only_org)
+    plan_key(environ)  # a key too short is refused before any request
+    audits = []
+    for org in orgs:
+        name = org.config.organization
+        url, token_env = api_target(name, org.config.api, environ, api_url)
+        with client_for(url, token_env, environ) as client:
+            live_name = client.get("/organization").get("name")
+            if live_name != name:
+                raise UsageError(
+                    f"{name}: the token in {token_env} belongs to organization {live_name}: "
+                    f"its audit log says nothing about {name}",
+                    hint=f"use the token of {name}",
+                )
+            key = signing_key(environ, token_env)
+            named = f"${key.name}" if key.is_plan_key else f"the token in {key.name}"
+            audits.append(fetch_audit(client, name, start, Verifier(name, key.secret, named)))
+    return audits
 
 
 def _without_replays(entries: list[AuditEntry]) -> list[AuditEntry]:

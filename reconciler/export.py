@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.config.canonical import order_of, writer
+from reconciler.errors import UsageError
 from reconciler.model import LiveState, LiveUser, Role
+
+if TYPE_CHECKING:
+    from reconciler.pipeline import Progress
 
 # The schema lives in the config repository (`python -m reconciler.config.schema >
 # schemas/accessctl.schema.json`); the line points there, relative to the written file.
@@ -177,3 +183,76 @@ def export_yaml(
     out.write("\n".join(header) + "\n")
     yaml.dump(doc, out)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An organization's live state as YAML, and what the CLI says about it."""
+
+    text: str
+    organization: str
+    live_users: int
+
+
+def export_paths(
+    paths: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    today: date,
+    api_url: str | None = None,
+    token_env: str | None = None,
+    only_org: str | None = None,
+    schema: str = DEFAULT_SCHEMA,
+    progress: Progress | None = None,
+) -> Exported:
+    """Fetch the live state of the organization whose API is named by the config at `paths`
+    (else by `api_url` and `token_env`) and write it as YAML. A token of another organization
+    than the one expected (the config's, or `only_org`) is refused."""
+    from reconciler.api import fetch_live_state
+    from reconciler.pipeline import client_for
+
+    url, env, expected = export_target(paths, environ, today, api_url, token_env, only_org)
+    client = client_for(url, env, environ, organization=expected or "", progress=progress)
+    try:
+        live = fetch_live_state(client)
+    finally:
+        client.close()
+    if expected is not None and live.organization.name != expected:
+        where = f"--org {only_org}" if not paths else f"{', '.join(paths)} is for {expected}"
+        raise UsageError(
+            f"{where}: the token in {env} belongs to organization "
+            f"{live.organization.name}, not {expected}; nothing was written",
+            hint=f"use the token of {expected}" + ("" if paths else ", or leave out --org"),
+        )
+    text = export_yaml(live, api_url=url, token_env=env, today=today, schema=schema)
+    return Exported(text, live.organization.name, len(live.users))
+
+
+def export_target(
+    paths: Sequence[str],
+    environ: Mapping[str, str],
+    today: date,
+    api_url: str | None,
+    token_env: str | None,
+    only_org: str | None,
+) -> tuple[str, str, str | None]:
+    """(API URL, token variable, the organization expected) from a config file's `api` and
+    `organization`, else from the options."""
+    from reconciler.pipeline import load_desired, resolve_url
+
+    if paths:
+        orgs, _ = load_desired(list(paths), today=today, only_org=only_org)
+        if len(orgs) > 1:
+            names = ", ".join(o.config.organization for o in orgs)
+            raise UsageError(f"the config has several organizations ({names}): pick one with --org")
+        api = orgs[0].config.api
+        url = resolve_url(api.url, environ, api_url)
+        env = token_env or api.token_env
+        expected: str | None = orgs[0].config.organization
+    else:
+        url = resolve_url(None, environ, api_url)
+        env = token_env
+        expected = only_org
+    if not env:
+        raise UsageError("name the environment variable that holds the API token: --token-env VAR")
+    return url, env, expected
