@@ -32,7 +32,7 @@ def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) ->
     files: list[YamlFile] = []
     for name in desired.files:
         diags: list[Diagnostic] = []
-        doc = parse_text(texts[name], name, diags)
+        doc = parse_text(texts[name], name, diags, nodes=True)
         if doc is None or not isinstance(doc.root, MappingNode):
             raise AdoptError(f"{name}: the file no longer reads as it did; nothing was written")
         files.append(YamlFile(name, doc, Splicer(texts[name])))

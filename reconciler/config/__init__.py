@@ -83,9 +83,9 @@ def load(
     configs: list[FileConfig] = []
     for path, shown in found:
         if texts is not None and shown in texts:
-            doc = parse_text(texts[shown], shown, diags, lean=True)
+            doc = parse_text(texts[shown], shown, diags)
         else:
-            doc = read_document(path, shown, diags, lean=True)
+            doc = read_document(path, shown, diags)
         if doc is None:
             continue
         reported = find_secrets(doc, diags)

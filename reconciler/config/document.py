@@ -26,28 +26,32 @@ from ruamel.yaml.tag import Tag
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.files import Unreadable, read_config_bytes
+from reconciler.config.stream import (
+    ALIAS_GROWTH,
+    MAX_ALIASED_VALUES,
+    MERGE_TAG,
+    STR_TAG,
+    TAG,
+    Aliased,
+    Keyed,
+    StreamBuilder,
+    TooDeep,
+    TooLarge,
+    pack,
+    parse_events,
+    position_of,
+    unpack,
+)
 from reconciler.model import Source
 
-_TAG = "tag:yaml.org,2002:"
-STR_TAG = _TAG + "str"
-MERGE_TAG = _TAG + "merge"
-# Aliases may not blow a small file up into a huge one: what they add may reach 2,000,000 values,
-# or 100 times the values written out, whichever is more (`stores: *all` on 8,000 users is fine).
-MAX_ALIASED_VALUES = 2_000_000
-ALIAS_GROWTH = 100
-
 PathItem = str | int
+Written = tuple[int, str]  # what is written once in a file: (position, kind), see Document.written
 YamlPath = Sequence[PathItem]
 
 # What a parser may count as a line break but editors and GitHub do not: libyaml breaks lines at
 # all three everywhere, ruamel.yaml's own parser in comments.
 _UNUSUAL_BREAKS = ("\x85", "\u2028", "\u2029")
 _LINE_BREAK = re.compile(r"\r\n?|\n")
-# From the end of one item to the alias written as the next one: spacing, indicators, comments,
-# the parent's own anchor or tag; then the alias itself (group 1).
-_TO_ALIAS = re.compile(
-    r"(?:\s|[-:,?\[{]|#[^\r\n]*|&[^\s,\[\]{}]+|![^\s,\[\]{}]*)*(\*[^\s,\[\]{}]+)"
-)
 _YAML_11 = re.compile(r"^%YAML[ \t]+1\.1\b", re.MULTILINE)
 
 
@@ -94,7 +98,8 @@ class LineIndex:
 
 @dataclass
 class Document:
-    """One parsed file: its plain value and the node tree it came from."""
+    """One parsed file: its plain value, and where each part is written: a table of locations
+    (`stream.py`), or, when parsed with `nodes=True` for fmt and adopt, the node tree."""
 
     file: str
     root: Node | None
@@ -102,161 +107,99 @@ class Document:
     lines: LineIndex = field(default_factory=lambda: LineIndex(""), repr=False)
     yaml11: bool = False  # the file asked for YAML 1.1 (`%YAML 1.1`): its scalars read so
     shared: bool = False  # an alias or merge made one list or mapping appear in two places
-    _aliases: dict[int, list[int | None]] = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        # aliases are looked for only in text that may hold one (or an asterisk in a string)
-        self._may_alias = "*" in self.lines.text
-
-    def node(self, path: YamlPath, *, key: bool = False) -> Node | None:
-        """The node at `path` (the deepest one that exists), or its key node when `key`."""
-        return self._find(path, key)[0]
+    table: Any = field(default=None, repr=False)
 
     def locate(self, path: YamlPath = (), *, key: bool = False) -> Source:
-        """`file:line:column` (1-based) of the node at `path`. When the path goes through an
-        alias (`- *user`), that is where the alias is written, not its anchor: the same node
-        appears in two places, and a diagnostic must name the one it is about."""
-        found, alias = self._find(path, key)
-        if alias is not None:
-            line, column = self.lines.at(alias)
-        elif found is None:
-            line, column = 1, 1
-        elif self.lines.unusual:
-            line, column = self.lines.position(found.start_mark)
-        else:  # `_desired` locates every user: the common case without a call
-            line, column = found.start_mark.line + 1, found.start_mark.column + 1
+        """`file:line:column` (1-based) of what is at `path`, or of the deepest part of it that
+        exists. When the path goes through an alias (`- *user`), that is where the alias is
+        written, not its anchor: the same value appears in two places, and a diagnostic must
+        name the one it is about."""
+        entry, alias = self._walk(path, key)
+        at = alias if alias is not None else position_of(entry) if entry is not None else 0
+        line, column = unpack(at)
         return Source(self.file, line, column)
 
-    def _find(self, path: YamlPath, key: bool) -> tuple[Node | None, int | None]:
-        """The node at `path` and the text offset of the first alias on the way there."""
-        current = self.root
-        key_node: Node | None = None
+    def written(self, path: YamlPath, *, key: bool = False) -> Written | None:
+        """What is at `path` as written once in the file, whichever alias leads there: the same
+        for every path through an alias to it (a finding is reported once, where written)."""
+        entry, _ = self._walk(path, key)
+        if entry is None:
+            return None
+        return position_of(entry), type(entry).__name__  # a mapping and its first key share a place
+
+    def key_text(self, path: YamlPath) -> str | None:
+        """How the key at `path` is written, when YAML read it as something else than a string."""
+        entry, _ = self._walk(path, True)
+        return entry.text if isinstance(entry, Keyed) else None
+
+    def _walk(self, path: YamlPath, key: bool) -> tuple[Any, int | None]:
+        """The entry at `path` (aliases followed) and where the first alias on the way is."""
+        if self.table is None:
+            return self._walk_nodes(path, key), None
+        data: Any = self.data
+        entry: Any = self.table
         alias: int | None = None
         last = len(path) - 1
         for step, item in enumerate(path):
-            if isinstance(current, MappingNode):
-                found = self._pair(current, item)
+            if isinstance(data, dict):
+                found = _key_at(data, item, entry)
                 if found is None:
                     break
-                key_node, current, via, written = found
-                if alias is None:  # an alias written as the value is not where its key is
-                    alias = via if via is not None or (key and step == last) else written
-            elif isinstance(current, SequenceNode) and isinstance(item, int):
-                if not 0 <= item < len(current.value):
-                    break
-                if alias is None and self._may_alias:
-                    alias = self._alias(current, item)
-                key_node, current = None, current.value[item]
+                index, data_key = found
+                target = entry[1 + 2 * index] if key and step == last else entry[2 + 2 * index]
+                data = data[data_key]
+            elif isinstance(data, list) and isinstance(item, int) and 0 <= item < len(data):
+                target = entry[1 + item]
+                data = data[item]
             else:
                 break
-        else:
-            if key and key_node is not None:
-                return key_node, alias
-        return current, alias
+            if isinstance(target, Aliased):
+                if alias is None:
+                    alias = target.at
+                while isinstance(target, Aliased):
+                    target = target.target
+            entry = target
+        return entry, alias
 
-    def _pair(
-        self, mapping: MappingNode, item: PathItem
-    ) -> tuple[Node, Node, int | None, int | None] | None:
-        """(key, value, alias the pair was merged in through, alias written as the value)."""
-        merges: list[int] = []
-        text_match: int | None = None
-        text = item if isinstance(item, str) else None
-        for position, (key_node, value_node) in enumerate(mapping.value):
-            if _is_merge(key_node):
-                merges.append(position)
-            elif text is not None:  # nearly every look-up: told apart without a call
-                if key_node.value != text or not isinstance(key_node, ScalarNode):
-                    continue
-                if key_node.ctag is STR_NODE_TAG or key_node.tag == STR_TAG:
-                    written = self._alias(mapping, position) if self._may_alias else None
-                    return key_node, value_node, None, written
-                if text_match is None:  # `5:` for "5": only if no key is the string itself
-                    text_match = position
-            elif _same_key(key_node, item, self.yaml11):
-                return key_node, value_node, None, self._alias(mapping, position)
-        if text_match is not None:  # e.g. a store id written as a number, checked as its text
-            key_node, value_node = mapping.value[text_match]
-            return key_node, value_node, None, self._alias(mapping, text_match)
-        for position in merges:
-            source = mapping.value[position][1]
-            via = self._alias(mapping, position)
-            if isinstance(source, SequenceNode):
-                candidates = [
-                    (candidate, via if via is not None else self._alias(source, index))
-                    for index, candidate in enumerate(source.value)
-                ]
-            else:
-                candidates = [(source, via)]
-            for candidate, through in candidates:
-                if isinstance(candidate, MappingNode):
-                    found = self._pair(candidate, item)
-                    if found is not None:
-                        key_node, value_node, inner, written = found
-                        return key_node, value_node, inner if through is None else through, written
-        return None
-
-    def _alias(self, parent: Node, position: int) -> int | None:
-        """Where the child at `position` of `parent` is written as an alias (its offset in the
-        text), or None when it is written out there. Found once per parent, on demand."""
-        if not self._may_alias:
+    def _walk_nodes(self, path: YamlPath, key: bool) -> int | None:
+        """`_walk` on a node tree (fmt's own checks): plain keys and indexes, no alias."""
+        node = self.root
+        if node is None:
             return None
-        table = self._aliases.get(id(parent))
-        if table is None:
-            table = self._aliases[id(parent)] = _alias_table(parent, self.lines.text)
-        return table[position] if position < len(table) else None
-
-
-def _alias_table(parent: Node, text: str) -> list[int | None]:
-    """For each child of `parent`, in order: the offset of the alias it is written as, or None.
-
-    The composer hands an alias back as its anchored node, so the alias's own place is not kept.
-    It is found in the text instead: an anchor always comes before its aliases, so a child whose
-    node starts before the end of the previous item is an alias, and its `*name` is the next
-    token there."""
-    table: list[int | None] = []
-    cursor = parent.start_mark.index
-    for child in parent.value:
-        if isinstance(parent, MappingNode):
-            key_node, child = child
-            key_start = key_node.start_mark.index
-            if key_start >= cursor:
-                cursor = key_node.end_mark.index
+        for step, item in enumerate(path):
+            if isinstance(node, MappingNode):
+                pair = next((p for p in node.value if p[0].value == item), None)
+                if pair is None:
+                    break
+                node = pair[0] if key and step == len(path) - 1 else pair[1]
+            elif (
+                isinstance(node, SequenceNode) and isinstance(item, int) and item < len(node.value)
+            ):
+                node = node.value[item]
             else:
-                cursor = _skip_alias(text, cursor)[1]
-        start = child.start_mark.index
-        if start >= cursor:
-            table.append(None)
-            cursor = max(cursor, child.end_mark.index)
-        else:
-            found, cursor = _skip_alias(text, cursor)
-            table.append(found)
-    return table
+                break
+        line, column = self.lines.position(node.start_mark)
+        return pack(line - 1, column - 1)
 
 
-def _skip_alias(text: str, cursor: int) -> tuple[int | None, int]:
-    match = _TO_ALIAS.match(text, cursor)
-    if match is None:
-        return None, cursor
-    return match.start(1), match.end(1)
+def _key_at(mapping: dict[Any, Any], item: PathItem, table: list[Any]) -> tuple[int, Any] | None:
+    """(index in the mapping's order, the key itself) for `item`: the key equal to it and of its
+    type; else, for a string, the key written as that text (a store id YAML read as a number)."""
+    for index, key in enumerate(mapping):
+        if type(key) is type(item) and key == item:
+            return index, key
+    if isinstance(item, str):
+        for index, key in enumerate(mapping):
+            entry = table[1 + 2 * index]
+            while isinstance(entry, Aliased):
+                entry = entry.target
+            if isinstance(entry, Keyed) and entry.text == item:
+                return index, key
+    return None
 
 
-def _same_key(key_node: Node, item: Any, yaml11: bool) -> bool:
-    """Whether `key_node` is the key `item` that YAML read as something else than a string (`~`,
-    `true`, `5`, a date): the same type and value."""
-    if not isinstance(key_node, ScalarNode) or key_node.ctag is STR_NODE_TAG:
-        return False
-    try:
-        value = _construct(key_node.tag, key_node.value, yaml11)
-    except (ValueError, _UnknownTag):
-        return False
-    return type(value) is type(item) and bool(value == item)
-
-
-def read_document(
-    path: Path, display: str, diags: list[Diagnostic], *, lean: bool = False
-) -> Document | None:
-    """Parse one file; problems go to `diags`. None when nothing usable could be read. `lean`:
-    see parse_text."""
+def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document | None:
+    """Parse one file; problems go to `diags`. None when nothing usable could be read."""
     try:
         text = read_config_bytes(path).decode("utf-8-sig")
     except (Unreadable, UnicodeDecodeError) as exc:
@@ -265,7 +208,7 @@ def read_document(
         )
         diags.append(Diagnostic(display, 1, 1, "error", "file_unreadable", reason))
         return None
-    return parse_text(text, display, diags, lean=lean)
+    return parse_text(text, display, diags)
 
 
 class _FastResolver(VersionedResolver):
@@ -331,54 +274,47 @@ def _compose(text: str, *, pure: bool) -> tuple[Node | None, bool]:
 
 
 def parse_text(
-    text: str, display: str, diags: list[Diagnostic], *, lean: bool = False
+    text: str, display: str, diags: list[Diagnostic], *, nodes: bool = False
 ) -> Document | None:
-    """Parse YAML text into a Document; problems go to `diags`. `lean` drops each node's end
-    mark once built, for a caller that only locates (`load`): a mark per node is a fifth of a
-    large file's memory at its peak (benchmarks/plan_bench.py, SPEC §8). Ends are kept when the
-    text may hold an alias: finding where one is written needs them."""
+    """Parse YAML text into a Document; problems go to `diags`. With `nodes`, the Document keeps
+    the node tree (fmt and adopt edit the text at node marks) instead of a table of locations."""
     # libyaml ignores `%YAML 1.1` and reads `yes` as a string, ruamel.yaml's parser honours it
     # and reads `yes` as true: a file that asks for 1.1 goes to the one that honours it, so what
     # it means does not depend on whether something else in it trips libyaml.
-    yaml11 = "%YAML" in text and _YAML_11.search(text) is not None
-    try:
-        root, yaml11 = _compose(text, pure=yaml11)
-    except Exception as exc:  # any parser failure is the input's fault: report, never raise
-        # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g. an
-        # unquoted URL in a flow mapping: `api: {url: https://host/api/v1}`. ruamel.yaml's own
-        # parser is the reference; only when it refuses too is the file wrong.
-        # When it refuses too, its error is the one reported: libyaml stopped at the first place
-        # it is stricter, which may be a line that parsed (the URL) before the real mistake.
-        try:
-            root, yaml11 = _compose(text, pure=True)
-        except Exception as reference:
-            same = _mark_index(reference) == _mark_index(exc)
-            diags.append(syntax_diagnostic(exc if same else reference, display, text))
-            return None
-    if root is None:
-        diags.append(
-            Diagnostic(
-                display,
-                1,
-                1,
-                "error",
-                "empty_file",
-                "the file holds no YAML document",
-                "every file starts with `organization: <name>`",
-            )
-        )
-        return None
+    pure = "%YAML" in text and _YAML_11.search(text) is not None
     lines = LineIndex(text)
-    builder = _Builder(display, diags, lines, yaml11, lean=lean and "*" not in text)
+    read = _read_nodes if nodes else _read_stream
+    problems: list[Diagnostic] = []  # what the builder finds counts only if the file parses
     try:
-        data = builder.build(root)
-    except RecursionError:
+        try:
+            document = read(text, display, problems, lines, pure)
+        except (_TooLarge, TooLarge, TooDeep, RecursionError):
+            raise
+        except Exception as exc:  # any parser failure is the input's fault: report, never raise
+            # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g.
+            # an unquoted URL in a flow mapping: `api: {url: https://host/api/v1}`. ruamel.yaml's
+            # own parser is the reference; only when it refuses too is the file wrong. When it
+            # refuses too, its error is the one reported: libyaml stopped at the first place it
+            # is stricter, which may be a line that parsed (the URL) before the real mistake.
+            problems.clear()
+            try:
+                document = read(text, display, problems, lines, True)
+            except (_TooLarge, TooLarge, TooDeep, RecursionError):
+                raise
+            except Exception as reference:
+                same = _mark_index(reference) == _mark_index(exc)
+                diags.append(syntax_diagnostic(exc if same else reference, display, text))
+                return None
+    except (RecursionError, TooDeep):
         diags.append(
             Diagnostic(display, 1, 1, "error", "yaml_unsupported", "the YAML is nested too deeply")
         )
         return None
-    except _TooLarge as exc:
-        line, column = lines.position(exc.node.start_mark)
+    except (_TooLarge, TooLarge) as exc:
+        if isinstance(exc, TooLarge):
+            line, column = unpack(exc.at)
+        else:
+            line, column = lines.position(exc.node.start_mark)
         diags.append(
             Diagnostic(
                 display,
@@ -391,7 +327,90 @@ def parse_text(
             )
         )
         return None
+    if document is None:
+        diags.append(
+            Diagnostic(
+                display,
+                1,
+                1,
+                "error",
+                "empty_file",
+                "the file holds no YAML document",
+                "every file starts with `organization: <name>`",
+            )
+        )
+        return None
+    diags.extend(problems)
+    return document
+
+
+def _read_nodes(
+    text: str, display: str, diags: list[Diagnostic], lines: LineIndex, pure: bool
+) -> Document | None:
+    root, yaml11 = _compose(text, pure=pure)
+    if root is None:
+        return None
+    builder = _Builder(display, diags, lines, yaml11)
+    data = builder.build(root)
     return Document(display, root, data, lines, yaml11, builder.shared)
+
+
+def _read_stream(
+    text: str, display: str, diags: list[Diagnostic], lines: LineIndex, pure: bool
+) -> Document | None:
+    position = None
+    if lines.unusual:  # the parser's line breaks are not the editor's: count from the offset
+
+        def position(mark: Any) -> int:
+            line, column = lines.position(mark)
+            return pack(line - 1, column - 1)
+
+    builder = StreamBuilder(display, diags, position, _Rules(pure), pure=pure)
+    data, table, found = builder.build(parse_events(text, pure=pure))
+    if not found:
+        return None
+    return Document(display, None, data, lines, builder.yaml11, builder.shared, table)
+
+
+class _Rules:
+    """A plain scalar's implicit tag, and a tagged scalar's value, by YAML 1.2's rules (or 1.1's,
+    for a file that asks for them and is read by ruamel.yaml's own parser, which honours that)."""
+
+    def __init__(self, honour_version: bool) -> None:
+        self.honour_version = honour_version
+        self.yaml11 = False
+        self._table = _rules((1, 2))
+        self.first_characters = frozenset(self._table)
+
+    def version(self, version: Any) -> bool:
+        """Told the document's `%YAML` version; whether its scalars read as YAML 1.1."""
+        self.yaml11 = self.honour_version and version in ((1, 1), "1.1")
+        self._table = _rules((1, 1) if self.yaml11 else (1, 2))
+        self.first_characters = frozenset(self._table)
+        return self.yaml11
+
+    def resolve(self, value: str) -> str:
+        rules = self._table
+        for tag, regexp in rules.get(value[0] if value else "", ()):
+            if regexp.match(value):
+                return str(tag)
+        for tag, regexp in rules.get(None, ()):
+            if regexp.match(value):
+                return str(tag)
+        return STR_TAG
+
+    def scalar(self, tag: str, text: str) -> Any:
+        return _construct(tag, text, self.yaml11)
+
+
+_RULE_TABLES: dict[Any, dict[Any, list[tuple[str, Any]]]] = {}
+
+
+def _rules(version: tuple[int, int]) -> dict[Any, list[tuple[str, Any]]]:
+    table = _RULE_TABLES.get(version)
+    if table is None:
+        table = _RULE_TABLES[version] = VersionedResolver(version=version).versioned_resolver
+    return table
 
 
 def _mark_index(exc: Exception) -> int | None:
@@ -425,7 +444,7 @@ class _TooLarge(Exception):
         self.node = node  # the anchor whose alias went over the limit, or the node reached
 
 
-class _UnknownTag(Exception):
+class _UnknownTag(LookupError):
     pass
 
 
@@ -445,11 +464,8 @@ class _Builder:
     size: int = 0
     aliased: int = 0  # values added by aliases, beyond those written out
     shared: bool = False
-    lean: bool = False  # drop end marks as nodes are built (no alias: each is built once)
 
     def build(self, node: Node) -> Any:
-        if self.lean:
-            node.end_mark = None
         if isinstance(node, ScalarNode):
             self.size += 1
             if node.ctag is STR_NODE_TAG or node.tag == STR_TAG:
@@ -472,11 +488,11 @@ class _Builder:
         self.size += 1
         value: Any
         if isinstance(node, SequenceNode):
-            if node.ctag is not _SEQ_TAG and node.tag != _TAG + "seq":
+            if node.ctag is not _SEQ_TAG and node.tag != TAG + "seq":
                 self._unsupported_tag(node)
             value = [self.build(child) for child in node.value]
         elif isinstance(node, MappingNode):
-            if node.ctag is not _MAP_TAG and node.tag != _TAG + "map":
+            if node.ctag is not _MAP_TAG and node.tag != TAG + "map":
                 self._unsupported_tag(node)
             value = self._mapping(node)
         else:  # pragma: no cover - the composer produces only the three kinds
@@ -560,18 +576,18 @@ _BOOLS = {
 def _construct(tag: str | None, text: str, yaml11: bool) -> Any:
     """The value of a scalar that is not a plain string. ValueError when `text` is not a value
     of `tag` (the text is then kept as a string); _UnknownTag for tags outside the schema."""
-    if tag == _TAG + "null":
+    if tag == TAG + "null":
         return None
-    if tag == _TAG + "bool":
+    if tag == TAG + "bool":
         value = _BOOLS.get(text.lower())
         if value is None:
             raise ValueError(text)
         return value
-    if tag == _TAG + "int":
+    if tag == TAG + "int":
         return _to_int(text, yaml11)
-    if tag == _TAG + "float":
+    if tag == TAG + "float":
         return _to_float(text)
-    if tag == _TAG + "timestamp":
+    if tag == TAG + "timestamp":
         return _to_timestamp(text)
     raise _UnknownTag(tag)
 

@@ -78,7 +78,7 @@ def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes
         )
         return None
     problems: list[Diagnostic] = []
-    document = parse_text(text, shown, problems)
+    document = parse_text(text, shown, problems, nodes=True)
     if [problem.code for problem in problems] == ["empty_file"]:
         return read, text, text  # no YAML, nothing to format (`validate` reports the empty file)
     if problems:  # what `validate`'s loader reports: fmt works only on files that load

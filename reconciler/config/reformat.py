@@ -33,7 +33,7 @@ def format_text(text: str, document: Document | None = None) -> str:
 
     Raises ruamel's YAMLError on YAML its parser cannot read and `Unformattable` when the
     result could not be trusted."""
-    document = document or parse_text(text, "before", [])
+    document = document or parse_text(text, "before", [], nodes=True)
     before = layout(text, document)
     result = render(text, before)
     if result != text:
@@ -45,7 +45,7 @@ def verify(text: str, result: str) -> None:
     """fmt's check of its own work: raise `Unformattable` unless `result` holds the data of
     `text` (users and ranges may be reordered), each of its comments once and with the same
     owner, and is its own canonical form."""
-    document = parse_text(text, "before", [])
+    document = parse_text(text, "before", [], nodes=True)
     _verify(text, result, document, layout(text, document))
 
 
@@ -55,7 +55,7 @@ def verify(text: str, result: str) -> None:
 def _verify(text: str, result: str, old_doc: Document | None, before: Layout | None) -> None:
     """Raise `Unformattable` unless `result` is `text` reordered as intended (module doc)."""
     problems: list[Any] = []
-    new_doc = parse_text(result, "after", problems)
+    new_doc = parse_text(result, "after", problems, nodes=True)
     renumber = _same_data(old_doc, new_doc, result, problems)
     after = layout(result, new_doc)
     if before is None or after is None:

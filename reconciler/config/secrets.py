@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from reconciler.config.diagnostics import Diagnostic
-from reconciler.config.document import Document, PathItem
+from reconciler.config.document import Document, PathItem, Written
 
 SECRET_KEYS = frozenset(
     {
@@ -41,10 +41,10 @@ _HINT = (
 )
 
 
-def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[int]:
-    """Report inline secrets; returns the ids of the YAML nodes reported (keys or values), so
+def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[Written]:
+    """Report inline secrets; returns what was reported (keys or values, as written), so
     other checks do not report them again wherever an alias repeats them."""
-    found: set[int] = set()
+    found: set[Written] = set()
     # A list or mapping that aliases repeat is one node in the file: scan it once (nested
     # aliases can repeat one list millions of times).
     seen: set[int] | None = set() if doc.shared else None
@@ -57,7 +57,7 @@ def _walk(
     path: tuple[PathItem, ...],
     doc: Document,
     diags: list[Diagnostic],
-    found: set[int],
+    found: set[Written],
     seen: set[int] | None,
 ) -> None:
     """Every string and key below `value`; paths are built only for containers and findings
@@ -92,7 +92,7 @@ def _check_value(
     path: tuple[PathItem, ...],
     doc: Document,
     diags: list[Diagnostic],
-    found: set[int],
+    found: set[Written],
 ) -> None:
     if len(value) >= 12 and _SECRET_VALUE.match(value):
         message = "this value looks like a credential written inline"
@@ -110,13 +110,13 @@ def _report(
     on_key: bool,
     message: str,
     diags: list[Diagnostic],
-    found: set[int],
+    found: set[Written],
 ) -> None:
-    node = doc.node(path, key=on_key)
-    if node is not None:
-        if id(node) in found:  # a string repeated by an alias: reported where it is written
+    written = doc.written(path, key=on_key)
+    if written is not None:
+        if written in found:  # a string repeated by an alias: reported where it is written
             return
-        found.add(id(node))
+        found.add(written)
     src = doc.locate(path, key=on_key)
     diags.append(
         Diagnostic(src.file, src.line, src.column, "error", "inline_secret", message, _HINT)

@@ -12,11 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml.nodes import ScalarNode
 
 from reconciler import emails
 from reconciler.config.diagnostics import Diagnostic
-from reconciler.config.document import Document, PathItem
+from reconciler.config.document import Document, PathItem, Written
 from reconciler.model import (
     HIDDEN_CHARACTER,
     ROLE_NAMES,
@@ -90,9 +89,9 @@ class FileConfig:
 
 
 def check_shape(
-    doc: Document, diags: list[Diagnostic], skip: Collection[int] = ()
+    doc: Document, diags: list[Diagnostic], skip: Collection[Written] = ()
 ) -> FileConfig | None:
-    """Validate `doc`; `skip` holds the ids of nodes already reported (e.g. inline secrets)."""
+    """Validate `doc`; `skip` holds what was already reported (e.g. inline secrets)."""
     data = doc.data
     if not isinstance(data, dict):
         diags.append(
@@ -161,8 +160,7 @@ def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Diagnostic]) -
             replaced = dict(mapping)
             for key in odd:
                 value = replaced.pop(key)
-                found = doc.node((*path, key), key=True)
-                text = found.value if isinstance(found, ScalarNode) else str(key)
+                text = doc.key_text((*path, key)) or str(key)
                 src = doc.locate((*path, key), key=True)
                 if parent == ("stores",):
                     replaced[text] = value
@@ -267,7 +265,7 @@ def _report(
     data: Any,
     errors: Sequence[ErrorDetails],
     diags: list[Diagnostic],
-    skip: Collection[int],
+    skip: Collection[Written],
 ) -> tuple[set[tuple[PathItem, ...]], set[tuple[PathItem, ...]]]:
     """Diagnostics for pydantic's errors about `data` (`doc.data`, keys made strings); returns
     the sections and list items to drop, and the unknown keys to strip."""
@@ -294,9 +292,10 @@ def _report(
     return bad, unknown
 
 
-def _reported(doc: Document, path: tuple[PathItem, ...], key: bool, skip: Collection[int]) -> bool:
-    node = doc.node(path, key=key)
-    return node is not None and id(node) in skip
+def _reported(
+    doc: Document, path: tuple[PathItem, ...], key: bool, skip: Collection[Written]
+) -> bool:
+    return doc.written(path, key=key) in skip
 
 
 def _has_deeper(

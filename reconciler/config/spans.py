@@ -277,7 +277,7 @@ def layout(text: str, document: Document | None) -> Layout | None:
     elif any(char in text for char in _UNUSUAL):
         root = _compose(text)
     else:
-        document = document or parse_text(text, "", [])
+        document = document or parse_text(text, "", [], nodes=True)
         root = document.root if document is not None else _compose(text)
     if not isinstance(root, MappingNode) or not root.value or root.flow_style:
         return None

@@ -1,0 +1,434 @@
+"""Values and their locations straight from the parser's event stream, without a node tree.
+
+`load` needs two things from a file: its plain values, and where each one is written, for the
+diagnostics. A composed node tree holds both, at about 340 bytes a node (the node, two marks, its
+text): 460 MiB for a 100,000-user file, most of a plan's peak memory, and a third of its load
+time (benchmarks/plan_bench.py). Here the C parser's events are consumed one at a time and only
+what is kept is built: the values, and beside each list or mapping a *table* of where its items
+are written.
+
+A table is a list: `[own position, one entry per item]` for a list, `[own position, key entry,
+value entry, ...]` for a mapping, in the order of the mapping's keys (the dict keeps the order
+keys are written in; keys merged in with `<<` come last, as the dict has them). An entry is the
+position of a scalar (an int, see `pack`), the table of a list or mapping, a `Keyed` for a key
+that YAML read as something else than a string (its text is kept), or an `Aliased` for an item
+written as an alias (`*name`) or merged in through one: located where the alias is written.
+
+The same rules as the node builder (`document._Builder`, kept for fmt and adopt, which need the
+nodes): duplicate keys, tags, merges, and the limit on what aliases add; a test checks that both
+read every file alike.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from ruamel.yaml.composer import ComposerError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+
+from reconciler.config.diagnostics import Diagnostic
+
+TAG = "tag:yaml.org,2002:"
+STR_TAG = TAG + "str"
+MERGE_TAG = TAG + "merge"
+SEQ_TAG = TAG + "seq"
+MAP_TAG = TAG + "map"
+# Aliases may not blow a small file up into a huge one: what they add may reach 2,000,000 values,
+# or 100 times the values written out, whichever is more (`stores: *all` on 8,000 users is fine).
+MAX_ALIASED_VALUES = 2_000_000
+ALIAS_GROWTH = 100
+# Nesting deeper than this is refused ("nested too deeply"), as the node builder refuses what
+# Python's recursion limit stops: later checks walk the values recursively.
+MAX_DEPTH = 400
+
+
+def pack(line: int, column: int) -> int:
+    """A 0-based (line, column) as one int: tables hold some 130,000 of them per 10,000 users."""
+    return line << 32 | column
+
+
+def unpack(position: int) -> tuple[int, int]:
+    """1-based (line, column) of a packed position."""
+    return (position >> 32) + 1, (position & 0xFFFFFFFF) + 1
+
+
+class Keyed:
+    """A key that YAML read as something else than a string: where, and its text (`5`, `~`)."""
+
+    __slots__ = ("at", "text")
+
+    def __init__(self, at: int, text: str) -> None:
+        self.at = at
+        self.text = text
+
+
+class Aliased:
+    """An item written as an alias (`*name`), or merged in through one (`<<: *name`): `at` is
+    where the alias is written, `target` the entry of what it stands for."""
+
+    __slots__ = ("at", "target")
+
+    def __init__(self, at: int, target: Any) -> None:
+        self.at = at
+        self.target = target
+
+
+def position_of(entry: Any) -> int:
+    """Where an entry is written (an alias: where the alias is)."""
+    if isinstance(entry, int):
+        return entry
+    if isinstance(entry, list):
+        return int(entry[0])
+    return int(entry.at)
+
+
+class TooLarge(Exception):
+    """What aliases add went over the limit; `at` is the anchor's position."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at = at
+
+
+class TooDeep(Exception):
+    pass
+
+
+class _Anchor:
+    __slots__ = ("entry", "open", "size", "value")
+
+    def __init__(self, value: Any, entry: Any, size: int, open: bool) -> None:
+        self.value = value
+        self.entry = entry
+        self.size = size
+        self.open = open  # a list or mapping still being read: an alias to it is a cycle
+
+
+class _Frame:
+    """A list or mapping being read."""
+
+    __slots__ = ("anchor", "is_map", "key", "key_entry", "merges", "start", "table", "value")
+
+    def __init__(self, value: Any, table: list[Any], is_map: bool, start: int) -> None:
+        self.value = value
+        self.table = table
+        self.is_map = is_map
+        self.start = start  # values counted when it opened
+        self.anchor: _Anchor | None = None
+        self.key: Any = _NO_KEY  # a mapping's key waiting for its value
+        self.key_entry: Any = None
+        self.merges: list[tuple[Any, Any]] | None = None
+
+
+_NO_KEY = object()
+_SKIP = object()  # the key was refused: its value is read but not kept
+
+
+class Rules(Protocol):
+    """How scalars read (document._Rules): YAML 1.2's rules, or 1.1's for a file asking so."""
+
+    first_characters: frozenset[str]  # what a plain scalar that is not a string starts with
+
+    def version(self, version: Any) -> bool: ...
+    def resolve(self, value: str) -> str: ...
+    def scalar(self, tag: str, text: str) -> Any: ...
+
+
+class StreamBuilder:
+    """Builds (values, table) from events; problems go to `diags`. `rules.scalar(tag, text)`
+    turns a scalar that is not a plain string into its value (ValueError keeps the text,
+    LookupError marks a tag outside the schema); `rules.resolve(text)` gives a plain scalar's
+    implicit tag; `position(mark)` packs a mark (None: the mark's own line and column)."""
+
+    def __init__(
+        self,
+        file: str,
+        diags: list[Diagnostic],
+        position: Callable[[Any], int] | None,
+        rules: Rules,
+        *,
+        pure: bool = False,
+    ) -> None:
+        self.file = file
+        self.diags = diags
+        self.position = position
+        self.rules = rules
+        self.pure = pure
+        self.anchors: dict[str, _Anchor] = {}
+        self.size = 0
+        self.aliased = 0
+        self.shared = False
+        self.yaml11 = False
+
+    def build(self, events: Iterable[Any]) -> tuple[Any, Any, bool]:
+        """(value, entry, whether a document was found) of the stream's one document.
+
+        The loop is the hot path of every load (some 150,000 events per 10,000 users): the
+        common cases (a plain string, a key not seen before, an item added) are written out
+        here rather than in calls."""
+        stack: list[_Frame] = []
+        top: _Frame | None = None
+        root: Any = None
+        root_entry: Any = None
+        documents = 0
+        document_mark: Any = None
+        position = self.position
+        rules = self.rules
+        special = rules.first_characters  # a plain scalar starting otherwise is a string
+        for event in events:
+            kind = event.__class__
+            if kind is ScalarEvent:
+                text = event.value
+                tag = event.ctag
+                if tag is None or tag == "!":
+                    implicit = event.implicit[0] and text[:1] in special
+                    tag = rules.resolve(text) if implicit else STR_TAG
+                elif tag.__class__ is not str:
+                    tag = str(tag)
+                mark = event.start_mark
+                entry = mark.line << 32 | mark.column if position is None else position(mark)
+                self.size += 1
+                if top is None:
+                    root = text if tag == STR_TAG else self._scalar(tag, text, entry)
+                    root_entry = entry
+                elif top.is_map and top.key is _NO_KEY:  # a key
+                    if tag == STR_TAG and text not in top.value and event.anchor is None:
+                        top.key, top.key_entry = text, entry
+                    else:
+                        value = (
+                            text if tag in (STR_TAG, MERGE_TAG) else self._scalar(tag, text, entry)
+                        )
+                        self._anchor_scalar(event, value, entry)
+                        self._key(top, value, entry, tag, text)
+                else:
+                    value = text if tag == STR_TAG else self._scalar(tag, text, entry)
+                    if event.anchor is not None:
+                        self._anchor_scalar(event, value, entry)
+                    if not top.is_map:
+                        top.value.append(value)
+                        top.table.append(entry)
+                    else:
+                        self._add(top, value, entry)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise TooDeep
+                mark = event.start_mark
+                at = mark.line << 32 | mark.column if position is None else position(mark)
+                mapping = kind is MappingStartEvent
+                tag = event.ctag
+                if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
+                    self._report(at, "yaml_unsupported", *_unsupported(str(tag)))
+                frame = _Frame({} if mapping else [], [at], mapping, self.size)
+                self.size += 1
+                if event.anchor is not None:
+                    frame.anchor = _Anchor(frame.value, frame.table, 0, True)
+                    self.anchors[event.anchor] = frame.anchor
+                if top is not None and top.is_map and top.key is _NO_KEY:
+                    # a list or mapping as a key: refused; it and its value are read, not kept
+                    self._report(at, "yaml_unsupported", "a mapping key must be a plain value")
+                    top.key = _SKIP
+                stack.append(frame)
+                top = frame
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                frame = stack.pop()
+                top = stack[-1] if stack else None
+                if frame.merges:
+                    self._merge(frame)
+                if frame.anchor is not None:
+                    frame.anchor.size = self.size - frame.start
+                    frame.anchor.open = False
+                if top is None:
+                    root, root_entry = frame.value, frame.table
+                elif top.key is _SKIP and top.is_map and top.key_entry is None:
+                    top.key_entry = _SKIP  # the refused key is done: its value comes next
+                elif not top.is_map:
+                    top.value.append(frame.value)
+                    top.table.append(frame.table)
+                else:
+                    self._add(top, frame.value, frame.table)
+            elif kind is AliasEvent:
+                mark = event.start_mark
+                at = mark.line << 32 | mark.column if position is None else position(mark)
+                value, entry = self._alias(event, at)
+                if top is None:
+                    root, root_entry = value, entry
+                elif top.is_map and top.key is _NO_KEY:
+                    self._alias_key(top, value, entry, at)
+                else:
+                    self._add(top, value, entry)
+            elif kind is DocumentStartEvent:
+                documents += 1
+                if documents == 2:
+                    raise ComposerError(
+                        "expected a single document in the stream",
+                        document_mark,
+                        "but found another document",
+                        event.start_mark,
+                    )
+                document_mark = event.start_mark
+                self.yaml11 = rules.version(event.version)
+                special = rules.first_characters
+            elif kind is StreamEndEvent:
+                break
+        return root, root_entry, documents > 0
+
+    def _scalar(self, tag: str, text: str, at: int) -> Any:
+        try:
+            return self.rules.scalar(tag, text)
+        except ValueError:
+            return text
+        except LookupError:
+            self._report(at, "yaml_unsupported", *_unsupported(tag))
+            return text
+
+    def _key(self, frame: _Frame, value: Any, entry: int, tag: str, text: str) -> None:
+        if tag == MERGE_TAG:
+            frame.key, frame.key_entry = _MERGE, entry
+            return
+        frame.key = value
+        frame.key_entry = entry if tag == STR_TAG else Keyed(entry, text)
+        if value in frame.value:
+            index = next(i for i, key in enumerate(frame.value) if key == value)
+            line = unpack(position_of(frame.table[1 + 2 * index]))[0]
+            self._report(
+                entry,
+                "duplicate_key",
+                f"duplicate key `{text}`: also set on line {line}",
+                "keep one of them; YAML readers silently disagree on which one wins",
+            )
+            frame.key_entry = _SKIP
+
+    def _alias_key(self, frame: _Frame, value: Any, entry: Any, at: int) -> None:
+        if isinstance(value, dict | list):
+            message = "a mapping key must be a plain value"
+            self._report(position_of(entry), "yaml_unsupported", message)
+            frame.key, frame.key_entry = _SKIP, _SKIP
+            return
+        text = value if isinstance(value, str) else str(value)
+        self._key(frame, value, at, STR_TAG if isinstance(value, str) else "", text)
+
+    def _anchor_scalar(self, event: Any, value: Any, entry: int) -> None:
+        if event.anchor is not None:
+            self.anchors[event.anchor] = _Anchor(value, entry, 1, False)
+
+    def _add(self, frame: _Frame, value: Any, entry: Any) -> None:
+        """`value` (written at `entry`) as the next item of the list or mapping `frame`."""
+        if not frame.is_map:
+            frame.value.append(value)
+            frame.table.append(entry)
+            return
+        key, key_entry = frame.key, frame.key_entry
+        frame.key, frame.key_entry = _NO_KEY, None
+        if key is _MERGE:
+            if frame.merges is None:
+                frame.merges = []
+            frame.merges.append((value, entry))
+        elif key is not _SKIP and key_entry is not _SKIP:
+            frame.value[key] = value
+            frame.table.append(key_entry)
+            frame.table.append(entry)
+
+    def _alias(self, event: Any, at: int) -> tuple[Any, Any]:
+        anchor = self.anchors.get(event.anchor)
+        if anchor is None:
+            # the words of the parser in use, as composing with it would say
+            problem = "found undefined alias"
+            if self.pure:
+                problem += f" {event.anchor!r}"
+            raise ComposerError(None, None, problem, event.start_mark)
+        if anchor.open:
+            self._report(
+                position_of(anchor.entry),
+                "yaml_unsupported",
+                "an alias refers to a node that contains it",
+            )
+            return None, Aliased(at, at)
+        if isinstance(anchor.value, dict | list):
+            self.shared = True
+            self.size += anchor.size
+            self.aliased += anchor.size
+            if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * (self.size - self.aliased)):
+                raise TooLarge(position_of(anchor.entry))
+        else:
+            self.size += 1
+        return anchor.value, Aliased(at, anchor.entry)
+
+    def _merge(self, frame: _Frame) -> None:
+        """Keys merged in with `<<`, after the mapping's own: a key already set is kept."""
+        result: dict[Any, Any] = frame.value
+        assert frame.merges is not None
+        for value, entry in frame.merges:
+            if isinstance(value, list):
+                sources = list(zip(value, _items(entry), strict=True))
+            else:
+                sources = [(value, entry)]
+            for source, source_entry in sources:
+                if not isinstance(source, dict):
+                    message = "`<<` merges only mappings"
+                    self._report(_written(source_entry), "invalid_type", message)
+                    continue
+                via = source_entry.at if isinstance(source_entry, Aliased) else None
+                table = _unwrap(source_entry)
+                for index, (key, item) in enumerate(source.items()):
+                    if key in result:
+                        continue
+                    result[key] = item
+                    key_entry, item_entry = table[1 + 2 * index], table[2 + 2 * index]
+                    if via is not None:
+                        key_entry, item_entry = Aliased(via, key_entry), Aliased(via, item_entry)
+                    frame.table.append(key_entry)
+                    frame.table.append(item_entry)
+
+    def _report(self, at: int, code: str, message: str, hint: str | None = None) -> None:
+        line, column = unpack(at)
+        self.diags.append(Diagnostic(self.file, line, column, "error", code, message, hint))
+
+
+_MERGE = object()
+
+
+def _unsupported(tag: str) -> tuple[str, str]:
+    return (
+        f"unsupported YAML tag `{tag}`",
+        "remove the tag; plain strings, numbers, booleans, dates, lists and maps suffice",
+    )
+
+
+def _unwrap(entry: Any) -> Any:
+    while isinstance(entry, Aliased):
+        entry = entry.target
+    return entry
+
+
+def _written(entry: Any) -> int:
+    """Where the item itself is written (for an alias: its anchor)."""
+    return position_of(_unwrap(entry))
+
+
+def _items(entry: Any) -> list[Any]:
+    table = _unwrap(entry)
+    items = table[1:]
+    if isinstance(entry, Aliased):  # a list merged in through an alias: its items are there
+        return [Aliased(entry.at, item) for item in items]
+    return list(items)
+
+
+def parse_events(text: str, *, pure: bool) -> Iterable[Any]:
+    """The parser's events for `text` (ruamel.yaml's own parser when `pure`, else libyaml's)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=pure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield from yaml.parse(text)
