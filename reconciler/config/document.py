@@ -168,7 +168,8 @@ class Document:
             return None
         for step, item in enumerate(path):
             if isinstance(node, MappingNode):
-                pair = next((p for p in node.value if p[0].value == item), None)
+                pairs = [p for p in node.value if p[0].value == item]
+                pair = next((p for p in pairs if p[0].tag == STR_TAG), pairs[0] if pairs else None)
                 if pair is None:
                     break
                 node = pair[0] if key and step == len(path) - 1 else pair[1]

@@ -106,19 +106,31 @@ class TooDeep(Exception):
 
 
 class _Anchor:
-    __slots__ = ("entry", "open", "size", "value")
+    __slots__ = ("entry", "held", "open", "size", "unread", "value")
 
-    def __init__(self, value: Any, entry: Any, size: int, open: bool) -> None:
+    def __init__(self, value: Any, entry: Any, size: int, open: bool, unread: bool) -> None:
         self.value = value
         self.entry = entry
         self.size = size
         self.open = open  # a list or mapping still being read: an alias to it is a cycle
+        self.unread = unread  # in a refused part: the first alias to it is its first reading
+        self.held = (0, 0)  # the problems found in it while it was read in a refused part
 
 
 class _Frame:
     """A list or mapping being read."""
 
-    __slots__ = ("anchor", "is_map", "key", "key_entry", "merges", "start", "table", "value")
+    __slots__ = (
+        "anchor",
+        "is_map",
+        "key",
+        "key_entry",
+        "merges",
+        "muted",
+        "start",
+        "table",
+        "value",
+    )
 
     def __init__(self, value: Any, table: list[Any], is_map: bool, start: int) -> None:
         self.value = value
@@ -129,6 +141,7 @@ class _Frame:
         self.key: Any = _NO_KEY  # a mapping's key waiting for its value
         self.key_entry: Any = None
         self.merges: list[tuple[Any, Any]] | None = None
+        self.muted = False  # read but not kept (a refused key, or its value): nothing reported
 
 
 _NO_KEY = object()
@@ -170,6 +183,9 @@ class StreamBuilder:
         self.aliased = 0
         self.shared = False
         self.yaml11 = False
+        self.muted = 0  # refused parts open: what is in them is read, its problems held
+        self.held: list[Diagnostic] = []
+        self.released: set[int] = set()
 
     def build(self, events: Iterable[Any]) -> tuple[Any, Any, bool]:
         """(value, entry, whether a document was found) of the stream's one document.
@@ -206,38 +222,46 @@ class StreamBuilder:
                     if tag == STR_TAG and text not in top.value and event.anchor is None:
                         top.key, top.key_entry = text, entry
                     else:
+                        held = len(self.held)
                         value = (
                             text if tag in (STR_TAG, MERGE_TAG) else self._scalar(tag, text, entry)
                         )
-                        self._anchor_scalar(event, value, entry)
+                        self._anchor_scalar(event, value, entry, held)
                         self._key(top, value, entry, tag, text)
+                elif tag == STR_TAG and not top.is_map and event.anchor is None:
+                    top.value.append(text)
+                    top.table.append(entry)
                 else:
+                    muted = top.is_map and _refused(top)  # not kept: read, never reported
+                    self.muted += muted
+                    held = len(self.held)
                     value = text if tag == STR_TAG else self._scalar(tag, text, entry)
-                    if event.anchor is not None:
-                        self._anchor_scalar(event, value, entry)
-                    if not top.is_map:
-                        top.value.append(value)
-                        top.table.append(entry)
-                    else:
-                        self._add(top, value, entry)
+                    self._anchor_scalar(event, value, entry, held)
+                    self.muted -= muted
+                    self._add(top, value, entry)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
                     raise TooDeep
                 mark = event.start_mark
                 at = mark.line << 32 | mark.column if position is None else position(mark)
                 mapping = kind is MappingStartEvent
-                tag = event.ctag
-                if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
-                    self._report(at, "yaml_unsupported", *_unsupported(str(tag)))
                 frame = _Frame({} if mapping else [], [at], mapping, self.size)
                 self.size += 1
-                if event.anchor is not None:
-                    frame.anchor = _Anchor(frame.value, frame.table, 0, True)
-                    self.anchors[event.anchor] = frame.anchor
                 if top is not None and top.is_map and top.key is _NO_KEY:
                     # a list or mapping as a key: refused; it and its value are read, not kept
                     self._report(at, "yaml_unsupported", "a mapping key must be a plain value")
                     top.key = _SKIP
+                    frame.muted = True
+                elif top is not None and (top.muted or (top.is_map and _refused(top))):
+                    frame.muted = True  # part of a refused key or of its value
+                self.muted += frame.muted
+                tag = event.ctag
+                if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
+                    self._report(at, "yaml_unsupported", *_unsupported(str(tag)))
+                if event.anchor is not None:
+                    frame.anchor = _Anchor(frame.value, frame.table, 0, True, frame.muted)
+                    frame.anchor.held = (len(self.held), 0)
+                    self.anchors[event.anchor] = frame.anchor
                 stack.append(frame)
                 top = frame
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
@@ -245,8 +269,10 @@ class StreamBuilder:
                 top = stack[-1] if stack else None
                 if frame.merges:
                     self._merge(frame)
+                self.muted -= frame.muted
                 if frame.anchor is not None:
                     frame.anchor.size = self.size - frame.start
+                    frame.anchor.held = (frame.anchor.held[0], len(self.held))
                     frame.anchor.open = False
                 if top is None:
                     root, root_entry = frame.value, frame.table
@@ -260,7 +286,9 @@ class StreamBuilder:
             elif kind is AliasEvent:
                 mark = event.start_mark
                 at = mark.line << 32 | mark.column if position is None else position(mark)
-                value, entry = self._alias(event, at)
+                counted = not self.muted and not (top is not None and top.is_map and _refused(top))
+                merged = top is not None and top.is_map and top.key is _MERGE
+                value, entry = self._alias(event, at, counted, merged)
                 if top is None:
                     root, root_entry = value, entry
                 elif top.is_map and top.key is _NO_KEY:
@@ -318,9 +346,11 @@ class StreamBuilder:
         text = value if isinstance(value, str) else str(value)
         self._key(frame, value, at, STR_TAG if isinstance(value, str) else "", text)
 
-    def _anchor_scalar(self, event: Any, value: Any, entry: int) -> None:
+    def _anchor_scalar(self, event: Any, value: Any, entry: int, held: int) -> None:
         if event.anchor is not None:
-            self.anchors[event.anchor] = _Anchor(value, entry, 1, False)
+            anchor = _Anchor(value, entry, 1, False, self.muted > 0)
+            anchor.held = (held, len(self.held))
+            self.anchors[event.anchor] = anchor
 
     def _add(self, frame: _Frame, value: Any, entry: Any) -> None:
         """`value` (written at `entry`) as the next item of the list or mapping `frame`."""
@@ -339,7 +369,9 @@ class StreamBuilder:
             frame.table.append(key_entry)
             frame.table.append(entry)
 
-    def _alias(self, event: Any, at: int) -> tuple[Any, Any]:
+    def _alias(self, event: Any, at: int, counted: bool, merged: bool) -> tuple[Any, Any]:
+        """What the alias stands for; `counted`: it is kept (not in a refused part); `merged`:
+        it is the value of `<<`, where a list stands for its items, read one by one."""
         anchor = self.anchors.get(event.anchor)
         if anchor is None:
             # the words of the parser in use, as composing with it would say
@@ -355,7 +387,18 @@ class StreamBuilder:
             )
             return None, Aliased(at, at)
         if isinstance(anchor.value, dict | list):
-            self.shared = True
+            self.shared = True  # also when uncounted: a refused part may be read again later
+        if not counted:
+            pass
+        elif anchor.unread:  # as if written here: the node builder reads it here first
+            anchor.unread = False
+            self.size += anchor.size
+            self._release(*anchor.held)
+        elif merged and isinstance(anchor.value, list):
+            repeated = anchor.size - 1  # the items, not the list
+            self.size += repeated
+            self.aliased += repeated
+        elif isinstance(anchor.value, dict | list):
             self.size += anchor.size
             self.aliased += anchor.size
             if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * (self.size - self.aliased)):
@@ -392,10 +435,23 @@ class StreamBuilder:
 
     def _report(self, at: int, code: str, message: str, hint: str | None = None) -> None:
         line, column = unpack(at)
-        self.diags.append(Diagnostic(self.file, line, column, "error", code, message, hint))
+        found = Diagnostic(self.file, line, column, "error", code, message, hint)
+        (self.held if self.muted else self.diags).append(found)
+
+    def _release(self, start: int, end: int) -> None:
+        """Problems held in a refused part, now that an alias reads part of it where it is kept."""
+        for index in range(start, end):
+            if index not in self.released:
+                self.released.add(index)
+                self.diags.append(self.held[index])
 
 
 _MERGE = object()
+
+
+def _refused(frame: _Frame) -> bool:
+    """The mapping's key in hand was refused (not a plain value, or a duplicate)."""
+    return frame.key is _SKIP or frame.key_entry is _SKIP
 
 
 def _unsupported(tag: str) -> tuple[str, str]:
