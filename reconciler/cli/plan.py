@@ -64,7 +64,7 @@ def plan(
     force: bool,
     api_url: str | None,
     today: datetime.date,
-) -> None:
+) -> int:
     """Show what would change to make the platform match the YAML at PATHS.
 
     The YAML is authoritative: a live user it does not declare is planned for removal
@@ -122,4 +122,4 @@ def plan(
         except OSError as exc:
             raise write_failed(out, exc) from None
         click.echo(f"Saved the plan to {out}.", err=True)
-    ctx.exit(exit_code(drifted=result.drifted, is_safe=result.is_safe, detailed=detailed_exitcode))
+    return exit_code(drifted=result.drifted, is_safe=result.is_safe, detailed=detailed_exitcode)
