@@ -101,6 +101,7 @@ class AccessApiClient:
         self._gate = RateGate(clock, sleep)
         self._retried = False  # a retry has been reported
         self._owns_session = session is None
+        self._closed = False
         if session is None:
             session = requests.Session()
             adapter = WatchedAdapter(
@@ -136,6 +137,9 @@ class AccessApiClient:
         self.close()
 
     def close(self) -> None:
+        """Release the connections; a call made after this (from another thread, say a fetch
+        that is no longer wanted) is refused before anything is sent."""
+        self._closed = True
         if self._owns_session:
             self._session.close()
 
@@ -228,6 +232,8 @@ class AccessApiClient:
         while True:
             attempt += 1
             slept += self._gate.wait()
+            if self._closed:
+                raise AccessctlError(f"{method} {path}: not sent, the client was closed")
             answer = self._transport.attempt(request, attempt)
             if answer.refused is not None:
                 answer.refused.maybe_applied = method != "GET"
