@@ -211,7 +211,7 @@ def load_desired(
     fetching: bool = False,
 ) -> tuple[list[DesiredOrg], list[Diagnostic]]:
     """Validated organizations (only `only_org` when given); ConfigError on any error.
-    `fetching`: a live state was being read meanwhile (see `plan_paths`); the error says so."""
+    `fetching`: a fetch was begun meanwhile (see `plan_paths`); the error says it was dropped."""
     from reconciler.config import load
 
     result = load(list(paths), today=today)
@@ -224,7 +224,7 @@ def load_desired(
     if result.has_errors():
         errors = sum(1 for d in result.diagnostics if d.is_error)
         outcome = (
-            "nothing was planned, and the live state read meanwhile was dropped"
+            "nothing was planned, and the fetch begun meanwhile was dropped"
             if fetching
             else "nothing was fetched"
         )
@@ -345,7 +345,7 @@ EARLY_FETCH_BYTES = 256 * 1024
 # While it runs, the interpreter switches threads every millisecond instead of every 5: each page
 # the fetch reads otherwise waits up to 5 ms for the parse (a third of the gain, measured).
 EARLY_SWITCH_SECONDS = 0.001
-STOP_WAIT_SECONDS = 2.0
+STOP_WAIT_SECONDS = 0.5
 
 
 class _EarlyFetches:

@@ -93,8 +93,8 @@ def test_a_large_file_with_errors_plans_nothing_and_says_what_was_dropped(
     assert result.exit_code == 1
     assert "Read Only" in result.stderr  # the diagnostic, with its did-you-mean
     assert (
-        "the configuration has 1 error; nothing was planned, and the live state read "
-        "meanwhile was dropped"
+        "the configuration has 1 error; nothing was planned, and the fetch begun meanwhile "
+        "was dropped"
     ) in result.stderr
     assert "Traceback" not in result.output
     assert "Organization" not in result.stdout
