@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from reconciler.findings import Location
 from reconciler.model import (
     MAX_IP_RANGES,
     DesiredOrg,
@@ -23,7 +24,6 @@ from reconciler.model import (
     LiveState,
     LiveUser,
     Role,
-    Source,
     UnmanagedPolicy,
     User,
     canonical_cidr,
@@ -38,7 +38,6 @@ from reconciler.plan import (
     USER_FIELDS,
     Change,
     Finding,
-    SourceRef,
     address_of,
 )
 
@@ -120,7 +119,7 @@ def _diff_settings(desired: DesiredOrg, live: LiveState) -> list[Change]:
             before={SUPPORT_ACCESS: current},
             after={SUPPORT_ACCESS: wanted},
             fields=[SUPPORT_ACCESS],
-            source=SourceRef.of(desired.settings_source),
+            source=Location.of(desired.settings_source),
             id=live.organization.id,
             etag=live.organization.etag or None,
         )
@@ -179,7 +178,7 @@ def _diff_ranges(desired: DesiredOrg, live: LiveState) -> list[Change]:
                 action="create",
                 after={"name": want.name, "cidr": cidr_key(want.cidr)},
                 fields=list(RANGE_FIELDS),
-                source=SourceRef.of(desired.range_sources.get(want.name)),
+                source=Location.of(desired.range_sources.get(want.name)),
             )
         )
     for have in leftovers:
@@ -204,7 +203,7 @@ def _range_update(desired: DesiredOrg, want: IpRange, have: LiveRange, fields: l
         before={"name": have.name, "cidr": cidr_key(have.cidr)},
         after={"name": want.name, "cidr": cidr_key(want.cidr)},
         fields=fields,
-        source=SourceRef.of(desired.range_sources.get(want.name)),
+        source=Location.of(desired.range_sources.get(want.name)),
         id=have.id,
         etag=have.etag or None,
     )
@@ -237,7 +236,7 @@ def _diff_users(
 def _diff_declared(
     user: User,
     have: LiveUser | None,
-    source: Source | None,
+    source: Location | None,
     all_stores: list[str],
     today: date | None,
 ) -> Change | Finding | None:
@@ -255,7 +254,7 @@ def _diff_declared(
             action="create",
             after=after,
             fields=[f for f in USER_FIELDS if after[f] not in (None, [])],
-            source=SourceRef.of(source),
+            source=Location.of(source),
         )
     if have.role == Role.TERMINATED.value:
         return _terminated(have, source, declared=True)
@@ -272,7 +271,7 @@ def _diff_declared(
         before=before,
         after=after,
         fields=fields,
-        source=SourceRef.of(source),
+        source=Location.of(source),
         id=have.id,
         etag=have.etag or None,
     )
@@ -307,7 +306,7 @@ def _undeclared(email: str, have: LiveUser, policy: UnmanagedPolicy) -> Change |
     return None
 
 
-def _ended(user: User, have: LiveUser | None, source: Source | None) -> Finding:
+def _ended(user: User, have: LiveUser | None, source: Location | None) -> Finding:
     """A declared external user whose access has ended: the plan neither invites nor changes
     it (the platform refuses an expiry in the past), and says so."""
     assert user.expires is not None  # access_ended() holds
@@ -325,7 +324,7 @@ def _ended(user: User, have: LiveUser | None, source: Source | None) -> Finding:
             f"access ends): {done}; remove it from the YAML"
         ),
         address=user_address(user.email),
-        source=SourceRef.of(source),
+        source=Location.of(source),
     )
 
 
@@ -341,7 +340,7 @@ def _same(have: LiveUser, after: dict[str, Any]) -> bool:
     )
 
 
-def _terminated(have: LiveUser, source: Source | None, *, declared: bool) -> Finding:
+def _terminated(have: LiveUser, source: Location | None, *, declared: bool) -> Finding:
     how = "is declared but" if declared else "is"
     return Finding(
         severity="warning" if declared else "info",
@@ -351,5 +350,5 @@ def _terminated(have: LiveUser, source: Source | None, *, declared: bool) -> Fin
             "never changes it" + ("; remove the declaration" if declared else "")
         ),
         address=user_address(have.email),
-        source=SourceRef.of(source),
+        source=Location.of(source),
     )

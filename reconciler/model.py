@@ -88,10 +88,6 @@ UnmanagedPolicy = Literal["report", "remove", "ignore"]
 MAX_REMOVALS_PATTERN = r"^0*(100(\.0+)?|\d{1,2}(\.\d+)?)%$"  # 0% to 100%
 
 
-# Where a declaration was written: `file:line:column`.
-Source = Location
-
-
 def normalise_email(value: str) -> str:
     """Emails compare case-insensitively, without surrounding space and in NFC (`josé` typed
     composed or decomposed is one mailbox). `lower`, not `casefold`: folding rewrites letters
@@ -353,10 +349,10 @@ class DesiredOrg:
 
     config: OrgConfig
     files: tuple[str, ...]
-    user_sources: dict[str, Source]  # case-folded email -> source of its declaration
-    range_sources: dict[str, Source]  # range name -> source of its declaration
-    settings_source: Source | None = None
-    organization_source: Source | None = None
+    user_sources: dict[str, Location]  # case-folded email -> source of its declaration
+    range_sources: dict[str, Location]  # range name -> source of its declaration
+    settings_source: Location | None = None
+    organization_source: Location | None = None
 
 
 # --------------------------------------------------------------------------------------------

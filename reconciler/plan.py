@@ -35,9 +35,6 @@ Action = Literal["create", "update", "delete", "replace"]
 Kind = Literal["settings", "ip_ranges", "users"]
 SignedWith = Literal["token", "ACCESSCTL_PLAN_KEY"]
 
-# The name `diff` and `safety` cite a declaration by (`SourceRef.of(source)`): the one `Location`.
-SourceRef = Location
-
 # The finding code of a live user that is not declared and kept (`unmanaged_users: report`),
 # and the reason of a removal planned because a live user is not declared.
 UNDECLARED = "unmanaged_user"

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from reconciler.config import secrets
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
-from reconciler.model import Source
+from reconciler.findings import Location
 
 # Plain scalars whose YAML 1.2 type is easy to get wrong: ints in several bases, floats,
 # infinities, booleans and nulls in their spellings, YAML 1.1 spellings that 1.2 reads as strings,
@@ -147,9 +147,9 @@ def test_lines_are_counted_as_editors_count_them(unusual: str, newline: str) -> 
     ]
     doc = parse_text(newline.join(lines) + newline, "t.yaml", diags := [])
     assert diags == [] and doc is not None
-    assert doc.locate(("stores", "M2"), key=True) == Source("t.yaml", 4, 3)
-    assert doc.locate(("users", 0, "role")) == Source("t.yaml", 6, lines[5].index("Admn") + 1)
-    assert doc.locate(("users", 0, "note"), key=True) == Source(
+    assert doc.locate(("stores", "M2"), key=True) == Location("t.yaml", 4, 3)
+    assert doc.locate(("users", 0, "role")) == Location("t.yaml", 6, lines[5].index("Admn") + 1)
+    assert doc.locate(("users", 0, "note"), key=True) == Location(
         "t.yaml", 6, lines[5].index("note") + 1
     )
 
@@ -221,8 +221,8 @@ def test_a_path_through_an_alias_is_located_at_the_alias() -> None:
     assert diags == [] and doc is not None
     lines = ALIASED.splitlines()
 
-    def at(line: int, text: str) -> Source:
-        return Source("t.yaml", line, lines[line - 1].index(text) + 1)
+    def at(line: int, text: str) -> Location:
+        return Location("t.yaml", line, lines[line - 1].index(text) + 1)
 
     assert doc.locate(("users", 0, "email")) == at(5, "a@b")  # the anchor itself
     assert doc.locate(("users", 1, "email")) == at(8, "*u")  # `- *u`, not the comment

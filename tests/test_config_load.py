@@ -10,7 +10,8 @@ import pytest
 
 from reconciler.config import LoadResult, load
 from reconciler.config.schema import json_schema, render
-from reconciler.model import Role, Source
+from reconciler.findings import Location
+from reconciler.model import Role
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "config-examples"
@@ -53,10 +54,12 @@ def test_folder_merges_into_one_org_with_sources() -> None:
     assert len(org.config.users) == 6
     assert org.config.policy.max_removals == 5
     assert org.config.settings.technical_support_access is True
-    assert org.user_sources["mindy@globex.example"] == Source(f"{folder}/team-payments.yaml", 8, 5)
-    assert org.range_sources["HQ Cypress Creek"] == Source(f"{folder}/main.yaml", 19, 5)
-    assert org.settings_source == Source(f"{folder}/main.yaml", 8, 1)
-    assert org.organization_source == Source(f"{folder}/main.yaml", 4, 15)
+    assert org.user_sources["mindy@globex.example"] == Location(
+        f"{folder}/team-payments.yaml", 8, 5
+    )
+    assert org.range_sources["HQ Cypress Creek"] == Location(f"{folder}/main.yaml", 19, 5)
+    assert org.settings_source == Location(f"{folder}/main.yaml", 8, 1)
+    assert org.organization_source == Location(f"{folder}/main.yaml", 4, 15)
     assert set(org.user_sources) == {u.email for u in org.config.users}
 
 

@@ -28,7 +28,8 @@ from reconciler.config.merge import MergedOrg, merge
 from reconciler.config.rules import check_all
 from reconciler.config.secrets import find_secrets
 from reconciler.config.shape import FileConfig, check_shape
-from reconciler.model import DesiredOrg, OrgConfig, Source
+from reconciler.findings import Location
+from reconciler.model import DesiredOrg, OrgConfig
 
 __all__ = [
     "Diagnostic",
@@ -102,13 +103,13 @@ def load(
 
 def _desired(org: MergedOrg) -> DesiredOrg:
     users = {}
-    user_sources: dict[str, Source] = {}
+    user_sources: dict[str, Location] = {}
     for entry in org.users:
         if entry.user.email not in users:
             users[entry.user.email] = entry.user
             user_sources[entry.user.email] = entry.locate()
     ranges = {}
-    range_sources: dict[str, Source] = {}
+    range_sources: dict[str, Location] = {}
     for item in org.ranges:
         if item.range.name not in ranges:
             ranges[item.range.name] = item.range

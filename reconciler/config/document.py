@@ -42,7 +42,7 @@ from reconciler.config.stream import (
     position_of,
     unpack,
 )
-from reconciler.model import Source
+from reconciler.findings import Location
 
 PathItem = str | int
 Written = tuple[int, str]  # what is written once in a file: (position, kind), see Document.written
@@ -109,7 +109,7 @@ class Document:
     shared: bool = False  # an alias or merge made one list or mapping appear in two places
     table: Any = field(default=None, repr=False)
 
-    def locate(self, path: YamlPath = (), *, key: bool = False) -> Source:
+    def locate(self, path: YamlPath = (), *, key: bool = False) -> Location:
         """`file:line:column` (1-based) of what is at `path`, or of the deepest part of it that
         exists. When the path goes through an alias (`- *user`), that is where the alias is
         written, not its anchor: the same value appears in two places, and a diagnostic must
@@ -117,7 +117,7 @@ class Document:
         entry, alias = self._walk(path, key)
         at = alias if alias is not None else position_of(entry) if entry is not None else 0
         line, column = unpack(at)
-        return Source(self.file, line, column)
+        return Location(self.file, line, column)
 
     def written(self, path: YamlPath, *, key: bool = False) -> Written | None:
         """What is at `path` as written once in the file, whichever alias leads there: the same

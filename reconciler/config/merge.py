@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.shape import FileConfig
-from reconciler.model import IpRange, Source, User
+from reconciler.findings import Location
+from reconciler.model import IpRange, User
 
 SINGLE_SECTIONS = ("api", "settings", "policy")
 
@@ -18,7 +19,7 @@ class UserEntry:
     file: FileConfig
     index: int  # position in the file's `users` list
 
-    def locate(self, *path: str | int) -> Source:
+    def locate(self, *path: str | int) -> Location:
         return self.file.doc.locate(("users", self.index, *path))
 
 
@@ -28,7 +29,7 @@ class RangeEntry:
     file: FileConfig
     index: int
 
-    def locate(self, *path: str | int) -> Source:
+    def locate(self, *path: str | int) -> Location:
         return self.file.doc.locate(("ip_ranges", self.index, *path))
 
 

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 from reconciler import emails
 from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, PathItem, Written
+from reconciler.findings import Location
 from reconciler.model import (
     HIDDEN_CHARACTER,
     ROLE_NAMES,
@@ -24,7 +25,6 @@ from reconciler.model import (
     OrgConfig,
     Policy,
     Settings,
-    Source,
     User,
     normalise_email,
 )
@@ -392,7 +392,7 @@ def _diag(
     return _at(doc.locate(path, key=key), code, message, hint)
 
 
-def _at(src: Source, code: str, message: str, hint: str | None = None) -> Diagnostic:
+def _at(src: Location, code: str, message: str, hint: str | None = None) -> Diagnostic:
     return Diagnostic(src.file, src.line, src.column, "error", code, message, hint)
 
 

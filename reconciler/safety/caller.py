@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from reconciler.end_state import EndState, covers, simulate
+from reconciler.findings import Location
 from reconciler.model import LiveState, ip_in_network, normalise_email
-from reconciler.plan import Change, Finding, Severity, SourceRef
+from reconciler.plan import Change, Finding, Severity
 from reconciler.safety.context import SUPER, Context, can_manage, loses, verb
 
 # The codes of the rules that depend on who calls (every rule of this module).
@@ -78,7 +79,7 @@ def _insufficient_role(
     changes: Sequence[Change],
     *,
     applying: bool,
-    source: SourceRef | None = None,
+    source: Location | None = None,
 ) -> list[Finding]:
     if not changes or can_manage(live.me.role):
         return []

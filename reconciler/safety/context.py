@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from reconciler.end_state import EndState
+from reconciler.findings import Location
 from reconciler.model import (
     DesiredOrg,
     LiveState,
@@ -17,7 +18,7 @@ from reconciler.model import (
     normalise_email,
     role_rank,
 )
-from reconciler.plan import Change, Finding, SourceRef
+from reconciler.plan import Change, Finding
 
 SUPER = Role.SUPER_ADMIN.value
 TERMINATED = Role.TERMINATED.value
@@ -39,8 +40,8 @@ class Context:
         return self.desired.config
 
     @property
-    def org_source(self) -> SourceRef | None:
-        return SourceRef.of(self.desired.organization_source)
+    def org_source(self) -> Location | None:
+        return Location.of(self.desired.organization_source)
 
     @cached_property
     def _live_users(self) -> dict[str, LiveUser]:
@@ -57,7 +58,7 @@ def error_finding(
     change: Change | None = None,
     *,
     address: str | None = None,
-    source: SourceRef | None = None,
+    source: Location | None = None,
 ) -> Finding:
     """An error finding, about `change` unless another address or source is given."""
     return Finding(

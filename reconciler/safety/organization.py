@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.findings import Location
 from reconciler.model import MAX_IP_RANGES
-from reconciler.plan import Finding, SourceRef, address_of
+from reconciler.plan import Finding, address_of
 from reconciler.safety.context import Context, error_finding
 
 
@@ -32,7 +33,7 @@ def plan_required(ctx: Context) -> Iterator[Finding]:
             f"{live.organization.name} is on the standard plan, which has no allowed IP ranges: "
             "remove `ip_ranges`, or upgrade the organization to ultimate",
             address=address_of("ip_ranges", first),
-            source=SourceRef.of(ctx.desired.range_sources.get(first)),
+            source=Location.of(ctx.desired.range_sources.get(first)),
         )
 
 
@@ -58,7 +59,7 @@ def unknown_store(ctx: Context) -> Iterator[Finding]:
                 f"{user.email} is granted {', '.join(missing)}, which "
                 f"{name} does not have: remove or correct the store id",
                 address=address_of("users", user.email),
-                source=SourceRef.of(ctx.desired.user_sources.get(user.email)),
+                source=Location.of(ctx.desired.user_sources.get(user.email)),
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.findings import Location
 from reconciler.model import (
     DesiredOrg,
     LiveOrganization,
@@ -13,7 +14,6 @@ from reconciler.model import (
     LiveUser,
     Me,
     OrgConfig,
-    Source,
 )
 
 ROOT = "root@acme.example"
@@ -85,10 +85,10 @@ def desired(**config: Any) -> DesiredOrg:
     return DesiredOrg(
         config=cfg,
         files=(FILE,),
-        user_sources={u.email: Source(FILE, 20 + i, 5) for i, u in enumerate(cfg.users)},
-        range_sources={r.name: Source(FILE, 10 + i, 5) for i, r in enumerate(cfg.ip_ranges)},
-        settings_source=Source(FILE, 3, 1),
-        organization_source=Source(FILE, 1, 1),
+        user_sources={u.email: Location(FILE, 20 + i, 5) for i, u in enumerate(cfg.users)},
+        range_sources={r.name: Location(FILE, 10 + i, 5) for i, r in enumerate(cfg.ip_ranges)},
+        settings_source=Location(FILE, 3, 1),
+        organization_source=Location(FILE, 1, 1),
     )
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from reconciler.config.diagnostics import Diagnostic, Severity
-from reconciler.model import Source
+from reconciler.findings import Location
 
 
 def diag(
-    src: Source, code: str, message: str, hint: str | None = None, severity: Severity = "error"
+    src: Location, code: str, message: str, hint: str | None = None, severity: Severity = "error"
 ) -> Diagnostic:
     return Diagnostic(src.file, src.line, src.column, severity, code, message, hint)

@@ -8,7 +8,8 @@ from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, UserEntry
 from reconciler.config.rules._common import diag
 from reconciler.config.shape import FileConfig
-from reconciler.model import Role, Source
+from reconciler.findings import Location
+from reconciler.model import Role
 
 EXPIRY_WARNING_DAYS = 14
 
@@ -35,7 +36,7 @@ def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
         _check_stores(entry, org.name, declared, diags)
 
 
-def _email_source(file: FileConfig, index: int) -> Source:
+def _email_source(file: FileConfig, index: int) -> Location:
     return file.doc.locate(("users", index, "email"))
 
 
