@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.config.diagnostics import Diagnostic
+    from reconciler.findings import Finding
 
 
 class AccessctlError(Exception):
@@ -36,10 +36,10 @@ class ConfigError(AccessctlError):
         message: str,
         *,
         hint: str | None = None,
-        diagnostics: Sequence[Diagnostic] = (),
+        diagnostics: Sequence[Finding] = (),
     ) -> None:
         super().__init__(message, hint=hint)
-        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        self.diagnostics: list[Finding] = list(diagnostics)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from reconciler.signing import plan_key
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
-    from reconciler.config import Diagnostic
     from reconciler.logins import ListClient
 
 API_URL_ENV = "ACCESSCTL_API_URL"
@@ -209,7 +208,7 @@ def load_desired(
     today: date,
     only_org: str | None = None,
     fetching: bool = False,
-) -> tuple[list[DesiredOrg], list[Diagnostic]]:
+) -> tuple[list[DesiredOrg], list[Finding]]:
     """Validated organizations (only `only_org` when given); ConfigError on any error.
     `fetching`: a fetch was begun meanwhile (see `plan_paths`); the error says it was dropped."""
     from reconciler.config import load
@@ -243,14 +242,17 @@ def load_desired(
 _RESTATED = frozenset({"expiry_in_past"})
 
 
-def _warnings_for(org: DesiredOrg, diags: Sequence[Diagnostic]) -> list[Finding]:
+def _warnings_for(org: DesiredOrg, diags: Sequence[Finding]) -> list[Finding]:
     """The config's warnings in `org`'s files, as they are (column and hint too): plain
     `Finding`s, as a saved plan reads them back."""
     files = set(org.files)
     return [
-        Finding(**dict(d))
+        d
         for d in diags
-        if d.file in files and not d.is_error and d.code not in _RESTATED
+        if d.source is not None
+        and d.source.file in files
+        and not d.is_error
+        and d.code not in _RESTATED
     ]
 
 

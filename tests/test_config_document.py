@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from reconciler.config import secrets
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 
 # Plain scalars whose YAML 1.2 type is easy to get wrong: ints in several bases, floats,
 # infinities, booleans and nulls in their spellings, YAML 1.1 spellings that 1.2 reads as strings,
@@ -159,7 +158,7 @@ def test_a_syntax_error_after_an_unusual_break_names_the_editors_line() -> None:
     diags: list[Any] = []
     assert parse_text(text, "t.yaml", diags) is None
     (diag,) = diags
-    assert (diag.line, diag.code) == (4, "yaml_syntax")
+    assert (diag.source.line, diag.code) == (4, "yaml_syntax")
 
 
 def _bomb(levels: int) -> str:
@@ -179,7 +178,7 @@ def test_aliases_count_for_every_value_they_stand_for() -> None:
     diags.clear()
     assert parse_text(_bomb(7), "t.yaml", diags) is None
     (diag,) = diags
-    assert (diag.line, diag.column, diag.code) == (6, 4, "yaml_unsupported")
+    assert (diag.source.line, diag.source.column, diag.code) == (6, 4, "yaml_unsupported")
     assert "more than 2,000,000 values" in diag.message
 
 
@@ -198,7 +197,8 @@ def test_the_secret_scan_visits_a_shared_list_once(monkeypatch: pytest.MonkeyPat
     diags: list[Any] = []
     found = secrets.find_secrets(doc, diags)
     assert calls < 100  # one per list or mapping written (repeats end at once): not 597,871
-    assert [(d.line, d.code) for d in diags] == [(7, "inline_secret")]  # once, where it is written
+    # once, where it is written
+    assert [(d.source.line, d.code) for d in diags] == [(7, "inline_secret")]
     assert len(found) == 1
 
 
@@ -249,7 +249,7 @@ def test_a_large_file_is_not_an_alias_bomb() -> None:
         f"  - {{email: u{i}@x.example, role: User, stores: *all}}" for i in range(8_000)
     )
     text = f"organization: acme\nall_stores: &all\n{stores}\nusers:\n{users}\n"
-    diags: list[Diagnostic] = []
+    diags: list[Finding] = []
     document = parse_text(text, "big.yaml", diags)
     assert document is not None
     assert [d for d in diags if d.code == "yaml_unsupported"] == []

@@ -45,8 +45,8 @@ def _check(text: str, tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     result = load([path], today=TODAY)
     for diag in result.diagnostics:
-        assert diag.file == str(path)
-        assert diag.line >= 1 and diag.column >= 1
+        assert diag.source.file == str(path)
+        assert diag.source.line >= 1 and diag.source.column >= 1
         assert diag.code in CODES, diag
         assert diag.message
     if not result.has_errors():
@@ -119,5 +119,5 @@ def test_arbitrary_bytes_never_crash(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "fuzz.yaml"
     path.write_bytes(data)
     for diag in load([path], today=TODAY).diagnostics:
-        assert diag.line >= 1 and diag.column >= 1
+        assert diag.source.line >= 1 and diag.source.column >= 1
         assert diag.code in CODES

@@ -98,7 +98,7 @@ def test_invalid_items_are_dropped_but_others_still_checked(tmp_path: Path) -> N
         encoding="utf-8",
     )
     result = load([path], today=TODAY)
-    assert [(d.line, d.code) for d in result.diagnostics] == [
+    assert [(d.source.line, d.code) for d in result.diagnostics] == [
         (3, "unknown_role"),
         (4, "expiry_in_past"),
         (4, "unknown_field"),
@@ -110,7 +110,7 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
     path = tmp_path / "org.yaml"
     path.write_text("organization: t\nsettings: {}\norganization: u\n", encoding="utf-8")
     (diag,) = load([path], today=TODAY).diagnostics
-    assert (diag.line, diag.code) == (3, "duplicate_key")
+    assert (diag.source.line, diag.code) == (3, "duplicate_key")
     assert "line 1" in diag.message
 
 
@@ -123,7 +123,7 @@ def test_aliases_and_merge_keys_are_followed(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = load([path], today=TODAY)
-    assert [(d.line, d.code) for d in result.diagnostics] == [(2, "unknown_field")]
+    assert [(d.source.line, d.code) for d in result.diagnostics] == [(2, "unknown_field")]
 
 
 def test_schema_file_is_current() -> None:
@@ -179,7 +179,7 @@ def test_a_user_with_a_non_string_key_keeps_the_rest_checked(tmp_path: Path) -> 
         encoding="utf-8",
     )
     result = load([path], today=TODAY)
-    assert [(d.line, d.column, d.code) for d in result.diagnostics] == [
+    assert [(d.source.line, d.source.column, d.code) for d in result.diagnostics] == [
         (2, 10, "invalid_type"),  # store id `1000001` must be a string
         (4, 39, "unknown_field"),  # `5`
         (5, 51, "expiry_in_past"),
@@ -193,7 +193,7 @@ def test_a_dangling_link_in_a_folder_is_an_error_not_a_missing_file(tmp_path: Pa
     (tmp_path / "a.yaml").write_text("organization: acme\nusers: []\n", encoding="utf-8")
     (tmp_path / "b.yaml").symlink_to(tmp_path / "gone.yaml")
     result = load([tmp_path], today=datetime.date(2026, 11, 22))
-    assert [(d.file, d.line, d.code, d.message) for d in result.diagnostics] == [
+    assert [(d.source.file, d.source.line, d.code, d.message) for d in result.diagnostics] == [
         (str(tmp_path / "b.yaml"), 1, "path_not_found", "a symbolic link to nothing")
     ]
     assert result.has_errors()

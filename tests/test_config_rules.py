@@ -116,7 +116,10 @@ CASES: dict[str, list[tuple[str, int, int, str, str]]] = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_rule_fixture(case: str) -> None:
     result = load([FIXTURES / case], today=TODAY)
-    found = [(Path(d.file).name, d.line, d.column, d.severity, d.code) for d in result.diagnostics]
+    found = [
+        (Path(d.source.file).name, d.source.line, d.source.column, d.severity, d.code)
+        for d in result.diagnostics
+    ]
     assert found == CASES[case]
     assert all(d.message for d in result.diagnostics)
 
@@ -149,7 +152,7 @@ def test_hints(case: str, hint: str | None) -> None:
 
 def test_a_user_without_stores_is_told_how_to_declare_them() -> None:
     found = load([FIXTURES / "missing_stores.yaml"], today=TODAY).diagnostics
-    assert [(d.line, d.message, d.hint) for d in found] == [
+    assert [(d.source.line, d.message, d.hint) for d in found] == [
         (
             line,
             f"missing required field `stores` in users[{index}]",
@@ -191,14 +194,14 @@ def test_a_non_string_key_is_named_as_written() -> None:
 
 def test_a_duplicate_through_an_alias_names_both_lines() -> None:
     (diag,) = load([FIXTURES / "duplicate_email_alias.yaml"], today=TODAY).diagnostics
-    assert diag.line == 5
+    assert diag.source.line == 5
     assert diag.message.endswith(f"here and at {FIXTURES / 'duplicate_email_alias.yaml'}:4")
 
 
 def test_cross_file_messages_name_both_places() -> None:
     folder = FIXTURES / "duplicate_email_across_files"
     (diag,) = load([folder], today=TODAY).diagnostics
-    assert diag.file == str(folder / "b.yaml")
+    assert diag.source.file == str(folder / "b.yaml")
     assert f"{folder / 'a.yaml'}:3" in diag.message
 
     folder = FIXTURES / "role_conflict_across_orgs"
@@ -239,7 +242,7 @@ def test_expiry_boundaries() -> None:
 
 def test_path_not_found_and_empty_folder(tmp_path: Path) -> None:
     result = load([tmp_path / "nope.yaml", tmp_path], today=TODAY)
-    assert [(d.code, d.line, d.column) for d in result.diagnostics] == [
+    assert [(d.code, d.source.line, d.source.column) for d in result.diagnostics] == [
         ("path_not_found", 1, 1),
         ("no_config_files", 1, 1),
     ]

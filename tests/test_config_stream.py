@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, parse_text
+from reconciler.findings import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(
@@ -40,14 +40,14 @@ def _same(mine: Any, theirs: Any) -> bool:
     return type(mine) is type(theirs) and bool(mine == theirs)
 
 
-def _shown(diags: list[Diagnostic]) -> list[tuple[int, int, str, str]]:
+def _shown(diags: list[Finding]) -> list[tuple[int, int, str, str]]:
     """In the order `load` shows them: by place."""
-    return sorted((d.line, d.column, d.code, d.message) for d in diags)
+    return sorted((d.source.line, d.source.column, d.code, d.message) for d in diags)
 
 
-def _both(text: str) -> tuple[Document | None, list[Diagnostic], Document | None, list[Diagnostic]]:
-    streamed: list[Diagnostic] = []
-    composed: list[Diagnostic] = []
+def _both(text: str) -> tuple[Document | None, list[Finding], Document | None, list[Finding]]:
+    streamed: list[Finding] = []
+    composed: list[Finding] = []
     return (
         parse_text(text, "t.yaml", streamed),
         streamed,

@@ -36,7 +36,7 @@ def _plan_of(text: str, tmp: Path, live: LiveState) -> tuple[list[object], list[
     path = tmp / "exported.yaml"
     path.write_text(text, encoding="utf-8")
     result = load([str(path)], today=TODAY)
-    errors = [f"{d.location()} {d.code} {d.message}" for d in result.diagnostics if d.is_error]
+    errors = [f"{d.where} {d.code} {d.message}" for d in result.diagnostics if d.is_error]
     assert not errors, text
     (org,) = result.orgs
     changes, _ = diff(org, live, today=TODAY)

@@ -39,7 +39,7 @@ def _load(path: Path, seconds: float = 5.0) -> LoadResult:
 
 
 def _codes(result: LoadResult) -> list[tuple[int, str]]:
-    return [(d.line, d.code) for d in result.diagnostics]
+    return [(d.source.line, d.code) for d in result.diagnostics]
 
 
 def _write(tmp_path: Path, text: str, name: str = "acme.yaml") -> Path:
@@ -192,7 +192,7 @@ def test_a_lookalike_is_reported_in_either_order_and_across_organizations(
     _write(tmp_path, "organization: globex\n" + USERS + "  - {email: paypal@acme.example, "
            "role: Admin, stores: []}\n", "b.yaml")  # fmt: skip
     result = load([str(tmp_path)], today=TODAY)
-    assert [(Path(d.file).name, d.line, d.code) for d in result.diagnostics] == [
+    assert [(Path(d.source.file).name, d.source.line, d.code) for d in result.diagnostics] == [
         ("a.yaml", 3, "confusable_email"),  # mixes Cyrillic and Latin letters
         ("b.yaml", 3, "confusable_email"),  # looks like a.yaml's
     ]

@@ -61,12 +61,10 @@ def test_dry_run_body_shows_what_json_leaves_raw() -> None:
 def test_validate_text_output_shows_control_characters_from_the_yaml() -> None:
     import io
 
-    from reconciler.config import Diagnostic, render_text
+    from reconciler.config import config_problem, render_text
 
     out = io.StringIO()
-    diag = Diagnostic(
-        "a\x1b.yaml", 3, 7, "error", "unknown_role", "unknown role `A\x1b[2K\nB`", "\r"
-    )
+    diag = config_problem("a\x1b.yaml", 3, 7, "unknown_role", "unknown role `A\x1b[2K\nB`", "\r")
     render_text([diag], out)
     assert out.getvalue() == (
         "a\\x1b.yaml:3:7: error[unknown_role]: unknown role `A\\x1b[2K\\nB`\n"

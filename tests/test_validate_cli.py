@@ -96,10 +96,10 @@ def test_github(tmp_path: Path) -> None:
 def test_github_escaping() -> None:
     from io import StringIO
 
-    from reconciler.config import Diagnostic, render_github
+    from reconciler.config import config_problem, render_github
 
     stream = StringIO()
-    diag = Diagnostic("a,b:c.yaml", 1, 2, "error", "x_y", "100% bad\r\nreally", "fix: it")
+    diag = config_problem("a,b:c.yaml", 1, 2, "x_y", "100% bad\r\nreally", "fix: it")
     render_github([diag], stream)
     assert stream.getvalue() == (
         "::error file=a%2Cb%3Ac.yaml,line=1,col=2,title=x_y::"

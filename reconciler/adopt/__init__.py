@@ -57,11 +57,12 @@ def verify(
     """The adopted files must load without errors and plan empty against `lives`; AdoptError
     (naming the first problems) otherwise."""
     from reconciler.config import load
+    from reconciler.config.diagnostics import located
 
     result = load(list(paths), today=today, texts=adoption.after)
     errors = [d for d in result.diagnostics if d.is_error]
     if errors:
-        shown = "; ".join(f"{d.file}:{d.line}: {d.code}: {d.message}" for d in errors[:3])
+        shown = "; ".join(f"{located(d)}: {d.code}: {d.message}" for d in errors[:3])
         raise AdoptError(
             f"the adopted configuration would not validate ({shown}); nothing was written",
             hint="this is a bug in adopt, or a part it cannot rewrite: edit the YAML by hand",

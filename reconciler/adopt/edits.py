@@ -17,10 +17,10 @@ from reconciler.adopt.yaml_file import (
     user_pairs,
 )
 from reconciler.config.canonical import KEY_ORDER, order_of
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import parse_text
 from reconciler.config.splice import Edit, SpliceError, Splicer, pair, scalar
 from reconciler.diff import cidr_key, desired_user_fields, live_user_fields, ranges_managed
+from reconciler.findings import Finding
 from reconciler.model import DesiredOrg, LiveState, LiveUser, Role, User, normalise_email
 
 USER_KEYS = KEY_ORDER["users"]
@@ -31,7 +31,7 @@ def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) ->
     """The edits that take `live` into the files of `desired` (their current `texts`)."""
     files: list[YamlFile] = []
     for name in desired.files:
-        diags: list[Diagnostic] = []
+        diags: list[Finding] = []
         doc = parse_text(texts[name], name, diags, nodes=True)
         if doc is None or not isinstance(doc.root, MappingNode):
             raise AdoptError(f"{name}: the file no longer reads as it did; nothing was written")

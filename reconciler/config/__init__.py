@@ -5,19 +5,20 @@ organization, and check every rule of SPEC §3, collecting all problems as diagn
     if result.has_errors():
         render_text(result.diagnostics, sys.stdout)
 
-The core never prints and never raises for a user's mistake: everything is a Diagnostic.
+The core never prints and never raises for a user's mistake: everything is a Finding.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.config.diagnostics import (
-    Diagnostic,
+    config_problem,
+    located,
     render_github,
     render_json,
     render_text,
@@ -28,12 +29,13 @@ from reconciler.config.merge import MergedOrg, merge
 from reconciler.config.rules import check_all
 from reconciler.config.secrets import find_secrets
 from reconciler.config.shape import FileConfig, check_shape
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 from reconciler.model import DesiredOrg, OrgConfig
 
 __all__ = [
-    "Diagnostic",
+    "Finding",
     "LoadResult",
+    "config_problem",
     "load",
     "render_github",
     "render_json",
@@ -46,7 +48,7 @@ class LoadResult:
     """The organizations found (merged, one per name) and every problem, sorted by place."""
 
     orgs: list[DesiredOrg] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     def has_errors(self, strict: bool = False) -> bool:
@@ -65,7 +67,9 @@ class LoadResult:
             return None
         claimed = {path for other in self.orgs for path in other.files}
         mine = set(org.files)
-        diagnostics = [d for d in self.diagnostics if d.file in mine or d.file not in claimed]
+        diagnostics = [
+            d for d in self.diagnostics if (file := located(d).file) in mine or file not in claimed
+        ]
         return LoadResult([org], diagnostics, [f for f in self.files if f in mine])
 
 
@@ -79,7 +83,7 @@ def load(
     input; `today` decides which expiry dates are past or close. `texts` stands in for the
     contents of the files it names (by their shown name): how `adopt` checks what it would
     write before writing it."""
-    diags: list[Diagnostic] = []
+    diags: list[Finding] = []
     found = discover(paths, diags)
     configs: list[FileConfig] = []
     for path, shown in found:
@@ -97,8 +101,18 @@ def load(
     check_all(merged, today, diags)
     files = [shown for _, shown in found]
     rank = {name: i for i, name in enumerate(files)}
-    diags.sort(key=lambda d: (rank.get(d.file, -1), d.line, d.column))
+    diags.sort(key=_place(rank))
     return LoadResult([_desired(org) for org in merged], diags, files)
+
+
+def _place(rank: Mapping[str, int]) -> Callable[[Finding], tuple[int, int, int]]:
+    """Sorts problems by file (in the order given), line and column."""
+
+    def place(diag: Finding) -> tuple[int, int, int]:
+        source = located(diag)
+        return rank.get(source.file, -1), source.line, source.column
+
+    return place
 
 
 def _desired(org: MergedOrg) -> DesiredOrg:

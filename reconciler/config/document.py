@@ -24,7 +24,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import config_problem
 from reconciler.config.files import Unreadable, read_config_bytes
 from reconciler.config.stream import (
     ALIAS_GROWTH,
@@ -42,7 +42,7 @@ from reconciler.config.stream import (
     position_of,
     unpack,
 )
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 
 PathItem = str | int
 Written = tuple[int, str]  # what is written once in a file: (position, kind), see Document.written
@@ -199,7 +199,7 @@ def _key_at(mapping: dict[Any, Any], item: PathItem, table: list[Any]) -> tuple[
     return None
 
 
-def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document | None:
+def read_document(path: Path, display: str, diags: list[Finding]) -> Document | None:
     """Parse one file; problems go to `diags`. None when nothing usable could be read."""
     try:
         text = read_config_bytes(path).decode("utf-8-sig")
@@ -207,7 +207,7 @@ def read_document(path: Path, display: str, diags: list[Diagnostic]) -> Document
         reason = (
             exc.reason if isinstance(exc, Unreadable) else "cannot read file: it is not UTF-8 text"
         )
-        diags.append(Diagnostic(display, 1, 1, "error", "file_unreadable", reason))
+        diags.append(config_problem(display, 1, 1, "file_unreadable", reason))
         return None
     return parse_text(text, display, diags)
 
@@ -275,7 +275,7 @@ def _compose(text: str, *, pure: bool) -> tuple[Node | None, bool]:
 
 
 def parse_text(
-    text: str, display: str, diags: list[Diagnostic], *, nodes: bool = False
+    text: str, display: str, diags: list[Finding], *, nodes: bool = False
 ) -> Document | None:
     """Parse YAML text into a Document; problems go to `diags`. With `nodes`, the Document keeps
     the node tree (fmt and adopt edit the text at node marks) instead of a table of locations."""
@@ -285,7 +285,7 @@ def parse_text(
     pure = "%YAML" in text and _YAML_11.search(text) is not None
     lines = LineIndex(text)
     read = _read_nodes if nodes else _read_stream
-    problems: list[Diagnostic] = []  # what the builder finds counts only if the file parses
+    problems: list[Finding] = []  # what the builder finds counts only if the file parses
     try:
         try:
             document = read(text, display, problems, lines, pure)
@@ -308,7 +308,7 @@ def parse_text(
                 return None
     except (RecursionError, TooDeep):
         diags.append(
-            Diagnostic(display, 1, 1, "error", "yaml_unsupported", "the YAML is nested too deeply")
+            config_problem(display, 1, 1, "yaml_unsupported", "the YAML is nested too deeply")
         )
         return None
     except (_TooLarge, TooLarge) as exc:
@@ -317,11 +317,10 @@ def parse_text(
         else:
             line, column = lines.position(exc.node.start_mark)
         diags.append(
-            Diagnostic(
+            config_problem(
                 display,
                 line,
                 column,
-                "error",
                 "yaml_unsupported",
                 f"aliases add more than {MAX_ALIASED_VALUES:,} values to this file; write "
                 "the values out instead",
@@ -330,11 +329,10 @@ def parse_text(
         return None
     if document is None:
         diags.append(
-            Diagnostic(
+            config_problem(
                 display,
                 1,
                 1,
-                "error",
                 "empty_file",
                 "the file holds no YAML document",
                 "every file starts with `organization: <name>`",
@@ -346,7 +344,7 @@ def parse_text(
 
 
 def _read_nodes(
-    text: str, display: str, diags: list[Diagnostic], lines: LineIndex, pure: bool
+    text: str, display: str, diags: list[Finding], lines: LineIndex, pure: bool
 ) -> Document | None:
     root, yaml11 = _compose(text, pure=pure)
     if root is None:
@@ -357,7 +355,7 @@ def _read_nodes(
 
 
 def _read_stream(
-    text: str, display: str, diags: list[Diagnostic], lines: LineIndex, pure: bool
+    text: str, display: str, diags: list[Finding], lines: LineIndex, pure: bool
 ) -> Document | None:
     position = None
     if lines.unusual:  # the parser's line breaks are not the editor's: count from the offset
@@ -420,7 +418,7 @@ def _mark_index(exc: Exception) -> int | None:
     return index if isinstance(index, int) else None
 
 
-def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
+def syntax_diagnostic(exc: Exception, display: str, text: str) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     lines = LineIndex(text)
     line, column = lines.position(mark) if mark is not None else (1, 1)
@@ -436,7 +434,7 @@ def syntax_diagnostic(exc: Exception, display: str, text: str) -> Diagnostic:
         hint = "indent with spaces, not tabs"
     elif "unexpected ':'" in str(exc):
         hint = 'quote a value that holds `:`, e.g. url: "http://127.0.0.1:8765/api/v1"'
-    return Diagnostic(display, line, column, "error", "yaml_syntax", message, hint)
+    return config_problem(display, line, column, "yaml_syntax", message, hint)
 
 
 class _TooLarge(Exception):
@@ -456,7 +454,7 @@ class _Builder:
     Only what aliases add counts against the limit: a large file written out is not refused."""
 
     file: str
-    diags: list[Diagnostic]
+    diags: list[Finding]
     lines: LineIndex
     yaml11: bool = False
     memo: dict[int, Any] = field(default_factory=dict)  # id -> value
@@ -557,7 +555,7 @@ class _Builder:
 
     def _report(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
         line, column = self.lines.position(node.start_mark)
-        self.diags.append(Diagnostic(self.file, line, column, "error", code, message, hint))
+        self.diags.append(config_problem(self.file, line, column, code, message, hint))
 
 
 # The spellings ruamel.yaml's constructor accepts for a bool-tagged scalar: YAML 1.2's `true` and

@@ -9,7 +9,8 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import config_problem
+from reconciler.findings import Finding
 
 SUFFIXES = (".yaml", ".yml")
 # The largest configuration file read: 10,000 users take about 1 MiB, so 16 MiB is room for
@@ -71,7 +72,7 @@ def _size(count: int) -> str:
 
 
 def discover(
-    paths: Sequence[str | os.PathLike[str]], diags: list[Diagnostic]
+    paths: Sequence[str | os.PathLike[str]], diags: list[Finding]
 ) -> list[tuple[Path, str]]:
     """(path, name shown in diagnostics) for every config file, each file once."""
     found: list[tuple[Path, str]] = []
@@ -90,26 +91,19 @@ def discover(
             for broken in sorted(p for p in visible if p.is_symlink() and not p.exists()):
                 name = os.path.join(shown, *broken.relative_to(path).parts)
                 diags.append(
-                    Diagnostic(name, 1, 1, "error", "path_not_found", "a symbolic link to nothing")
+                    config_problem(name, 1, 1, "path_not_found", "a symbolic link to nothing")
                 )
             if not files:
                 diags.append(
-                    Diagnostic(
-                        shown,
-                        1,
-                        1,
-                        "error",
-                        "no_config_files",
-                        "the folder holds no .yaml or .yml files",
+                    config_problem(
+                        shown, 1, 1, "no_config_files", "the folder holds no .yaml or .yml files"
                     )
                 )
             candidates = [(p, os.path.join(shown, *p.relative_to(path).parts)) for p in files]
         elif path.exists():
             candidates = [(path, shown)]
         else:
-            diags.append(
-                Diagnostic(shown, 1, 1, "error", "path_not_found", "no such file or folder")
-            )
+            diags.append(config_problem(shown, 1, 1, "path_not_found", "no such file or folder"))
             continue
         for candidate, name in candidates:
             key = candidate.resolve()

@@ -20,17 +20,18 @@ from pathlib import Path
 from ruamel.yaml.error import YAMLError
 
 from reconciler.atomic import ChangedOnDisk, write_text
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import config_problem
 from reconciler.config.document import parse_text
 from reconciler.config.files import Unreadable, discover, read_config_bytes
 from reconciler.config.reformat import Unformattable, format_text
+from reconciler.findings import Finding
 
 
 @dataclass
 class FormatResult:
     changed: list[str] = field(default_factory=list)  # files reformatted (or that would be)
     unchanged: list[str] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)  # files fmt could not format
+    diagnostics: list[Finding] = field(default_factory=list)  # files fmt could not format
 
 
 def format_paths(paths: Sequence[str | os.PathLike[str]], *, write: bool) -> FormatResult:
@@ -55,29 +56,27 @@ def format_paths(paths: Sequence[str | os.PathLike[str]], *, write: bool) -> For
                 reason = exc.strerror or str(exc)
                 problem = f"cannot write the formatted file: {reason}; the file was left as it was"
             if problem is not None:
-                result.diagnostics.append(
-                    Diagnostic(shown, 1, 1, "error", "file_unwritable", problem)
-                )
+                result.diagnostics.append(config_problem(shown, 1, 1, "file_unwritable", problem))
                 continue
         result.changed.append(shown)
     return result
 
 
-def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes, str, str] | None:
+def _format_file(path: Path, shown: str, diags: list[Finding]) -> tuple[bytes, str, str] | None:
     """The file's bytes, its text and its canonical form; None (with diagnostics) when it
     cannot be formatted."""
     try:
         read = read_config_bytes(path)
         text = read.decode("utf-8-sig")
     except Unreadable as exc:
-        diags.append(Diagnostic(shown, 1, 1, "error", "file_unreadable", exc.reason))
+        diags.append(config_problem(shown, 1, 1, "file_unreadable", exc.reason))
         return None
     except UnicodeDecodeError:
         diags.append(
-            Diagnostic(shown, 1, 1, "error", "file_unreadable", "cannot read file as UTF-8 text")
+            config_problem(shown, 1, 1, "file_unreadable", "cannot read file as UTF-8 text")
         )
         return None
-    problems: list[Diagnostic] = []
+    problems: list[Finding] = []
     document = parse_text(text, shown, problems, nodes=True)
     if [problem.code for problem in problems] == ["empty_file"]:
         return read, text, text  # no YAML, nothing to format (`validate` reports the empty file)
@@ -87,25 +86,22 @@ def _format_file(path: Path, shown: str, diags: list[Diagnostic]) -> tuple[bytes
     try:
         return read, text, format_text(text, document)
     except Unformattable as exc:
-        diags.append(
-            Diagnostic(shown, exc.line, exc.column, "error", exc.code, exc.message, exc.hint)
-        )
+        diags.append(config_problem(shown, exc.line, exc.column, exc.code, exc.message, exc.hint))
     except YAMLError as exc:  # ruamel's own parser refuses what validate's loader read cleanly
         diags.append(_unreadable_to_fmt(exc, shown))
     return None
 
 
-def _unreadable_to_fmt(exc: YAMLError, shown: str) -> Diagnostic:
+def _unreadable_to_fmt(exc: YAMLError, shown: str) -> Finding:
     """The file is valid YAML (validate's loader read it), so this is no syntax error: fmt's
     round-trip parser is stricter (about tabs, for one) and fmt cannot rewrite the file."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
-    return Diagnostic(
+    return config_problem(
         shown,
         line,
         column,
-        "error",
         "fmt_unsafe",
         f"fmt's round-trip YAML parser cannot read line {line} ({problem}), though the file "
         "is valid YAML; the file was left as it is",

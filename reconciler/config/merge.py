@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import config_problem
 from reconciler.config.shape import FileConfig
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 from reconciler.model import IpRange, User
 
 SINGLE_SECTIONS = ("api", "settings", "policy")
@@ -67,7 +67,7 @@ class MergedOrg:
         return self.stores
 
 
-def merge(files: list[FileConfig], diags: list[Diagnostic]) -> list[MergedOrg]:
+def merge(files: list[FileConfig], diags: list[Finding]) -> list[MergedOrg]:
     """Group files by organization, in the order the organizations first appear."""
     orgs: dict[str, MergedOrg] = {}
     for file in files:
@@ -78,7 +78,7 @@ def merge(files: list[FileConfig], diags: list[Diagnostic]) -> list[MergedOrg]:
     return list(orgs.values())
 
 
-def _add(org: MergedOrg, file: FileConfig, diags: list[Diagnostic]) -> None:
+def _add(org: MergedOrg, file: FileConfig, diags: list[Finding]) -> None:
     for section in SINGLE_SECTIONS:
         if section not in file.sections:
             continue
@@ -89,11 +89,10 @@ def _add(org: MergedOrg, file: FileConfig, diags: list[Diagnostic]) -> None:
         src = file.doc.locate((section,), key=True)
         first = owner.doc.locate((section,), key=True)
         diags.append(
-            Diagnostic(
+            config_problem(
                 src.file,
                 src.line,
                 src.column,
-                "error",
                 "duplicate_section",
                 f"`{section}` for organization `{org.name}` is already set at {first}",
                 f"set `api`, `settings` and `policy` in one file of `{org.name}` only",
@@ -108,11 +107,10 @@ def _add(org: MergedOrg, file: FileConfig, diags: list[Diagnostic]) -> None:
         src = file.doc.locate(("stores", store_id), key=True)
         first = owner.doc.locate(("stores", store_id), key=True)
         diags.append(
-            Diagnostic(
+            config_problem(
                 src.file,
                 src.line,
                 src.column,
-                "error",
                 "duplicate_store",
                 f"store `{store_id}` is already declared at {first}",
                 "declare each store once per organization",

@@ -148,8 +148,9 @@ def _same_data(
 ) -> Renumber:
     """How the sorted lists' items moved; raises if anything else changed."""
     for problem in problems if new_doc is None else []:
-        line = result.splitlines()[problem.line - 1] if "undefined alias" in problem.message else ""
-        alias = re.match(r"\*([^\s,\]}]+)", line[problem.column - 1 :])
+        at = problem.source
+        line = result.splitlines()[at.line - 1] if "undefined alias" in problem.message else ""
+        alias = re.match(r"\*([^\s,\]}]+)", line[at.column - 1 :])
         if alias:
             message = f"formatting would move the definition of the anchor `&{alias.group(1)}`"
             raise Unformattable(1, 1, message)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, PathItem, Written
+from reconciler.findings import Finding
 
 SECRET_KEYS = frozenset(
     {
@@ -41,7 +41,7 @@ _HINT = (
 )
 
 
-def find_secrets(doc: Document, diags: list[Diagnostic]) -> set[Written]:
+def find_secrets(doc: Document, diags: list[Finding]) -> set[Written]:
     """Report inline secrets; returns what was reported (keys or values, as written), so
     other checks do not report them again wherever an alias repeats them."""
     found: set[Written] = set()
@@ -56,7 +56,7 @@ def _walk(
     value: Any,
     path: tuple[PathItem, ...],
     doc: Document,
-    diags: list[Diagnostic],
+    diags: list[Finding],
     found: set[Written],
     seen: set[int] | None,
 ) -> None:
@@ -91,7 +91,7 @@ def _check_value(
     value: str,
     path: tuple[PathItem, ...],
     doc: Document,
-    diags: list[Diagnostic],
+    diags: list[Finding],
     found: set[Written],
 ) -> None:
     if len(value) >= 12 and _SECRET_VALUE.match(value):
@@ -109,7 +109,7 @@ def _report(
     path: tuple[PathItem, ...],
     on_key: bool,
     message: str,
-    diags: list[Diagnostic],
+    diags: list[Finding],
     found: set[Written],
 ) -> None:
     written = doc.written(path, key=on_key)
@@ -117,7 +117,7 @@ def _report(
         if written in found:  # a string repeated by an alias: reported where it is written
             return
         found.add(written)
-    src = doc.locate(path, key=on_key)
+    source = doc.locate(path, key=on_key)
     diags.append(
-        Diagnostic(src.file, src.line, src.column, "error", "inline_secret", message, _HINT)
+        Finding(severity="error", code="inline_secret", message=message, source=source, hint=_HINT)
     )

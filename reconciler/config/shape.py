@@ -14,9 +14,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler import emails
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.document import Document, PathItem, Written
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 from reconciler.model import (
     HIDDEN_CHARACTER,
     ROLE_NAMES,
@@ -89,7 +88,7 @@ class FileConfig:
 
 
 def check_shape(
-    doc: Document, diags: list[Diagnostic], skip: Collection[Written] = ()
+    doc: Document, diags: list[Finding], skip: Collection[Written] = ()
 ) -> FileConfig | None:
     """Validate `doc`; `skip` holds what was already reported (e.g. inline secrets)."""
     data = doc.data
@@ -147,7 +146,7 @@ _MAPPINGS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Diagnostic]) -> dict[Any, Any]:
+def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Finding]) -> dict[Any, Any]:
     """`data` with its keys that YAML read as something else than a string (`~`, `true`, `5`,
     a date) reported and taken out; a store id written as a number is kept as its text, so the
     rest of the file is checked as if it were quoted. `data` itself when there are none."""
@@ -264,7 +263,7 @@ def _report(
     doc: Document,
     data: Any,
     errors: Sequence[ErrorDetails],
-    diags: list[Diagnostic],
+    diags: list[Finding],
     skip: Collection[Written],
 ) -> tuple[set[tuple[PathItem, ...]], set[tuple[PathItem, ...]]]:
     """Diagnostics for pydantic's errors about `data` (`doc.data`, keys made strings); returns
@@ -333,7 +332,7 @@ def _is_field(path: Sequence[PathItem], name: str) -> bool:
 
 def _to_diagnostic(
     doc: Document, path: tuple[PathItem, ...], on_key: bool, err: ErrorDetails
-) -> Diagnostic:
+) -> Finding:
     kind = err["type"]
     name = str(path[-1]) if path else "file"
     where = _pretty(path[:-1]) or "the top level"
@@ -388,12 +387,12 @@ def _diag(
     message: str,
     hint: str | None = None,
     key: bool = False,
-) -> Diagnostic:
+) -> Finding:
     return _at(doc.locate(path, key=key), code, message, hint)
 
 
-def _at(src: Location, code: str, message: str, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(src.file, src.line, src.column, "error", code, message, hint)
+def _at(src: Location, code: str, message: str, hint: str | None = None) -> Finding:
+    return Finding(severity="error", code=code, message=message, source=src, hint=hint)
 
 
 def _allowed(parent: Sequence[PathItem]) -> list[str]:

@@ -37,7 +37,8 @@ from ruamel.yaml.events import (
     StreamEndEvent,
 )
 
-from reconciler.config.diagnostics import Diagnostic
+from reconciler.config.diagnostics import config_problem
+from reconciler.findings import Finding
 
 TAG = "tag:yaml.org,2002:"
 STR_TAG = TAG + "str"
@@ -167,7 +168,7 @@ class StreamBuilder:
     def __init__(
         self,
         file: str,
-        diags: list[Diagnostic],
+        diags: list[Finding],
         position: Callable[[Any], int] | None,
         rules: Rules,
         *,
@@ -184,7 +185,7 @@ class StreamBuilder:
         self.shared = False
         self.yaml11 = False
         self.muted = 0  # refused parts open: what is in them is read, its problems held
-        self.held: list[Diagnostic] = []
+        self.held: list[Finding] = []
         self.released: set[int] = set()
 
     def build(self, events: Iterable[Any]) -> tuple[Any, Any, bool]:
@@ -435,7 +436,7 @@ class StreamBuilder:
 
     def _report(self, at: int, code: str, message: str, hint: str | None = None) -> None:
         line, column = unpack(at)
-        found = Diagnostic(self.file, line, column, "error", code, message, hint)
+        found = config_problem(self.file, line, column, code, message, hint)
         (self.held if self.muted else self.diags).append(found)
 
     def _release(self, start: int, end: int) -> None:

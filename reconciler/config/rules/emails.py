@@ -5,12 +5,12 @@ warned about as `confusable_email`. Invisible characters are refused earlier, by
 from __future__ import annotations
 
 from reconciler import emails
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, UserEntry
 from reconciler.config.rules._common import diag
+from reconciler.findings import Finding
 
 
-def check_confusables(orgs: list[MergedOrg], diags: list[Diagnostic]) -> None:
+def check_confusables(orgs: list[MergedOrg], diags: list[Finding]) -> None:
     """Lookalikes across every organization (one email is one person everywhere), reported at
     the later declaration and naming the first; else mixed scripts in one part of an address."""
     first: dict[str, UserEntry] = {}  # skeleton -> the first declaration with it
@@ -34,7 +34,7 @@ def check_confusables(orgs: list[MergedOrg], diags: list[Diagnostic]) -> None:
                 )
 
 
-def lookalike(entry: UserEntry, other: str, where: str) -> Diagnostic:
+def lookalike(entry: UserEntry, other: str, where: str) -> Finding:
     """`confusable_email` for `entry`, which looks like the address `other` found at `where`."""
     email = entry.user.email
     return diag(

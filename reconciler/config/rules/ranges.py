@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, RangeEntry
 from reconciler.config.rules._common import diag
+from reconciler.findings import Finding
 from reconciler.model import MAX_IP_RANGES
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def check_ranges(org: MergedOrg, diags: list[Diagnostic]) -> None:
+def check_ranges(org: MergedOrg, diags: list[Finding]) -> None:
     names: dict[str, RangeEntry] = {}
     networks: list[tuple[Network, RangeEntry]] = []
     for position, entry in enumerate(org.ranges):
@@ -44,7 +44,7 @@ def check_ranges(org: MergedOrg, diags: list[Diagnostic]) -> None:
     _check_overlaps(networks, diags)
 
 
-def _network(entry: RangeEntry, diags: list[Diagnostic]) -> Network | None:
+def _network(entry: RangeEntry, diags: list[Finding]) -> Network | None:
     cidr = entry.range.cidr
     if "/" not in cidr:
         diags.append(
@@ -85,7 +85,7 @@ def _network(entry: RangeEntry, diags: list[Diagnostic]) -> Network | None:
     return None
 
 
-def _check_overlaps(networks: list[tuple[Network, RangeEntry]], diags: list[Diagnostic]) -> None:
+def _check_overlaps(networks: list[tuple[Network, RangeEntry]], diags: list[Finding]) -> None:
     """Sort by start address and sweep: each range is compared with the widest one before it."""
     ordered = sorted(networks, key=lambda item: (item[0].version, int(item[0].network_address)))
     widest: tuple[Network, RangeEntry] | None = None

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from reconciler.config.diagnostics import Diagnostic
 from reconciler.config.merge import MergedOrg, UserEntry
 from reconciler.config.rules._common import diag
 from reconciler.config.shape import FileConfig
-from reconciler.findings import Location
+from reconciler.findings import Finding, Location
 from reconciler.model import Role
 
 EXPIRY_WARNING_DAYS = 14
 
 
-def check_users(org: MergedOrg, today: date, diags: list[Diagnostic]) -> None:
+def check_users(org: MergedOrg, today: date, diags: list[Finding]) -> None:
     first: dict[str, tuple[FileConfig, int]] = {}
     for email, file, index in org.emails:
         if email in first:
@@ -40,7 +39,7 @@ def _email_source(file: FileConfig, index: int) -> Location:
     return file.doc.locate(("users", index, "email"))
 
 
-def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
+def _check_role(entry: UserEntry, diags: list[Finding]) -> None:
     user = entry.user
     if user.role is Role.TERMINATED:
         diags.append(
@@ -83,7 +82,7 @@ def _check_role(entry: UserEntry, diags: list[Diagnostic]) -> None:
         )
 
 
-def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> None:
+def _check_expiry(entry: UserEntry, today: date, diags: list[Finding]) -> None:
     user = entry.user
     if user.type == "internal":
         if user.expires is not None:
@@ -134,7 +133,7 @@ def _check_expiry(entry: UserEntry, today: date, diags: list[Diagnostic]) -> Non
 
 
 def _check_stores(
-    entry: UserEntry, org_name: str, declared: dict[str, str] | None, diags: list[Diagnostic]
+    entry: UserEntry, org_name: str, declared: dict[str, str] | None, diags: list[Finding]
 ) -> None:
     """`declared`: the organization's `stores:` map, None when it declares none."""
     stores = entry.user.stores
@@ -169,7 +168,7 @@ def _check_stores(
             )
 
 
-def check_role_conflicts(orgs: list[MergedOrg], diags: list[Diagnostic]) -> None:
+def check_role_conflicts(orgs: list[MergedOrg], diags: list[Finding]) -> None:
     """One role per email across all organizations (the platform refuses the second invite)."""
     holder: dict[str, tuple[Role, MergedOrg, UserEntry]] = {}
     for org in orgs:
