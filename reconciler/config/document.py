@@ -1,47 +1,30 @@
-"""Reading one YAML file fast, with locations.
+"""Reading one YAML file fast, with locations: `parse_text` and `read_document` give a
+`Document`, its plain value and where each part of it is written.
 
 Validation must stay within a small factor of a bare C-accelerated parse (SPEC §8), so the
-round-trip loader is out. Instead the C-backed safe parser composes the node tree (every node
-keeps its `start_mark`), we build plain Python values from it ourselves (reporting duplicate
-keys on the way, which the safe constructor would drop), and keep the tree so a diagnostic can
-find the line of any path later. Locations cost nothing until a diagnostic asks for one.
+round-trip loader is out. `load` builds the values and a table of their locations from the C
+parser's events (`stream.py`, `locations.py`); fmt and adopt, which edit the text at the nodes'
+marks, keep the composed node tree instead (`nodes.py`). Scalars read alike in both
+(`scalars.py`), and a file over the limits (`limits.py`) is refused alike.
 """
-
 from __future__ import annotations
 
-import math
 import re
-import warnings
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.tag import Tag
+from ruamel.yaml.nodes import Node
 
 from reconciler.config.diagnostics import config_problem
 from reconciler.config.files import Unreadable, read_config_bytes
-from reconciler.config.stream import (
-    ALIAS_GROWTH,
-    MAX_ALIASED_VALUES,
-    MERGE_TAG,
-    STR_TAG,
-    TAG,
-    Aliased,
-    Keyed,
-    StreamBuilder,
-    TooDeep,
-    TooLarge,
-    pack,
-    parse_events,
-    position_of,
-    unpack,
-)
+from reconciler.config.limits import MAX_ALIASED_VALUES, TooDeep, TooLarge
+from reconciler.config.locations import Aliased, Keyed, pack, position_of, unpack, unwrap
+from reconciler.config.nodes import node_position, read_nodes
+from reconciler.config.scalars import Rules
+from reconciler.config.stream import StreamBuilder, parse_events
 from reconciler.findings import Finding, Location
 
 PathItem = str | int
@@ -135,7 +118,7 @@ class Document:
     def _walk(self, path: YamlPath, key: bool) -> tuple[Any, int | None]:
         """The entry at `path` (aliases followed) and where the first alias on the way is."""
         if self.table is None:
-            return self._walk_nodes(path, key), None
+            return node_position(self.root, self.lines, path, key), None
         data: Any = self.data
         entry: Any = self.table
         alias: int | None = None
@@ -161,27 +144,6 @@ class Document:
             entry = target
         return entry, alias
 
-    def _walk_nodes(self, path: YamlPath, key: bool) -> int | None:
-        """`_walk` on a node tree (fmt's own checks): plain keys and indexes, no alias."""
-        node = self.root
-        if node is None:
-            return None
-        for step, item in enumerate(path):
-            if isinstance(node, MappingNode):
-                pairs = [p for p in node.value if p[0].value == item]
-                pair = next((p for p in pairs if p[0].tag == STR_TAG), pairs[0] if pairs else None)
-                if pair is None:
-                    break
-                node = pair[0] if key and step == len(path) - 1 else pair[1]
-            elif (
-                isinstance(node, SequenceNode) and isinstance(item, int) and item < len(node.value)
-            ):
-                node = node.value[item]
-            else:
-                break
-        line, column = self.lines.position(node.start_mark)
-        return pack(line - 1, column - 1)
-
 
 def _key_at(mapping: dict[Any, Any], item: PathItem, table: list[Any]) -> tuple[int, Any] | None:
     """(index in the mapping's order, the key itself) for `item`: the key equal to it and of its
@@ -191,9 +153,7 @@ def _key_at(mapping: dict[Any, Any], item: PathItem, table: list[Any]) -> tuple[
             return index, key
     if isinstance(item, str):
         for index, key in enumerate(mapping):
-            entry = table[1 + 2 * index]
-            while isinstance(entry, Aliased):
-                entry = entry.target
+            entry = unwrap(table[1 + 2 * index])
             if isinstance(entry, Keyed) and entry.text == item:
                 return index, key
     return None
@@ -212,68 +172,6 @@ def read_document(path: Path, display: str, diags: list[Finding]) -> Document | 
     return parse_text(text, display, diags)
 
 
-class _FastResolver(VersionedResolver):
-    """ruamel.yaml's YAML 1.2 resolver with its per-scalar overhead taken out.
-
-    With the C parser, ruamel.yaml 0.19 still resolves every scalar's implicit tag in Python, and
-    re-derives the version's rule table (two property look-ups with exception handling) for each
-    one: two thirds of a C-backed parse. Same rules, same regexes and same answers here; the table
-    is taken once per document and tags are shared objects, which also lets the builder tell a
-    plain string by identity. (The C parser ignores `%YAML` directives, so one table per document
-    is what ruamel.yaml uses too.)"""
-
-    _rules: dict[Any, list[tuple[str, Any]]] | None = None
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if self.yaml_path_resolvers:  # never set by this loader; keep ruamel's semantics if so
-            return super().resolve(kind, value, implicit)
-        if kind is ScalarNode:
-            if implicit[0]:
-                rules = self._rules
-                if rules is None:
-                    rules = self._rules = self.versioned_resolver
-                for tag, regexp in rules.get(value[0] if value else "", ()):
-                    if regexp.match(value):
-                        return _tag(tag)
-                for tag, regexp in rules.get(None, ()):
-                    if regexp.match(value):
-                        return _tag(tag)
-            return STR_NODE_TAG
-        return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
-
-
-STR_NODE_TAG = Tag(suffix=STR_TAG)
-_TAGS: dict[str, Tag] = {STR_TAG: STR_NODE_TAG}
-_SEQ_TAG = VersionedResolver.DEFAULT_SEQUENCE_TAG
-_MAP_TAG = VersionedResolver.DEFAULT_MAPPING_TAG
-
-
-def _is_merge(key: Node) -> bool:
-    """`<<:`; a plain string key (nearly all keys) is told apart by identity, without building
-    the tag's text."""
-    return key.ctag is not STR_NODE_TAG and key.tag == MERGE_TAG
-
-
-def _tag(name: str) -> Tag:
-    found = _TAGS.get(name)
-    if found is None:
-        found = _TAGS[name] = Tag(suffix=name)
-    return found
-
-
-def _compose(text: str, *, pure: bool) -> tuple[Node | None, bool]:
-    """The node tree, and whether its scalars were resolved as YAML 1.1."""
-    yaml = YAML(typ="safe", pure=pure)
-    yaml.Resolver = _FastResolver
-    with warnings.catch_warnings():
-        # ruamel.yaml's own parser warns on an anchor defined twice, which YAML allows: the
-        # later one counts, as with libyaml. Never printed beside the diagnostics.
-        warnings.simplefilter("ignore")
-        root: Node | None = yaml.compose(text)
-    version = yaml.resolver.processing_version
-    return root, version in ((1, 1), "1.1")
-
-
 def parse_text(
     text: str, display: str, diags: list[Finding], *, nodes: bool = False
 ) -> Document | None:
@@ -289,7 +187,7 @@ def parse_text(
     try:
         try:
             document = read(text, display, problems, lines, pure)
-        except (_TooLarge, TooLarge, TooDeep, RecursionError):
+        except (TooLarge, TooDeep, RecursionError):
             raise
         except Exception as exc:  # any parser failure is the input's fault: report, never raise
             # The C parser (libyaml) is stricter than YAML 1.2 in places users meet daily, e.g.
@@ -300,7 +198,7 @@ def parse_text(
             problems.clear()
             try:
                 document = read(text, display, problems, lines, True)
-            except (_TooLarge, TooLarge, TooDeep, RecursionError):
+            except (TooLarge, TooDeep, RecursionError):
                 raise
             except Exception as reference:
                 same = _mark_index(reference) == _mark_index(exc)
@@ -311,11 +209,8 @@ def parse_text(
             config_problem(display, 1, 1, "yaml_unsupported", "the YAML is nested too deeply")
         )
         return None
-    except (_TooLarge, TooLarge) as exc:
-        if isinstance(exc, TooLarge):
-            line, column = unpack(exc.at)
-        else:
-            line, column = lines.position(exc.node.start_mark)
+    except TooLarge as exc:
+        line, column = unpack(exc.at)
         diags.append(
             config_problem(
                 display,
@@ -346,12 +241,11 @@ def parse_text(
 def _read_nodes(
     text: str, display: str, diags: list[Finding], lines: LineIndex, pure: bool
 ) -> Document | None:
-    root, yaml11 = _compose(text, pure=pure)
-    if root is None:
+    read = read_nodes(text, display, diags, lines, pure)
+    if read is None:
         return None
-    builder = _Builder(display, diags, lines, yaml11)
-    data = builder.build(root)
-    return Document(display, root, data, lines, yaml11, builder.shared)
+    root, data, yaml11, shared = read
+    return Document(display, root, data, lines, yaml11, shared)
 
 
 def _read_stream(
@@ -364,52 +258,11 @@ def _read_stream(
             line, column = lines.position(mark)
             return pack(line - 1, column - 1)
 
-    builder = StreamBuilder(display, diags, position, _Rules(pure), pure=pure)
+    builder = StreamBuilder(display, diags, position, Rules(pure), pure=pure)
     data, table, found = builder.build(parse_events(text, pure=pure))
     if not found:
         return None
     return Document(display, None, data, lines, builder.yaml11, builder.shared, table)
-
-
-class _Rules:
-    """A plain scalar's implicit tag, and a tagged scalar's value, by YAML 1.2's rules (or 1.1's,
-    for a file that asks for them and is read by ruamel.yaml's own parser, which honours that)."""
-
-    def __init__(self, honour_version: bool) -> None:
-        self.honour_version = honour_version
-        self.yaml11 = False
-        self._table = _rules((1, 2))
-        self.first_characters = frozenset(self._table)
-
-    def version(self, version: Any) -> bool:
-        """Told the document's `%YAML` version; whether its scalars read as YAML 1.1."""
-        self.yaml11 = self.honour_version and version in ((1, 1), "1.1")
-        self._table = _rules((1, 1) if self.yaml11 else (1, 2))
-        self.first_characters = frozenset(self._table)
-        return self.yaml11
-
-    def resolve(self, value: str) -> str:
-        rules = self._table
-        for tag, regexp in rules.get(value[0] if value else "", ()):
-            if regexp.match(value):
-                return str(tag)
-        for tag, regexp in rules.get(None, ()):
-            if regexp.match(value):
-                return str(tag)
-        return STR_TAG
-
-    def scalar(self, tag: str, text: str) -> Any:
-        return _construct(tag, text, self.yaml11)
-
-
-_RULE_TABLES: dict[Any, dict[Any, list[tuple[str, Any]]]] = {}
-
-
-def _rules(version: tuple[int, int]) -> dict[Any, list[tuple[str, Any]]]:
-    table = _RULE_TABLES.get(version)
-    if table is None:
-        table = _RULE_TABLES[version] = VersionedResolver(version=version).versioned_resolver
-    return table
 
 
 def _mark_index(exc: Exception) -> int | None:
@@ -435,190 +288,3 @@ def syntax_diagnostic(exc: Exception, display: str, text: str) -> Finding:
     elif "unexpected ':'" in str(exc):
         hint = 'quote a value that holds `:`, e.g. url: "http://127.0.0.1:8765/api/v1"'
     return config_problem(display, line, column, "yaml_syntax", message, hint)
-
-
-class _TooLarge(Exception):
-    def __init__(self, node: Node) -> None:
-        super().__init__()
-        self.node = node  # the anchor whose alias went over the limit, or the node reached
-
-
-class _UnknownTag(LookupError):
-    pass
-
-
-@dataclass
-class _Builder:
-    """Turns composed nodes into plain values; aliases are shared, not copied, but count for
-    every value they stand for, so a few lines of nested aliases cannot pass for a small file.
-    Only what aliases add counts against the limit: a large file written out is not refused."""
-
-    file: str
-    diags: list[Finding]
-    lines: LineIndex
-    yaml11: bool = False
-    memo: dict[int, Any] = field(default_factory=dict)  # id -> value
-    sizes: dict[int, int] = field(default_factory=dict)  # id -> values in it (small ints: shared)
-    active: set[int] = field(default_factory=set)
-    size: int = 0
-    aliased: int = 0  # values added by aliases, beyond those written out
-    shared: bool = False
-
-    def build(self, node: Node) -> Any:
-        if isinstance(node, ScalarNode):
-            self.size += 1
-            if node.ctag is STR_NODE_TAG or node.tag == STR_TAG:
-                return node.value
-            return self._scalar(node)
-        ident = id(node)
-        if ident in self.memo:
-            self.shared = True
-            self.size += self.sizes[ident]
-            self.aliased += self.sizes[ident]
-            written = self.size - self.aliased
-            if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * written):
-                raise _TooLarge(node)
-            return self.memo[ident]
-        if ident in self.active:
-            self._report(node, "yaml_unsupported", "an alias refers to a node that contains it")
-            return None
-        self.active.add(ident)
-        start = self.size
-        self.size += 1
-        value: Any
-        if isinstance(node, SequenceNode):
-            if node.ctag is not _SEQ_TAG and node.tag != TAG + "seq":
-                self._unsupported_tag(node)
-            value = [self.build(child) for child in node.value]
-        elif isinstance(node, MappingNode):
-            if node.ctag is not _MAP_TAG and node.tag != TAG + "map":
-                self._unsupported_tag(node)
-            value = self._mapping(node)
-        else:  # pragma: no cover - the composer produces only the three kinds
-            value = None
-        self.active.discard(ident)
-        self.memo[ident] = value
-        self.sizes[ident] = self.size - start
-        return value
-
-    def _mapping(self, node: MappingNode) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        first: dict[Any, Node] = {}
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
-            if _is_merge(key_node):
-                merges.append(value_node)
-                continue
-            if not isinstance(key_node, ScalarNode):
-                self._report(key_node, "yaml_unsupported", "a mapping key must be a plain value")
-                continue
-            plain = key_node.ctag is STR_NODE_TAG or key_node.tag == STR_TAG
-            key = key_node.value if plain else self._scalar(key_node)
-            if key in first:
-                line = self.lines.position(first[key].start_mark)[0]
-                self._report(
-                    key_node,
-                    "duplicate_key",
-                    f"duplicate key `{key_node.value}`: also set on line {line}",
-                    "keep one of them; YAML readers silently disagree on which one wins",
-                )
-                continue
-            first[key] = key_node
-            result[key] = self.build(value_node)
-        for merge in merges:
-            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
-            for source in sources:
-                built = self.build(source)
-                if not isinstance(built, dict):
-                    self._report(source, "invalid_type", "`<<` merges only mappings")
-                    continue
-                for key, value in built.items():
-                    result.setdefault(key, value)
-        return result
-
-    def _scalar(self, node: ScalarNode) -> Any:
-        try:
-            return _construct(node.tag, node.value, self.yaml11)
-        except ValueError:
-            return node.value
-        except _UnknownTag:
-            self._unsupported_tag(node)
-            return node.value
-
-    def _unsupported_tag(self, node: Node) -> None:
-        self._report(
-            node,
-            "yaml_unsupported",
-            f"unsupported YAML tag `{node.tag}`",
-            "remove the tag; plain strings, numbers, booleans, dates, lists and maps suffice",
-        )
-
-    def _report(self, node: Node, code: str, message: str, hint: str | None = None) -> None:
-        line, column = self.lines.position(node.start_mark)
-        self.diags.append(config_problem(self.file, line, column, code, message, hint))
-
-
-# The spellings ruamel.yaml's constructor accepts for a bool-tagged scalar: YAML 1.2's `true` and
-# `false` and, for `%YAML 1.1` files or an explicit `!!bool`, 1.1's yes/no/on/off/y/n.
-_BOOLS = {
-    "true": True,
-    "false": False,
-    "yes": True,
-    "no": False,
-    "on": True,
-    "off": False,
-    "y": True,
-    "n": False,
-}
-
-
-def _construct(tag: str | None, text: str, yaml11: bool) -> Any:
-    """The value of a scalar that is not a plain string. ValueError when `text` is not a value
-    of `tag` (the text is then kept as a string); _UnknownTag for tags outside the schema."""
-    if tag == TAG + "null":
-        return None
-    if tag == TAG + "bool":
-        value = _BOOLS.get(text.lower())
-        if value is None:
-            raise ValueError(text)
-        return value
-    if tag == TAG + "int":
-        return _to_int(text, yaml11)
-    if tag == TAG + "float":
-        return _to_float(text)
-    if tag == TAG + "timestamp":
-        return _to_timestamp(text)
-    raise _UnknownTag(tag)
-
-
-def _to_int(text: str, yaml11: bool = False) -> int:
-    clean = text.replace("_", "")
-    if yaml11:  # 1.1's octal `010` and base-60 `1:30` (what ruamel.yaml's constructor reads)
-        sign = -1 if clean.startswith("-") else 1
-        digits = clean.lstrip("+-")
-        if ":" in digits:
-            value = 0
-            for part in digits.split(":"):
-                value = value * 60 + int(part, 10)
-            return sign * value
-        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
-            return sign * int(digits, 8)
-    try:
-        return int(clean, 0)
-    except ValueError:
-        return int(clean, 10)
-
-
-def _to_float(text: str) -> float:
-    clean = text.replace("_", "").lower()
-    if clean.endswith(".inf"):
-        return -math.inf if clean.startswith("-") else math.inf
-    if clean.endswith(".nan"):
-        return math.nan
-    return float(clean)
-
-
-def _to_timestamp(text: str) -> date | datetime:
-    if len(text) == 10:
-        return date.fromisoformat(text)
-    return datetime.fromisoformat(text.replace("t", "T").replace(" ", "T", 1))

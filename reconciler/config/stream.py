@@ -5,25 +5,18 @@ diagnostics. A composed node tree holds both, at about 340 bytes a node (the nod
 text): 460 MiB for a 100,000-user file, most of a plan's peak memory, and a third of its load
 time (benchmarks/plan_bench.py). Here the C parser's events are consumed one at a time and only
 what is kept is built: the values, and beside each list or mapping a *table* of where its items
-are written.
+are written (`locations.py`).
 
-A table is a list: `[own position, one entry per item]` for a list, `[own position, key entry,
-value entry, ...]` for a mapping, in the order of the mapping's keys (the dict keeps the order
-keys are written in; keys merged in with `<<` come last, as the dict has them). An entry is the
-position of a scalar (an int, see `pack`), the table of a list or mapping, a `Keyed` for a key
-that YAML read as something else than a string (its text is kept), or an `Aliased` for an item
-written as an alias (`*name`) or merged in through one: located where the alias is written.
-
-The same rules as the node builder (`document._Builder`, kept for fmt and adopt, which need the
-nodes): duplicate keys, tags, merges, and the limit on what aliases add; a test checks that both
-read every file alike.
+The same rules as the node builder (`nodes.py`, kept for fmt and adopt, which need the nodes):
+duplicate keys, tags, merges, the limit on what aliases add (`limits.py`); a test checks that
+both read every file alike.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from ruamel.yaml.composer import ComposerError
 from ruamel.yaml.events import (
@@ -38,72 +31,25 @@ from ruamel.yaml.events import (
 )
 
 from reconciler.config.diagnostics import config_problem
+from reconciler.config.limits import MAX_DEPTH, TooDeep, TooLarge, too_much_aliased
+from reconciler.config.locations import (
+    Aliased,
+    Keyed,
+    items_of,
+    position_of,
+    unpack,
+    unwrap,
+    written_at,
+)
+from reconciler.config.scalars import (
+    MAP_TAG,
+    MERGE_TAG,
+    SEQ_TAG,
+    STR_TAG,
+    Rules,
+    unsupported_tag,
+)
 from reconciler.findings import Finding
-
-TAG = "tag:yaml.org,2002:"
-STR_TAG = TAG + "str"
-MERGE_TAG = TAG + "merge"
-SEQ_TAG = TAG + "seq"
-MAP_TAG = TAG + "map"
-# Aliases may not blow a small file up into a huge one: what they add may reach 2,000,000 values,
-# or 100 times the values written out, whichever is more (`stores: *all` on 8,000 users is fine).
-MAX_ALIASED_VALUES = 2_000_000
-ALIAS_GROWTH = 100
-# Nesting deeper than this is refused ("nested too deeply"), as the node builder refuses what
-# Python's recursion limit stops: later checks walk the values recursively.
-MAX_DEPTH = 400
-
-
-def pack(line: int, column: int) -> int:
-    """A 0-based (line, column) as one int: tables hold some 130,000 of them per 10,000 users."""
-    return line << 32 | column
-
-
-def unpack(position: int) -> tuple[int, int]:
-    """1-based (line, column) of a packed position."""
-    return (position >> 32) + 1, (position & 0xFFFFFFFF) + 1
-
-
-class Keyed:
-    """A key that YAML read as something else than a string: where, and its text (`5`, `~`)."""
-
-    __slots__ = ("at", "text")
-
-    def __init__(self, at: int, text: str) -> None:
-        self.at = at
-        self.text = text
-
-
-class Aliased:
-    """An item written as an alias (`*name`), or merged in through one (`<<: *name`): `at` is
-    where the alias is written, `target` the entry of what it stands for."""
-
-    __slots__ = ("at", "target")
-
-    def __init__(self, at: int, target: Any) -> None:
-        self.at = at
-        self.target = target
-
-
-def position_of(entry: Any) -> int:
-    """Where an entry is written (an alias: where the alias is)."""
-    if isinstance(entry, int):
-        return entry
-    if isinstance(entry, list):
-        return int(entry[0])
-    return int(entry.at)
-
-
-class TooLarge(Exception):
-    """What aliases add went over the limit; `at` is the anchor's position."""
-
-    def __init__(self, at: int) -> None:
-        super().__init__()
-        self.at = at
-
-
-class TooDeep(Exception):
-    pass
 
 
 class _Anchor:
@@ -147,16 +93,6 @@ class _Frame:
 
 _NO_KEY = object()
 _SKIP = object()  # the key was refused: its value is read but not kept
-
-
-class Rules(Protocol):
-    """How scalars read (document._Rules): YAML 1.2's rules, or 1.1's for a file asking so."""
-
-    first_characters: frozenset[str]  # what a plain scalar that is not a string starts with
-
-    def version(self, version: Any) -> bool: ...
-    def resolve(self, value: str) -> str: ...
-    def scalar(self, tag: str, text: str) -> Any: ...
 
 
 class StreamBuilder:
@@ -258,7 +194,7 @@ class StreamBuilder:
                 self.muted += frame.muted
                 tag = event.ctag
                 if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
-                    self._report(at, "yaml_unsupported", *_unsupported(str(tag)))
+                    self._report(at, "yaml_unsupported", *unsupported_tag(str(tag)))
                 if event.anchor is not None:
                     frame.anchor = _Anchor(frame.value, frame.table, 0, True, frame.muted)
                     frame.anchor.held = (len(self.held), 0)
@@ -318,7 +254,7 @@ class StreamBuilder:
         except ValueError:
             return text
         except LookupError:
-            self._report(at, "yaml_unsupported", *_unsupported(tag))
+            self._report(at, "yaml_unsupported", *unsupported_tag(tag))
             return text
 
     def _key(self, frame: _Frame, value: Any, entry: int, tag: str, text: str) -> None:
@@ -402,7 +338,7 @@ class StreamBuilder:
         elif isinstance(anchor.value, dict | list):
             self.size += anchor.size
             self.aliased += anchor.size
-            if self.aliased > max(MAX_ALIASED_VALUES, ALIAS_GROWTH * (self.size - self.aliased)):
+            if too_much_aliased(self.aliased, self.size):
                 raise TooLarge(position_of(anchor.entry))
         else:
             self.size += 1
@@ -414,16 +350,16 @@ class StreamBuilder:
         assert frame.merges is not None
         for value, entry in frame.merges:
             if isinstance(value, list):
-                sources = list(zip(value, _items(entry), strict=True))
+                sources = list(zip(value, items_of(entry), strict=True))
             else:
                 sources = [(value, entry)]
             for source, source_entry in sources:
                 if not isinstance(source, dict):
                     message = "`<<` merges only mappings"
-                    self._report(_written(source_entry), "invalid_type", message)
+                    self._report(written_at(source_entry), "invalid_type", message)
                     continue
                 via = source_entry.at if isinstance(source_entry, Aliased) else None
-                table = _unwrap(source_entry)
+                table = unwrap(source_entry)
                 for index, (key, item) in enumerate(source.items()):
                     if key in result:
                         continue
@@ -453,32 +389,6 @@ _MERGE = object()
 def _refused(frame: _Frame) -> bool:
     """The mapping's key in hand was refused (not a plain value, or a duplicate)."""
     return frame.key is _SKIP or frame.key_entry is _SKIP
-
-
-def _unsupported(tag: str) -> tuple[str, str]:
-    return (
-        f"unsupported YAML tag `{tag}`",
-        "remove the tag; plain strings, numbers, booleans, dates, lists and maps suffice",
-    )
-
-
-def _unwrap(entry: Any) -> Any:
-    while isinstance(entry, Aliased):
-        entry = entry.target
-    return entry
-
-
-def _written(entry: Any) -> int:
-    """Where the item itself is written (for an alias: its anchor)."""
-    return position_of(_unwrap(entry))
-
-
-def _items(entry: Any) -> list[Any]:
-    table = _unwrap(entry)
-    items = table[1:]
-    if isinstance(entry, Aliased):  # a list merged in through an alias: its items are there
-        return [Aliased(entry.at, item) for item in items]
-    return list(items)
 
 
 def parse_events(text: str, *, pure: bool) -> Iterable[Any]:
