@@ -7,6 +7,7 @@ parser's events (`stream.py`, `locations.py`); fmt and adopt, which edit the tex
 marks, keep the composed node tree instead (`nodes.py`). Scalars read alike in both
 (`scalars.py`), and a file over the limits (`limits.py`) is refused alike.
 """
+
 from __future__ import annotations
 
 import re

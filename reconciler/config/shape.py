@@ -1,75 +1,31 @@
 """Schema checks: validate one file's plain value against the pydantic model and turn pydantic's
-errors into diagnostics pinned to YAML lines. Items that fail are dropped, so the rule checks can
-still run over the rest and a user sees every problem in one run."""
+errors into diagnostics pinned to YAML lines (worded in `messages.py`). Items that fail are
+dropped, so the rule checks can still run over the rest and a user sees every problem in one
+run."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler import emails
 from reconciler.config.document import Document, PathItem, Written
-from reconciler.findings import Finding, Location
-from reconciler.model import (
-    HIDDEN_CHARACTER,
-    ROLE_NAMES,
-    ApiConfig,
-    IpRange,
-    OrgConfig,
-    Policy,
-    Settings,
-    User,
-    normalise_email,
+from reconciler.config.messages import (
+    allowed_fields,
+    describe,
+    key_kind,
+    kind_of,
+    located_problem,
+    pretty,
+    problem_at,
 )
+from reconciler.findings import Finding
+from reconciler.model import OrgConfig, normalise_email
 
-_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
-    (): OrgConfig,
-    ("users",): User,
-    ("ip_ranges",): IpRange,
-    ("api",): ApiConfig,
-    ("settings",): Settings,
-    ("policy",): Policy,
-}
 _LIST_SECTIONS = ("users", "ip_ranges")
-_EXPECTED = {
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "list_type": "a list",
-    "dict_type": "a mapping",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-    "date_type": "a date (YYYY-MM-DD)",
-    "date_parsing": "a date (YYYY-MM-DD)",
-    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
-    "date_from_datetime_inexact": "a date (YYYY-MM-DD) without a time",
-}
-_FIELD_MESSAGES = {
-    "stores": ("invalid_type", "`stores` must be a list of store ids or `all`"),
-    "max_removals": (
-        "invalid_value",
-        "`max_removals` must be a whole number or a percentage from 0% to 100%, such as `10%`",
-    ),
-    "token_env": (
-        "invalid_value",
-        "`token_env` must name an environment variable (letters, digits and `_`)",
-    ),
-}
-
-_MISSING_HINTS = {
-    # a user without `stores:` would otherwise lose every store grant without a word
-    "stores": "add `stores: all`, or a list of store ids such as `stores: [MID1000001]` "
-    "(`stores: []` for none)",
-}
 
 
 @dataclass
@@ -94,11 +50,11 @@ def check_shape(
     data = doc.data
     if not isinstance(data, dict):
         diags.append(
-            _diag(
+            problem_at(
                 doc,
                 (),
                 "invalid_type",
-                f"the file must be a mapping, not {_kind(data)}",
+                f"the file must be a mapping, not {kind_of(data)}",
                 "start with `organization: <name>`, then `users:` and the other sections",
             )
         )
@@ -164,27 +120,19 @@ def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Finding]) -> d
                 if parent == ("stores",):
                     replaced[text] = value
                     message = f"store id `{text}` must be a string; quote it"
-                    hint = f'write `"{text}"`: unquoted, YAML reads it as {_key_kind(key)}'
-                    diags.append(_at(src, "invalid_type", message, hint))
+                    hint = f'write `"{text}"`: unquoted, YAML reads it as {key_kind(key)}'
+                    diags.append(located_problem(src, "invalid_type", message, hint))
                     continue
-                where = _pretty(path) or "the top level"
+                where = pretty(path) or "the top level"
                 message = f"unknown field `{text}` in {where}: keys must be plain words"
-                hint = f"YAML reads `{text}` as {_key_kind(key)}; allowed here: "
-                diags.append(_at(src, "unknown_field", message, hint + ", ".join(_allowed(path))))
+                hint = f"YAML reads `{text}` as {key_kind(key)}; allowed here: "
+                diags.append(
+                    located_problem(
+                        src, "unknown_field", message, hint + ", ".join(allowed_fields(path))
+                    )
+                )
             fixed = _replace(fixed, path, replaced)
     return fixed
-
-
-def _key_kind(key: Any) -> str:
-    if key is None:
-        return "null"
-    if isinstance(key, bool):
-        return "a boolean"
-    if isinstance(key, int | float):
-        return "a number"
-    if isinstance(key, date):
-        return "a date"
-    return f"a {type(key).__name__}"
 
 
 def _mappings_at(data: Any, parent: tuple[str, ...]) -> list[tuple[tuple[PathItem, ...], Any]]:
@@ -287,7 +235,7 @@ def _report(
         seen.add(path)
         if skip and _reported(doc, path, on_key or err["type"] == "extra_forbidden", skip):
             continue
-        diags.append(_to_diagnostic(doc, path, on_key, err))
+        diags.append(describe(doc, path, on_key, err))
     return bad, unknown
 
 
@@ -326,110 +274,4 @@ def _resolve(data: Any, loc: tuple[int | str, ...]) -> tuple[tuple[PathItem, ...
 
 
 def _is_field(path: Sequence[PathItem], name: str) -> bool:
-    model = _MODELS.get(tuple(p for p in path if isinstance(p, str)))
-    return model is not None and name in model.model_fields
-
-
-def _to_diagnostic(
-    doc: Document, path: tuple[PathItem, ...], on_key: bool, err: ErrorDetails
-) -> Finding:
-    kind = err["type"]
-    name = str(path[-1]) if path else "file"
-    where = _pretty(path[:-1]) or "the top level"
-    value = err.get("input")
-    hint: str | None = None
-    if kind == "extra_forbidden":
-        allowed = _allowed(path[:-1])
-        hint = _did_you_mean(name, allowed) or f"allowed here: {', '.join(allowed)}"
-        return _diag(doc, path, "unknown_field", f"unknown field `{name}` in {where}", hint, True)
-    if kind == "missing":
-        parent = path[:-1]
-        code = "missing_organization" if path == ("organization",) else "missing_field"
-        hint = _MISSING_HINTS.get(name) if parent else None
-        if not parent:
-            hint = "each file names the organization it configures"
-        return _diag(doc, parent, code, f"missing required field `{name}` in {where}", hint)
-    if name == "role" and kind == "enum":
-        declarable = [role for role in ROLE_NAMES if role != "Terminated"]  # platform-only
-        hint = _did_you_mean(str(value), ROLE_NAMES) or f"roles: {', '.join(declarable)}"
-        return _diag(doc, path, "unknown_role", f"unknown role `{value}`", hint)
-    if name == "email" and kind == "string_pattern_mismatch":
-        return _diag(doc, path, "invalid_email", f"`{value}` is not an email address")
-    hidden = str(err["msg"]).partition(HIDDEN_CHARACTER)[2]
-    if name == "email" and kind == "value_error" and hidden:
-        shown = emails.escape(str(value))
-        message = f"`{shown}` is not an email address: it holds {hidden.split(' ')[0]}"
-        hint = f"remove {hidden}: it cannot be seen, or it reorders the text around it"
-        return _diag(doc, path, "invalid_email", message, hint)
-    field_name = next((str(p) for p in reversed(path) if isinstance(p, str)), name)
-    if field_name in _FIELD_MESSAGES and (
-        len(err["loc"]) > len(path) or kind.endswith("pattern_mismatch")
-    ):
-        code, message = _FIELD_MESSAGES[field_name]
-        return _diag(doc, path, code, f"{_pretty(path)}: {message}")
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
-        hint = _did_you_mean(str(value), options)
-        message = f"{_pretty(path)}: must be one of {expected}, not `{value}`"
-        return _diag(doc, path, "invalid_value", message, hint)
-    if kind in _EXPECTED:
-        message = f"{_pretty(path)}: expected {_EXPECTED[kind]}, got {_kind(value)}"
-        return _diag(doc, path, "invalid_type", message, key=on_key)
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return _diag(doc, path, "invalid_value", f"{_pretty(path)}: {message}", key=on_key)
-
-
-def _diag(
-    doc: Document,
-    path: Sequence[PathItem],
-    code: str,
-    message: str,
-    hint: str | None = None,
-    key: bool = False,
-) -> Finding:
-    return _at(doc.locate(path, key=key), code, message, hint)
-
-
-def _at(src: Location, code: str, message: str, hint: str | None = None) -> Finding:
-    return Finding(severity="error", code=code, message=message, source=src, hint=hint)
-
-
-def _allowed(parent: Sequence[PathItem]) -> list[str]:
-    model = _MODELS.get(tuple(p for p in parent if isinstance(p, str)))
-    return list(model.model_fields) if model else []
-
-
-def _did_you_mean(value: str, options: Sequence[str]) -> str | None:
-    folded = {o.casefold().replace(" ", "").replace("_", ""): o for o in options}
-    key = value.casefold().replace(" ", "").replace("_", "").replace("-", "")
-    if key in folded:
-        return f"did you mean `{folded[key]}`?"
-    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
-    return f"did you mean `{folded[match[0]]}`?" if match else None
-
-
-def did_you_mean(value: str, options: Sequence[str]) -> str | None:
-    """'did you mean `X`?' for the closest option (case, space and `_` insensitive)."""
-    return _did_you_mean(value, options)
-
-
-def _pretty(path: Sequence[PathItem]) -> str:
-    text = ""
-    for item in path:
-        text += f"[{item}]" if isinstance(item, int) else (f".{item}" if text else str(item))
-    return text
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | float):
-        return f"the number `{value}`"
-    return f"`{value}`"
+    return name in allowed_fields(path)
