@@ -23,7 +23,6 @@ from reconciler.model import (
     LiveRange,
     LiveState,
     LiveUser,
-    Role,
     UnmanagedPolicy,
     User,
     canonical_cidr,
@@ -40,6 +39,7 @@ from reconciler.plan import (
     Finding,
     address_of,
 )
+from reconciler.roles import Role
 
 SUPPORT_ACCESS = SETTINGS_FIELDS[0]  # the one setting a plan manages
 

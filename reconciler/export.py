@@ -27,7 +27,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.config.canonical import order_of, writer
 from reconciler.errors import UsageError
-from reconciler.model import LiveState, LiveUser, Role
+from reconciler.model import LiveState, LiveUser
+from reconciler.roles import Role
 
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress

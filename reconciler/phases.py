@@ -8,7 +8,8 @@ import ipaddress
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from reconciler.model import ip_in_network, role_rank
+from reconciler.model import ip_in_network
+from reconciler.roles import role_rank
 
 if TYPE_CHECKING:
     from reconciler.plan import Change

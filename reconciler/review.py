@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.coverage import Coverage
 from reconciler.logins import Invitation, Login, invitations_of, last_logins, logins_of
-from reconciler.model import DesiredOrg, LiveState, Role, normalise_email
+from reconciler.model import DesiredOrg, LiveState, normalise_email
+from reconciler.roles import Role
 
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress

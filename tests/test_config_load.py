@@ -11,7 +11,7 @@ import pytest
 from reconciler.config import LoadResult, load
 from reconciler.config.schema import json_schema, render
 from reconciler.findings import Location
-from reconciler.model import Role
+from reconciler.roles import Role
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "config-examples"

@@ -17,7 +17,6 @@ from reconciler.config.document import Document, PathItem
 from reconciler.findings import Finding, Location
 from reconciler.model import (
     HIDDEN_CHARACTER,
-    ROLE_NAMES,
     ApiConfig,
     IpRange,
     OrgConfig,
@@ -25,6 +24,7 @@ from reconciler.model import (
     Settings,
     User,
 )
+from reconciler.roles import ROLE_NAMES
 
 _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     (): OrgConfig,

@@ -13,7 +13,8 @@ from reconciler.emulator import audit
 from reconciler.emulator.middleware import is_loopback
 from reconciler.emulator.problems import Problem
 from reconciler.emulator.state import EmulatorState
-from reconciler.model import Role, ip_in_network
+from reconciler.model import ip_in_network
+from reconciler.roles import Role
 
 WRITER_ROLES = frozenset({Role.SUPER_ADMIN.value, Role.ADMIN.value})
 _bearer = HTTPBearer(auto_error=False, description="A principal's API token.")

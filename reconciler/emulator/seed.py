@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from reconciler.model import ROLE_NAMES, normalise_email
+from reconciler.model import normalise_email
+from reconciler.roles import ROLE_NAMES
 
 
 class _Seed(BaseModel):

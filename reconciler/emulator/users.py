@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.emulator.auth import Caller
 from reconciler.emulator.mutations import etag_of
 from reconciler.emulator.problems import Problem, invalid
-from reconciler.model import Role
+from reconciler.roles import Role
 
 SEP = "\x1f"
 USER_SELECT = (

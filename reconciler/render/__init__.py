@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from json import dumps
 from typing import Any, TextIO
 
-from reconciler.model import Role
 from reconciler.plan import NOT_DECLARED, Change, OrgPlan, Plan, address_name
+from reconciler.roles import Role
 
 FORMATS = ("text", "markdown", "json", "github")
 KIND_ORDER = ("settings", "ip_ranges", "users")

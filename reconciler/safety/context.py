@@ -14,11 +14,10 @@ from reconciler.model import (
     LiveState,
     LiveUser,
     OrgConfig,
-    Role,
     normalise_email,
-    role_rank,
 )
 from reconciler.plan import Change, Finding
+from reconciler.roles import Role, role_rank
 
 SUPER = Role.SUPER_ADMIN.value
 TERMINATED = Role.TERMINATED.value

@@ -8,7 +8,7 @@ from reconciler.config.merge import MergedOrg, UserEntry
 from reconciler.config.rules._common import diag
 from reconciler.config.shape import FileConfig
 from reconciler.findings import Finding, Location
-from reconciler.model import Role
+from reconciler.roles import Role
 
 EXPIRY_WARNING_DAYS = 14
 
