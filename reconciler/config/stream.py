@@ -93,6 +93,7 @@ class _Frame:
 
 _NO_KEY = object()
 _SKIP = object()  # the key was refused: its value is read but not kept
+_MERGE = object()  # the key is `<<`: its value is merged in when the mapping ends
 
 
 class StreamBuilder:
@@ -381,9 +382,6 @@ class StreamBuilder:
             if index not in self.released:
                 self.released.add(index)
                 self.diags.append(self.held[index])
-
-
-_MERGE = object()
 
 
 def _refused(frame: _Frame) -> bool:
