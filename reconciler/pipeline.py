@@ -3,10 +3,8 @@ clock and the environment come in as values, and nothing here prints."""
 
 from __future__ import annotations
 
-import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +24,13 @@ from reconciler.plan import (
     live_fingerprint,
     sign,
 )
+from reconciler.prefetch import EarlyFetches, Target, fetch_early
 from reconciler.safety import check, cross_org_roles
 from reconciler.signing import plan_key
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
+    from reconciler.config.peek import Head
     from reconciler.logins import ListClient
 
 API_URL_ENV = "ACCESSCTL_API_URL"
@@ -279,52 +279,40 @@ def plan_paths(
 ) -> Plan:
     """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) before
     any network call when the config has errors; ApiError when a fetch fails."""
-    from reconciler.api import fetch_many, read_token
+    from reconciler.api import read_token
 
     early = _fetch_early(paths, environ, api_url, only_org, progress)
-    clients = []
-    switching = sys.getswitchinterval()
-    if early.started:  # the fetch waits for the parse to let go of the interpreter: less long
-        sys.setswitchinterval(EARLY_SWITCH_SECONDS)
-    try:
-        fetching = bool(early.started)
-        orgs, diags = load_desired(paths, today=today, only_org=only_org, fetching=fetching)
-        key = plan_key(environ)  # a key too short is refused before any request
-        digest = config_digest(_read_texts(orgs))
-        targets = [api_target(o.config.organization, o.config.api, environ, api_url) for o in orgs]
-        started: list[Future[LiveState] | None] = []
-        for org, (url, env) in zip(orgs, targets, strict=True):
-            name = org.config.organization
-            begun = early.started.pop((name, url, env), None)  # begun for what the file says
-            if begun is None:
-                clients.append(client_for(url, env, environ, organization=name, progress=progress))
-                started.append(None)
-            else:
-                clients.append(begun[0])
-                started.append(begun[1])
-        rest = iter(fetch_many([c for c, f in zip(clients, started, strict=True) if f is None]))
-        lives = [next(rest) if f is None else f.result() for f in started]
-        org_plans = [
-            plan_org(
-                org,
-                live,
-                force=force,
-                api_url=url,
-                token_env=env,
-                extra=_warnings_for(org, diags),
-                today=today,
+    clients: list[AccessApiClient] = []
+    with early:
+        try:
+            orgs, diags = load_desired(
+                paths, today=today, only_org=only_org, fetching=bool(early.started)
             )
-            for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
-        ]
-        org_plans = [
-            with_range_impact(plan, org, live, client, today=today)
-            for plan, org, live, client in zip(org_plans, orgs, lives, clients, strict=True)
-        ]
-    finally:
-        sys.setswitchinterval(switching)
-        early.stop()
-        for client in clients:
-            client.close()
+            key = plan_key(environ)  # a key too short is refused before any request
+            digest = config_digest(_read_texts(orgs))
+            targets = [
+                api_target(o.config.organization, o.config.api, environ, api_url) for o in orgs
+            ]
+            lives = _fetch_all(orgs, targets, early, clients, environ, progress)
+            org_plans = [
+                plan_org(
+                    org,
+                    live,
+                    force=force,
+                    api_url=url,
+                    token_env=env,
+                    extra=_warnings_for(org, diags),
+                    today=today,
+                )
+                for org, live, (url, env) in zip(orgs, lives, targets, strict=True)
+            ]
+            org_plans = [
+                with_range_impact(plan, org, live, client, today=today)
+                for plan, org, live, client in zip(org_plans, orgs, lives, clients, strict=True)
+            ]
+        finally:
+            for client in clients:
+                client.close()
     across = cross_org_roles(org_plans, lives)
     plan = Plan(
         config_digest=digest,
@@ -339,38 +327,29 @@ def plan_paths(
     return sign(plan, lambda org: read_token(org.token_env or "", environ))
 
 
-# A configuration this large takes about as long to read and check as its live state takes to
-# fetch over a fast link: the fetch starts first, from what the top of each file names, and runs
-# meanwhile (benchmarks/plan_bench.py --whole-process). Below it, nothing is sent until the whole
-# configuration is valid.
-EARLY_FETCH_BYTES = 256 * 1024
-# While it runs, the interpreter switches threads every millisecond instead of every 5: each page
-# the fetch reads otherwise waits up to 5 ms for the parse (a third of the gain, measured).
-EARLY_SWITCH_SECONDS = 0.001
-STOP_WAIT_SECONDS = 0.5
+def _fetch_all(
+    orgs: Sequence[DesiredOrg],
+    targets: Sequence[tuple[str, str]],
+    early: EarlyFetches,
+    clients: list[AccessApiClient],
+    environ: Mapping[str, str],
+    progress: Progress | None,
+) -> list[LiveState]:
+    """Each organization's live state: the fetch begun early for its target, else one started
+    now (concurrently); its client is added to `clients`, for the caller to close."""
+    from reconciler.api import fetch_many
 
-
-class _EarlyFetches:
-    """Live-state fetches begun before the configuration is read (see `_fetch_early`)."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self.started: dict[tuple[str, str, str], tuple[AccessApiClient, Future[LiveState]]] = {}
-        self._quiet = threading.Event()
-        self._progress = progress
-
-    def progress(self, organization: str, path: str, count: int) -> None:
-        if self._progress is not None and not self._quiet.is_set():
-            self._progress(organization, path, count)
-
-    def stop(self) -> None:
-        """Drop the fetches not taken: nothing more is shown of them, their clients close (a
-        closed client sends nothing more), and the request in flight, if any, is waited for a
-        moment so that none lands after the plan has ended."""
-        self._quiet.set()
-        for client, _ in self.started.values():
-            client.close()
-        wait([result for _, result in self.started.values()], timeout=STOP_WAIT_SECONDS)
-        self.started.clear()
+    begun: list[Future[LiveState] | None] = []
+    for org, (url, env) in zip(orgs, targets, strict=True):
+        name = org.config.organization
+        taken = early.take((name, url, env))
+        if taken is None:
+            clients.append(client_for(url, env, environ, organization=name, progress=progress))
+        else:
+            clients.append(taken[0])
+        begun.append(None if taken is None else taken[1])
+    rest = iter(fetch_many([c for c, f in zip(clients, begun, strict=True) if f is None]))
+    return [next(rest) if f is None else f.result() for f in begun]
 
 
 def _fetch_early(
@@ -379,54 +358,21 @@ def _fetch_early(
     api_url: str | None,
     only_org: str | None,
     progress: Progress | None,
-) -> _EarlyFetches:
-    """Live-state fetches begun before a large configuration is read, keyed by (organization,
-    API URL, token variable) as its files' tops name them. Read-only; what is fetched is used
-    only for an organization whose validated configuration names the same API and token, and is
-    dropped when the configuration has errors."""
-    from reconciler.config.files import discover
-    from reconciler.config.peek import read_head
-
-    early = _EarlyFetches(progress)
-    found = discover(list(paths), [])
+) -> EarlyFetches:
+    """The live state of a large configuration's organizations, begun before it is read (see
+    `prefetch`); none when a bad plan key will stop the plan anyway."""
     try:
-        if sum(path.stat().st_size for path, _ in found) < EARLY_FETCH_BYTES:
-            return early
-        plan_key(environ)  # a bad key stops the plan: nothing is sent then
-    except (OSError, AccessctlError):
-        return early
-    for path, _ in found:
-        head = read_head(path)
-        if head is None or only_org not in (None, head.organization):
-            continue
+        plan_key(environ)
+    except AccessctlError:
+        return EarlyFetches()
+
+    def opener(head: Head, on_page: Progress) -> tuple[Target, AccessApiClient]:
         api = ApiConfig.model_construct(url=head.url, token_env=head.token_env)
-        try:
-            url, env = api_target(head.organization, api, environ, api_url)
-            if (head.organization, url, env) in early.started:
-                continue
-            name = head.organization
-            client = client_for(url, env, environ, organization=name, progress=early.progress)
-        except AccessctlError:  # said again, in its turn, once the configuration is valid
-            continue
-        early.started[name, url, env] = client, _in_background(client)
-    return early
+        url, env = api_target(head.organization, api, environ, api_url)
+        name = head.organization
+        return (name, url, env), client_for(url, env, environ, organization=name, progress=on_page)
 
-
-def _in_background(client: AccessApiClient) -> Future[LiveState]:
-    """`client`'s live state, read on a daemon thread (one list at a time: nothing is left
-    running that would hold the process open when the plan stops early)."""
-    from reconciler.api import fetch_live_state
-
-    result: Future[LiveState] = Future()
-
-    def run() -> None:
-        try:
-            result.set_result(fetch_live_state(client, concurrent=False))
-        except BaseException as exc:  # handed to whoever asks for the result
-            result.set_exception(exc)
-
-    threading.Thread(target=run, name="fetch-early", daemon=True).start()
-    return result
+    return fetch_early(paths, only_org, opener, progress)
 
 
 def refetch(

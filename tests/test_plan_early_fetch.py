@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from support.emulators import EmulatorPool
 
-from reconciler import pipeline
+from reconciler import prefetch
 from reconciler.cli import cli
 from reconciler.config.peek import Head, read_head
 from reconciler.emulator.testing import EmulatorProcess
@@ -43,7 +43,7 @@ BODY = (
     "  - {email: bob@acme.example, role: Read Only, stores: [MID1]}\n"
 )
 # Comment lines make a file large without making its plan large.
-PADDING = "".join(f"# {i:06d} {'.' * 60}\n" for i in range(pipeline.EARLY_FETCH_BYTES // 60))
+PADDING = "".join(f"# {i:06d} {'.' * 60}\n" for i in range(prefetch.EARLY_FETCH_BYTES // 60))
 
 
 @pytest.fixture
