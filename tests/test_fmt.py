@@ -154,14 +154,14 @@ def test_flow_user_with_comments_before_block_user_stays_valid_yaml(tmp_path: Pa
 
 
 def test_a_shape_fmt_cannot_keep_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
-    text = "organization: acme\nusers:\n  -\n    email: a@x.co\n"  # `- ` alone on its line
+    text = "organization: acme\nusers:\n  - ? email\n    : a@x.co\n"  # a `?` complex key
     path = tmp_path / "acme.yaml"
     path.write_text(text, encoding="utf-8")
     for args in (["fmt", str(path)], ["fmt", "--check", str(path)]):
         result = CliRunner().invoke(cli, args)
         assert (result.exit_code, result.output) == (
             1,
-            f"{path}:4:5: error[fmt_unsafe]: cannot format this shape of YAML\n"
+            f"{path}:3:7: error[fmt_unsafe]: cannot format this shape of YAML\n"
             "    hint: write the key or list item on one line with its `- ` or `key:`\n"
             "1 error, 0 warnings\n"
             f"{'0 files would be reformatted' if '--check' in args else '0 files reformatted'}"
@@ -231,6 +231,35 @@ def test_verify_refuses_a_wrong_result(wrong: str, where: tuple[int, int], messa
         verify(UNSORTED, wrong)
     assert ((refused.value.line, refused.value.column), refused.value.message) == (where, message)
     verify(UNSORTED, format_text(UNSORTED))  # and accepts the right one
+
+
+FLOW_FIRST_LINE = (FIXTURES / "comment_on_first_line_of_flow_list.in.yaml").read_text(
+    encoding="utf-8"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong", "where", "message"),
+    [
+        (  # the comment on the first line of a flow list over several lines
+            FLOW_FIRST_LINE,
+            FLOW_FIRST_LINE.replace("[M1,   # the web shop", "[M1,"),
+            (4, 20),
+            "formatting would lose this comment",
+        ),
+        (  # a comment above a key inside an item, moved above the item's `-`
+            "organization: acme\nusers:\n  - email: a@x.co\n    # her shops\n    stores: [M1]\n",
+            "organization: acme\nusers:\n  # her shops\n  - email: a@x.co\n    stores: [M1]\n",
+            (4, 5),
+            "cannot reorder here without moving this comment; reorder by hand",
+        ),
+    ],
+    ids=["flow-list-first-line", "key-comment-to-item"],
+)
+def test_verify_keeps_track_of(text: str, wrong: str, where: tuple[int, int], message: str) -> None:
+    with pytest.raises(Unformattable) as refused:
+        verify(text, wrong)
+    assert ((refused.value.line, refused.value.column), refused.value.message) == (where, message)
 
 
 def test_a_writer_bug_is_refused_not_written(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -560,13 +589,12 @@ def test_tabs_validate_reads_are_formatted_not_syntax_errors(
     assert path.read_text(encoding="utf-8") == expected
 
 
-def test_a_file_only_validate_can_read_is_fmt_unsafe_not_a_syntax_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Whatever else ruamel's parser refuses in a file validate read cleanly is no syntax
-    error: fmt says it cannot rewrite the file and leaves it."""
-    monkeypatch.setattr(spans, "_untab_separators", lambda text: text)  # as before the fix
-    text = "organization: acme\t# tab before comment\nusers: []\n"
+def test_a_file_only_validate_can_read_is_fmt_unsafe_not_a_syntax_error(tmp_path: Path) -> None:
+    """What ruamel's parser refuses in a file validate read cleanly is no syntax error: fmt
+    says it cannot rewrite the file and leaves it. fmt reads a file with a Unicode line
+    separator with ruamel's parser (libyaml counts it as a line break, editors do not), which
+    refuses a tab before a comment."""
+    text = 'organization: acme\t# tab before comment\nx-note: "a\u2028b"\nusers: []\n'
     path = tmp_path / "acme.yaml"
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(cli, ["fmt", "--check", str(path)])

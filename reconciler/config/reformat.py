@@ -1,43 +1,46 @@
 """`fmt`: the canonical form of a config file (`spans.py` writes it), checked before use.
 
 fmt checks its own work: the result holds the same data up to the intended reordering (users
-and ranges sorted), every comment is there exactly once and with the same owner (a comment line
-belongs to the entry starting on the next line of YAML, a comment ending a line to the entry
-starting on it, or else holding it), and formatting the result again changes nothing. A file
-that fails a check raises `Unformattable`, naming the line; nothing is written.
+and ranges sorted), every comment is there exactly once and with the same owner, and formatting
+the result again changes nothing. The owner of a comment is the entry whose span holds it, read
+again from the result: a comment line belongs to the entry below it, a comment ending a line to
+the innermost entry starting on that line or holding it, comment lines above the first key and
+below the last to the file. Comments above the entry that goes first in a list item (or in the
+file) are written above the item's `-` (or at the top): they belong to the item (or the file)
+on both sides. A file that fails a check raises `Unformattable`, naming the line; nothing is
+written.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Hashable
+from collections import Counter
+from collections.abc import Hashable, Iterable
 from datetime import date
 from typing import Any
 
+from reconciler.config import spans
 from reconciler.config.canonical import SORT_KEY
 from reconciler.config.document import Document, parse_text
-from reconciler.config.spans import Layout, Path, Span, Unformattable, layout, render
+from reconciler.config.spans import Path, Span, Unformattable
 
 __all__ = ["Unformattable", "format_text", "verify"]
 
-Where = frozenset[Path]
-Renumber = dict[str, list[int]]  # sorted list -> for each new index, the item's old index
-HEAD: Path = (("head", None),)
-END: Path = (("end", None),)
+Comment = tuple[int, int, str, bool, Path]  # line, column, text, alone on its line, owner
 
 
 def format_text(text: str, document: Document | None = None) -> str:
     """The canonical form of one file's text (see `spans.py`), checked; `document` is the text
-    already parsed by `parse_text`, when the caller has it.
+    already parsed by `parse_text(..., nodes=True)`, when the caller has it.
 
     Raises ruamel's YAMLError on YAML its parser cannot read and `Unformattable` when the
     result could not be trusted."""
     document = document or parse_text(text, "before", [], nodes=True)
-    before = layout(text, document)
-    result = render(text, before)
+    before = spans.layout(text, document)
+    result = spans.render(text, before)
     if result != text:
-        _verify(text, result, document, before)
+        _verify(result, document, before)
     return result
 
 
@@ -46,146 +49,35 @@ def verify(text: str, result: str) -> None:
     `text` (users and ranges may be reordered), each of its comments once and with the same
     owner, and is its own canonical form."""
     document = parse_text(text, "before", [], nodes=True)
-    _verify(text, result, document, layout(text, document))
+    _verify(result, document, spans.layout(text, document))
 
 
-# Checking the result -----------------------------------------------------------------------------
-
-
-def _verify(text: str, result: str, old_doc: Document | None, before: Layout | None) -> None:
-    """Raise `Unformattable` unless `result` is `text` reordered as intended (module doc)."""
+def _verify(result: str, old: Document | None, before: spans.Layout | None) -> None:
+    """Raise `Unformattable` unless `result` is the text read into `old` and `before`,
+    reordered as intended (module doc)."""
     problems: list[Any] = []
-    new_doc = parse_text(result, "after", problems, nodes=True)
-    renumber = _same_data(old_doc, new_doc, result, problems)
-    after = layout(result, new_doc)
+    new = parse_text(result, "after", problems, nodes=True)
+    if old is None or new is None or not isinstance(old.data, dict):
+        for problem in (p for p in problems if "undefined alias" in p.message):
+            at = problem.source
+            line = result.splitlines()[at.line - 1]
+            alias = re.match(r"\*([^\s,\]}]+)", line[at.column - 1 :])
+            if alias:
+                message = f"formatting would move the definition of the anchor `&{alias[1]}`"
+                raise Unformattable(1, 1, message)
+        raise Unformattable(1, 1, "formatting would make this file unreadable", None)
+    data = new.data if isinstance(new.data, dict) else {}
+    for key in sorted(set(old.data) | set(data), key=str):
+        if _bag(old.data.get(key, KeyError), key) != _bag(data.get(key, KeyError), key):
+            where = old.locate([key], key=True)
+            message = f"formatting would change the value of `{key}`"
+            raise Unformattable(where.line, where.column, message)
+    after = spans.layout(result, new)
     if before is None or after is None:
-        raise Unformattable(1, 1, "formatting would change the shape of this file", hint=None)
-    _same_comments(_placed(before, None), _placed(after, renumber))
-    if render(result, after) != result:
+        raise Unformattable(1, 1, "formatting would change the shape of this file", None)
+    _same_comments(_comments(before, old.data), _comments(after, data))
+    if spans.render(result, after) != result:
         raise Unformattable(1, 1, "formatting this file twice would change it again")
-
-
-Placed = tuple[int, int, str, bool, Where]  # line, column, text, alone on its line, owner
-
-
-def _placed(layout: Layout, renumber: Renumber | None) -> list[Placed]:
-    """Each comment with its owner: a comment line belongs to the outermost entry starting on
-    the next line of YAML, one ending a line to the innermost entry starting on that line (or
-    else holding it); comment lines above the first key are about the file or that key."""
-    lines, first = layout.lines, layout.spans[0]
-    placed = []
-    for number, column, alone in _comments(layout):
-        where: Where
-        if alone:
-            below = next((n for n in range(number + 1, len(lines)) if _is_yaml(layout, n)), None)
-            if below is None:
-                where = frozenset({END})
-            elif below <= first.first:
-                where = frozenset({HEAD, _at(first, renumber)})
-            else:
-                here = layout.by_line.get(below)
-                owner = here[0] if here else _holding(layout, below)
-                where = frozenset({_at(owner, renumber) if owner else (("nowhere", below),)})
-        elif number < layout.head_end:
-            where = frozenset({HEAD})
-        else:
-            here = layout.by_line.get(number)
-            owner = here[-1] if here else _holding(layout, number)
-            where = frozenset({_at(owner, renumber) if owner else (("nowhere", number),)})
-        placed.append((number, column, lines[number][column:].rstrip(), alone, where))
-    return placed
-
-
-def _is_yaml(layout: Layout, number: int) -> bool:
-    stripped = layout.lines[number].strip()
-    return bool(stripped) and (number in layout.data or not stripped.startswith("#"))
-
-
-def _holding(layout: Layout, number: int) -> Span | None:
-    """The innermost entry whose lines include line `number`."""
-    for line in range(number, -1, -1):
-        for span in reversed(layout.by_line.get(line, [])):
-            if span.last >= number:
-                return span
-    return None
-
-
-def _same_comments(before: list[Placed], after: list[Placed]) -> None:
-    """Every comment once, as before, with a compatible owner."""
-    left: dict[tuple[str, bool], list[Where]] = {}
-    for _, _, text, alone, where in after:
-        left.setdefault((text, alone), []).append(where)
-    texts = {text for _, _, text, _, _ in after}
-    for line, column, text, alone, where in before:
-        candidates = left.get((text, alone), [])
-        found = next((i for i, new in enumerate(candidates) if _compatible(where, new)), None)
-        if found is None:
-            raise Unformattable(
-                line + 1,
-                column + 1,
-                "cannot reorder here without moving this comment; reorder by hand"
-                if text in texts
-                else "formatting would lose this comment",
-            )
-        candidates.pop(found)
-    extra = next((text for (text, _), rest in left.items() if rest), None)
-    if extra is not None:
-        raise Unformattable(1, 1, f"formatting would add the comment `{extra}`")
-
-
-def _compatible(old: Where, new: Where) -> bool:
-    """The same owner, or the list item around it (a comment above an item's first key is
-    written above the item's `- `)."""
-    for a in old:
-        for b in new:
-            if a == b or (len(b) < len(a) and a[: len(b)] == b and b[-1][0] == "item"):
-                return True
-    return False
-
-
-def _same_data(
-    old_doc: Document | None, new_doc: Document | None, result: str, problems: list[Any]
-) -> Renumber:
-    """How the sorted lists' items moved; raises if anything else changed."""
-    for problem in problems if new_doc is None else []:
-        at = problem.source
-        line = result.splitlines()[at.line - 1] if "undefined alias" in problem.message else ""
-        alias = re.match(r"\*([^\s,\]}]+)", line[at.column - 1 :])
-        if alias:
-            message = f"formatting would move the definition of the anchor `&{alias.group(1)}`"
-            raise Unformattable(1, 1, message)
-    if old_doc is None or new_doc is None or not isinstance(old_doc.data, dict):
-        raise Unformattable(1, 1, "formatting would make this file unreadable", hint=None)
-    old, new = old_doc.data, new_doc.data
-    renumber: Renumber = {}
-    for key in sorted(set(old) | set(new), key=str):
-        if key in SORT_KEY and isinstance(old.get(key), list) and isinstance(new.get(key), list):
-            matched = _match(old[key], new[key])
-            if matched is not None:
-                renumber[key] = matched
-                continue
-        if key not in old or key not in new or _freeze(old[key]) != _freeze(new[key]):
-            where = old_doc.locate([key], key=True) if key in old else None
-            raise Unformattable(
-                where.line if where else 1,
-                where.column if where else 1,
-                f"formatting would change the value of `{key}`",
-            )
-    return renumber
-
-
-def _match(old: list[Any], new: list[Any]) -> list[int] | None:
-    """For each new item the index of an equal old one (a permutation), or None."""
-    free: dict[Hashable, list[int]] = {}
-    for index, item in enumerate(old):
-        free.setdefault(_freeze(item), []).append(index)
-    found: list[int] = []
-    for item in new:
-        indices = free.get(_freeze(item))
-        if not indices:
-            return None
-        found.append(indices.pop(0))
-    return found if len(found) == len(old) else None
 
 
 def _freeze(value: Any) -> Hashable:
@@ -201,35 +93,65 @@ def _freeze(value: Any) -> Hashable:
     return (type(value).__name__, value)
 
 
-def _comments(layout: Layout) -> list[tuple[int, int, bool]]:
-    """Every comment as (line, column, alone on its line)."""
-    found = [(n, c, False) for n, c in layout.ends.items()]
-    found += [(n, c, False) for n in layout.flow if (c := _flow_comment(layout.lines[n])) > 0]
-    for number, line in enumerate(layout.lines):
-        if number not in layout.data and line.lstrip().startswith("#"):
-            found.append((number, len(line) - len(line.lstrip()), True))
-        elif number < layout.head_end and "#" in line and line.lstrip().startswith("---"):
-            found.append((number, line.index("#"), False))
-    return sorted(found)
+def _comments(layout: spans.Layout, data: dict[Any, Any]) -> list[Comment]:
+    """Every comment with its owner (module doc)."""
+    found: list[Comment] = []
+
+    def scan(numbers: Iterable[int], owner: Span | Path, start: int = 0) -> None:
+        for number in numbers:
+            line = layout.lines[number]
+            column = spans.comment_at(line, start)
+            if column >= 0:
+                alone = not line[:column].strip()
+                found.append((number, column, line[column:].rstrip(), alone, _path(owner, data)))
+
+    def visit(entries: list[Span], goes_first: Span | None, above: Span | Path) -> None:
+        for span in entries:
+            scan(span.lead, above if span is goes_first else span)
+            if not span.compact:
+                scan([span.first], span, span.start if span.end is None else span.end)
+            if span.children is not None:
+                first = (
+                    spans.ordered(span.children, spans.canonical(span))[0] if span.compact else None
+                )
+                visit(span.children, first, span)
+            else:
+                scan(range(span.first + 1, span.last + 1), span)
+
+    head: Path = (("file", None),)
+    scan(range(layout.head_end), head)
+    visit(layout.spans, spans.ordered(layout.spans, spans.canonical(None))[0], head)
+    scan(layout.tail, (("end", None),))
+    return found
 
 
-def _flow_comment(line: str) -> int:
-    """Where a comment ending a line inside a flow collection starts: the first `#` after a
-    blank, outside quotes (-1: none; 0: the line is a comment)."""
-    quote = None
-    for column, char in enumerate(line):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (column == 0 or line[column - 1] in " \t"):
-            return column if line[:column].strip() else 0
-    return -1
-
-
-def _at(span: Span, renumber: Renumber | None) -> Path:
-    """Its path, an item of a sorted list named by its index before sorting."""
-    path = span.path
-    if renumber and len(path) >= 2 and path[0][1] in renumber and path[1][0] == "item":
-        path = (path[0], ("item", renumber[path[0][1]][path[1][1]]), *path[2:])
+def _path(owner: Span | Path, data: dict[Any, Any]) -> Path:
+    """The owner's path, an item of a sorted list named by its data (sorting does not change
+    that)."""
+    path = owner if isinstance(owner, tuple) else owner.path
+    if len(path) > 1 and path[0][1] in SORT_KEY and path[1][0] == "item":
+        return (path[0], ("item", _freeze(data[path[0][1]][path[1][1]])), *path[2:])
     return path
+
+
+def _bag(value: Any, key: Any) -> Any:
+    """`value`, users and ranges as a multiset (fmt may reorder those)."""
+    if key in SORT_KEY and isinstance(value, list):
+        return Counter(map(_freeze, value))
+    return _freeze(value)
+
+
+def _same_comments(before: list[Comment], after: list[Comment]) -> None:
+    """Every comment once, as before, with the same owner."""
+    left = Counter((text, alone, owner) for _, _, text, alone, owner in after)
+    for line, column, text, alone, owner in before:
+        if not left[text, alone, owner]:
+            moved = any(text == other for other, _, _ in +left)
+            message = "cannot reorder here without moving this comment; reorder by hand"
+            raise Unformattable(
+                line + 1, column + 1, message if moved else "formatting would lose this comment"
+            )
+        left[text, alone, owner] -= 1
+    extra = next((text for text, _, _ in +left), None)
+    if extra is not None:
+        raise Unformattable(1, 1, f"formatting would add the comment `{extra}`")
