@@ -41,8 +41,9 @@ def _same(mine: Any, theirs: Any) -> bool:
 
 
 def _shown(diags: list[Finding]) -> list[tuple[int, int, str, str]]:
-    """In the order `load` shows them: by place."""
-    return sorted((d.source.line, d.source.column, d.code, d.message) for d in diags)
+    """In the order `load` shows them: by place; once each (the node builder reads a scalar
+    merged in with `<<` again, and may say the same thing of it twice)."""
+    return sorted(set((d.source.line, d.source.column, d.code, d.message) for d in diags))
 
 
 def _both(text: str) -> tuple[Document | None, list[Finding], Document | None, list[Finding]]:
