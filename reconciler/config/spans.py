@@ -39,6 +39,7 @@ from reconciler.errors import AccessctlError
 HAND_HINT = "put this part in canonical order by hand; fmt then has nothing to move"
 SHAPE_HINT = "write the key or list item on one line with its `- ` or `key:`"
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_ANCHOR = re.compile(r"(?:!\S*\s+)?&([^\s,\[\]{}]+)")  # a node's tag and anchor, from its start
 _UNUSUAL = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks to libyaml, not to editors
 # text that holds no comment: no `#` after a blank, except inside quotes
 _NO_COMMENT = re.compile(r"""(?:[^\s'"#]|\s(?!#)|'[^']*'?|"[^"]*"?|(?<=\S)#)*""")
@@ -80,7 +81,7 @@ class Span:
     children: list[Span] | None = None  # a block collection as value
     compact: bool = False  # a list item written `- key: ...`: its first entry on the `-` line
     lead: list[int] = field(default_factory=list)  # comment and blank lines above it
-    tied: bool = False  # holds an anchored node, an alias or a merge: its order is kept
+    tied: bool = False  # holds an anchored node or an alias, or is a merge: its order is kept
 
 
 class Layout:
@@ -90,7 +91,7 @@ class Layout:
         self.lines = _LINE_BREAK.split(text)
         if self.lines[-1] == "":
             self.lines.pop()
-        self.shared = _shared(root, "*" in text or "<<" in text)
+        self.tied = _shared(root, self.lines if "*" in text else None)
         self.seen: set[int] = set()
         self.spans = self._block(root, (), -1)
         self.head_end = self.spans[0].first  # comment lines above the first key: the file's
@@ -140,17 +141,14 @@ class Layout:
         alias = id(value) in self.seen  # its marks are its anchor's
         block = isinstance(value, ScalarNode) and value.style in ("|", ">")
         self.seen.add(id(value))
-        span.tied = id(value) in self.shared or _name(span.key) == "<<"
+        span.tied = id(value) in self.tied or _name(span.key) == "<<"
         span.last = span.first if alias else value.end_mark.line - (value.end_mark.column == 0)
         if not alias and isinstance(value, MappingNode | SequenceNode) and not value.flow_style:
             span.children = self._block(value, span.path, span.first)
             span.last = span.children[-1].last
-            span.tied = span.tied or any(child.tied for child in span.children)
             span.compact = span.key is None and (
                 span.children[0].first == span.first or not line[span.start :].strip()
             )
-        elif not alias:
-            span.tied = span.tied or (bool(self.shared) and _holds(value, self.shared))
         inline = not (alias or block or span.children) and value.start_mark.line == span.first
         if not (inline and span.last > span.first):  # else its first line is copied whole
             comment = comment_at(line, value.end_mark.column if inline else span.start)
@@ -171,40 +169,43 @@ def comment_at(line: str, start: int = 0) -> int:
     return end if line[end] == "#" else end + 1
 
 
-def _shared(root: Node, aliases: bool) -> set[int]:
-    """Ids of nodes that appear twice (an anchor and its aliases) or hold a merge; raises
-    `NoDate` on a date that is none."""
-    seen: set[int] = set()
-    shared: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            shared.add(id(node))
-        elif isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:timestamp":
-            text, mark = node.value, node.start_mark
-            try:
-                (date if len(text) == 10 else datetime).fromisoformat(text.replace(" ", "T", 1))
-            except ValueError as exc:
-                message = f"expected a date (YYYY-MM-DD), got `{text}` ({exc})"
-                hint = "fix the date; fmt formats only files that load"
-                raise NoDate(mark.line + 1, mark.column + 1, message, hint) from None
-        elif isinstance(node, MappingNode):
-            if aliases and any(_name(key) == "<<" for key, _ in node.value):
-                shared.add(id(node))
-            stack += [n for pair in node.value for n in (pair if aliases else pair[1:])]
-        elif isinstance(node, SequenceNode):
-            stack += node.value
-        seen.add(id(node))
-    return shared
+def _shared(root: Node, lines: list[str] | None) -> set[int]:
+    """Ids of the nodes holding an anchor that an alias refers to (an alias is its anchor's
+    node, marks included), given the text's `lines` when it holds `*`; raises `NoDate` on a
+    date that is none."""
+    text = "\n".join(lines or ())
+    done: set[int] = set()
+    tied: set[int] = set()
+
+    def walk(node: Node) -> bool:
+        if id(node) in done:
+            return id(node) in tied
+        done.add(id(node))
+        if isinstance(node, ScalarNode):
+            _check_date(node)
+        else:
+            pairs = node.value if isinstance(node, MappingNode) else [(n,) for n in node.value]
+            if any([walk(n) for pair in pairs for n in pair]):  # each one, for its dates
+                tied.add(id(node))
+        anchor = lines and _ANCHOR.match(lines[node.start_mark.line], node.start_mark.column)
+        if anchor and f"*{anchor[1]}" in text:
+            tied.add(id(node))
+        return id(node) in tied
+
+    walk(root)
+    return tied
 
 
-def _holds(node: Node, shared: set[int]) -> bool:
-    if id(node) in shared:
-        return True
-    if isinstance(node, MappingNode):
-        return any(_holds(v, shared) for _, v in node.value)
-    return isinstance(node, SequenceNode) and any(_holds(v, shared) for v in node.value)
+def _check_date(node: ScalarNode) -> None:
+    text, mark = node.value, node.start_mark
+    if node.tag != "tag:yaml.org,2002:timestamp":
+        return
+    try:
+        (date if len(text) == 10 else datetime).fromisoformat(text.replace(" ", "T", 1))
+    except ValueError as exc:
+        message = f"expected a date (YYYY-MM-DD), got `{text}` ({exc})"
+        hint = "fix the date; fmt formats only files that load"
+        raise NoDate(mark.line + 1, mark.column + 1, message, hint) from None
 
 
 # Writing: spans in canonical order --------------------------------------------------------------
