@@ -75,7 +75,7 @@ def _verify(result: str, old: Document | None, before: spans.Layout | None) -> N
     after = spans.layout(result, new)
     if before is None or after is None:
         raise Unformattable(1, 1, "formatting would change the shape of this file", None)
-    _same_comments(_comments(before, old.data), _comments(after, data))
+    _same_comments(_comments(before), _comments(after))
     if spans.render(result, after) != result:
         raise Unformattable(1, 1, "formatting this file twice would change it again")
 
@@ -93,45 +93,38 @@ def _freeze(value: Any) -> Hashable:
     return (type(value).__name__, value)
 
 
-def _comments(layout: spans.Layout, data: dict[Any, Any]) -> list[Comment]:
-    """Every comment with its owner (module doc)."""
+def _comments(layout: spans.Layout) -> list[Comment]:
+    """Every comment with its owner (module doc); an item of a list is named by its place in
+    canonical order (sorting does not change that)."""
     found: list[Comment] = []
 
-    def scan(numbers: Iterable[int], owner: Span | Path, start: int = 0) -> None:
+    def scan(numbers: Iterable[int], owner: Path, start: int = 0) -> None:
         for number in numbers:
             line = layout.lines[number]
             column = spans.comment_at(line, start)
             if column >= 0:
                 alone = not line[:column].strip()
-                found.append((number, column, line[column:].rstrip(), alone, _path(owner, data)))
+                found.append((number, column, line[column:].rstrip(), alone, owner))
 
-    def visit(entries: list[Span], goes_first: Span | None, above: Span | Path) -> None:
+    def visit(entries: list[Span], parent: Span | None, owner: Path) -> None:
+        order = spans.ordered(entries, spans.canonical(parent))
+        rank = {id(span): index for index, span in enumerate(order)}
         for span in entries:
-            scan(span.lead, above if span is goes_first else span)
+            path = (*owner, span.path[-1] if span.key else ("item", rank[id(span)]))
+            goes_first = span is order[0] and (parent is None or parent.compact)
+            scan(span.lead, owner if goes_first else path)
             if not span.compact:
-                scan([span.first], span, span.start if span.end is None else span.end)
+                scan([span.first], path, span.start if span.end is None else span.end)
             if span.children is not None:
-                first = (
-                    spans.ordered(span.children, spans.canonical(span))[0] if span.compact else None
-                )
-                visit(span.children, first, span)
+                visit(span.children, span, path)
             else:
-                scan(range(span.first + 1, span.last + 1), span)
+                scan(range(span.first + 1, span.last + 1), path)
 
     head: Path = (("file", None),)
     scan(range(layout.head_end), head)
-    visit(layout.spans, spans.ordered(layout.spans, spans.canonical(None))[0], head)
+    visit(layout.spans, None, head)
     scan(layout.tail, (("end", None),))
     return found
-
-
-def _path(owner: Span | Path, data: dict[Any, Any]) -> Path:
-    """The owner's path, an item of a sorted list named by its data (sorting does not change
-    that)."""
-    path = owner if isinstance(owner, tuple) else owner.path
-    if len(path) > 1 and path[0][1] in SORT_KEY and path[1][0] == "item":
-        return (path[0], ("item", _freeze(data[path[0][1]][path[1][1]])), *path[2:])
-    return path
 
 
 def _bag(value: Any, key: Any) -> Any:
