@@ -253,8 +253,6 @@ def ordered(spans: list[Span], order: Order) -> list[Span]:
     """`spans` in canonical order; unchanged where that would move an anchor or alias past
     another."""
     keys, sort = order
-    if keys is None and sort is None:
-        return spans
     wanted = sorted(spans, key=lambda s: _sort_value(s, sort) if sort else _rank(s.key, keys))
     return wanted if [s for s in wanted if s.tied] == [s for s in spans if s.tied] else spans
 
