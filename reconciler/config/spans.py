@@ -41,8 +41,9 @@ SHAPE_HINT = "write the key or list item on one line with its `- ` or `key:`"
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _ANCHOR = re.compile(r"(?:!\S*\s+)?&([^\s,\[\]{}]+)")  # a node's tag and anchor, from its start
 _UNUSUAL = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks to libyaml, not to editors
-# text that holds no comment: no `#` after a blank, except inside quotes
-_NO_COMMENT = re.compile(r"""(?:[^\s'"#]|\s(?!#)|'[^']*'?|"[^"]*"?|(?<=\S)#)*""")
+# text up to a comment's `#`: text without one (no `#` after a blank, except inside quotes), then
+# the `#` (possessive: never a `#` the text before it held)
+_COMMENT = re.compile(r"""(?:[^\s'"#]|\s(?!#)|'[^']*'?|"[^"]*"?|(?<=\S)#)*+\s?#""")
 Path = tuple[tuple[str, Any], ...]  # ("key", key) and ("item", index) steps from the root
 Order = tuple[tuple[str, ...] | None, str | None]  # key order of a mapping, sort field of a list
 
@@ -162,11 +163,8 @@ def _refuse(line: int, column: int) -> Unformattable:
 def comment_at(line: str, start: int = 0) -> int:
     """Where a comment on `line` starts, from `start` on: the first `#` after a blank (or
     opening the line), outside quotes; -1 when there is none."""
-    found = _NO_COMMENT.match(line, start)  # it always matches, if only an empty text
-    end = found.end() if found else start
-    if end == len(line):
-        return -1
-    return end if line[end] == "#" else end + 1
+    found = _COMMENT.match(line, start)
+    return found.end() - 1 if found else -1
 
 
 def _shared(root: Node, lines: list[str] | None) -> set[int]:
