@@ -93,7 +93,6 @@ class Layout:
         if self.lines[-1] == "":
             self.lines.pop()
         self.tied = _shared(root, self.lines if "*" in text else None)
-        self.seen: set[int] = set()
         self.spans = self._block(root, (), -1)
         self.head_end = self.spans[0].first  # comment lines above the first key: the file's
         self.spans[0].lead = []
@@ -103,10 +102,8 @@ class Layout:
         spans = []
         pairs = node.value if isinstance(node, MappingNode) else [(None, v) for v in node.value]
         for index, (key, value) in enumerate(pairs):
-            if key is not None:
-                span = self._key(key, value, (*path, ("key", key.value)))
-            else:
-                span = self._item(value, (*path, ("item", index)))
+            step = ("key", key.value) if key else ("item", index)
+            span = self._key(key, value, (*path, step)) if key else self._item(value, (*path, step))
             span.lead = list(range(above + 1, span.first))
             self._value(span)
             spans.append(span)
@@ -137,11 +134,10 @@ class Layout:
 
     def _value(self, span: Span) -> None:
         """Its last line, where its YAML ends on the first one, its children if a block
-        collection."""
+        collection. An alias is a node met before, its marks its anchor's: above it."""
         value, line = span.value, self.lines[span.first]
-        alias = id(value) in self.seen  # its marks are its anchor's
+        alias = (value.start_mark.line, value.start_mark.column) < (span.first, span.start)
         block = isinstance(value, ScalarNode) and value.style in ("|", ">")
-        self.seen.add(id(value))
         span.tied = id(value) in self.tied or _name(span.key) == "<<"
         span.last = span.first if alias else value.end_mark.line - (value.end_mark.column == 0)
         if not alias and isinstance(value, MappingNode | SequenceNode) and not value.flow_style:
