@@ -13,7 +13,6 @@ written.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable
@@ -86,10 +85,8 @@ def _freeze(value: Any) -> Hashable:
         return ("map", frozenset((_freeze(k), _freeze(v)) for k, v in value.items()))
     if isinstance(value, list):
         return ("seq", tuple(_freeze(item) for item in value))
-    if isinstance(value, float) and math.isnan(value):
-        return ("float", "nan")
-    if isinstance(value, date):
-        return (type(value).__name__, value.isoformat())
+    if isinstance(value, date) or value != value:  # a time's zone counts; NaN is not NaN
+        return (type(value).__name__, str(value))
     return (type(value).__name__, value)
 
 
