@@ -57,10 +57,8 @@ def _verify(result: str, old: Document | None, before: spans.Layout | None) -> N
     problems: list[Any] = []
     new = parse_text(result, "after", problems, nodes=True)
     if old is None or new is None or not isinstance(old.data, dict):
-        for problem in (p for p in problems if "undefined alias" in p.message):
-            at = problem.source
-            line = result.splitlines()[at.line - 1]
-            alias = re.match(r"\*([^\s,\]}]+)", line[at.column - 1 :])
+        for at in (problem.source for problem in problems if "undefined alias" in problem.message):
+            alias = re.match(r"\*([^\s,\]}]+)", result.splitlines()[at.line - 1][at.column - 1 :])
             if alias:
                 message = f"formatting would move the definition of the anchor `&{alias[1]}`"
                 raise Unformattable(1, 1, message)
