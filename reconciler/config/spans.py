@@ -64,7 +64,7 @@ class NoDate(Unformattable):
     code = "invalid_type"
 
 
-# Reading: spans of lines ------------------------------------------------------------------------
+# Spans of lines: read from the nodes, written in canonical order --------------------------------
 
 
 @dataclass(eq=False)
@@ -86,7 +86,8 @@ class Span:
 
 
 class Layout:
-    """A text's lines and its top-level spans, with what the writer and the self-check need."""
+    """A text's lines and its top-level spans, with what the self-check needs; `write` puts
+    spans in canonical order."""
 
     def __init__(self, text: str, root: Node) -> None:
         self.lines = _LINE_BREAK.split(text)
@@ -151,6 +152,62 @@ class Layout:
             comment = comment_at(line, value.end_mark.column if inline else span.start)
             span.end = comment if comment >= 0 else len(line)
 
+    def write(self, spans: list[Span], indent: int, parent: Span | None) -> list[str]:
+        """The lines of `spans` (the entries of `parent`), in canonical order at `indent`."""
+        out: list[str] = []
+        for span in ordered(spans, canonical(parent)):
+            out += [_at(self.lines[n], indent) for n in span.lead]
+            out += self._entry(span, indent)
+        return out
+
+    def _entry(self, span: Span, indent: int) -> list[str]:
+        if span.compact and span.children:  # its first entry's line with `- ` in front, and
+            first = ordered(span.children, canonical(span))[0]  # that entry's comments above
+            body = self.write(span.children, indent + INDENT, span)[len(first.lead) :]
+            body[0] = " " * indent + "- " + body[0][indent + INDENT :]
+            return [_at(self.lines[n], indent) for n in first.lead] + body
+        edited = self._flow_keys(span)
+        line = edited.get(span.first, self.lines[span.first])
+        end = None if span.end is None else span.end + len(line) - len(self.lines[span.first])
+        value = line[span.start : end].rstrip()
+        blank = line[span.start + len(value) : end]  # between it and its comment
+        if isinstance(span.value, ScalarNode) and span.value.style == '"' and end is not None:
+            value = value.replace("\t", "\\t")
+        key = line[span.column : span.key.end_mark.column] + ":" if span.key else "-"
+        new = " " * indent + key + (" " + value if value else "")
+        if end is not None and end < len(line):  # a comment: at its column, where there is room
+            visual = len((line[: span.start] + value + blank).expandtabs())
+            gap = len(line[:end]) - len(line[:end].rstrip()) or 1
+            new += " " * max(visual - len(new.expandtabs()), gap) + line[end:].rstrip()
+        if span.children is not None:
+            return [new, *self.write(span.children, indent + INDENT, span)]
+        rest = range(span.first + 1, span.last + 1)
+        return [new, *(_shift(edited.get(n, self.lines[n]), indent - span.column) for n in rest)]
+
+    def _flow_keys(self, span: Span) -> dict[int, str]:
+        """The lines of a flow mapping with its keys put in order (line -> new text): where
+        each key and its value are on one line, and one over several lines holds no comment."""
+        node, keys = span.value, canonical(span)[0]
+        if keys is None or not isinstance(node, MappingNode) or span.children:
+            return {}
+        wanted = sorted(node.value, key=lambda pair: _rank(pair[0], keys))
+        inside = self.lines[node.start_mark.line : node.end_mark.line + 1]
+        inside[-1] = inside[-1][: node.end_mark.column]
+        if wanted == node.value or not all(_one_line(key, value) for key, value in wanted):
+            return {}
+        if len(inside) > 1 and any("#" in line for line in inside):
+            return {}
+        pieces = (
+            self.lines[k.start_mark.line][k.start_mark.column : v.end_mark.column]
+            for k, v in wanted
+        )
+        edited = {}
+        for number, group in groupby(node.value, key=lambda pair: pair[0].start_mark.line):
+            pairs, line = list(group), self.lines[number]
+            start, end = pairs[0][0].start_mark.column, pairs[-1][1].end_mark.column
+            edited[number] = line[:start] + ", ".join(next(pieces) for _ in pairs) + line[end:]
+        return edited
+
 
 def _refuse(line: int, column: int) -> Unformattable:
     return Unformattable(line + 1, column + 1, "cannot format this shape of YAML", SHAPE_HINT)
@@ -202,7 +259,7 @@ def _check_date(node: ScalarNode) -> None:
         raise NoDate(mark.line + 1, mark.column + 1, message, hint) from None
 
 
-# Writing: spans in canonical order --------------------------------------------------------------
+# A text in canonical form -----------------------------------------------------------------------
 
 
 def layout(text: str, document: Document | None) -> Layout | None:
@@ -222,10 +279,9 @@ def render(text: str, found: Layout | None) -> str:
     """`text`, read into `found` (`layout`), in canonical form; unchecked (`reformat.py` checks)."""
     if found is None:
         return text
-    lines = found.lines
-    out = [_at(lines[n], 0) for n in range(found.head_end)]
-    out += _Writer(lines).block(found.spans, 0, None)
-    out += [_at(lines[n], 0) for n in found.tail]
+    out = [_at(found.lines[n], 0) for n in range(found.head_end)]
+    out += found.write(found.spans, 0, None)
+    out += [_at(found.lines[n], 0) for n in found.tail]
     while out and not out[0]:  # blank lines that came above a key now first: not at the top
         out.pop(0)
     brk = line_break(text)
@@ -265,66 +321,6 @@ def _sort_value(span: Span, field_name: str) -> tuple[int, str]:
             if _name(key) == field_name and isinstance(value, ScalarNode):
                 return (0, order_of(value.value))
     return (1, "")
-
-
-@dataclass
-class _Writer:
-    lines: list[str]
-
-    def block(self, spans: list[Span], indent: int, parent: Span | None) -> list[str]:
-        out: list[str] = []
-        for span in ordered(spans, canonical(parent)):
-            out += [_at(self.lines[n], indent) for n in span.lead]
-            out += self.entry(span, indent)
-        return out
-
-    def entry(self, span: Span, indent: int) -> list[str]:
-        if span.compact and span.children:  # its first entry's line with `- ` in front, and
-            first = ordered(span.children, canonical(span))[0]  # that entry's comments above
-            body = self.block(span.children, indent + INDENT, span)[len(first.lead) :]
-            body[0] = " " * indent + "- " + body[0][indent + INDENT :]
-            return [_at(self.lines[n], indent) for n in first.lead] + body
-        edited = self._flow_keys(span)
-        line = edited.get(span.first, self.lines[span.first])
-        end = None if span.end is None else span.end + len(line) - len(self.lines[span.first])
-        value = line[span.start : end].rstrip()
-        blank = line[span.start + len(value) : end]  # between it and its comment
-        if isinstance(span.value, ScalarNode) and span.value.style == '"' and end is not None:
-            value = value.replace("\t", "\\t")
-        key = line[span.column : span.key.end_mark.column] + ":" if span.key else "-"
-        new = " " * indent + key + (" " + value if value else "")
-        if end is not None and end < len(line):  # a comment: at its column, where there is room
-            visual = len((line[: span.start] + value + blank).expandtabs())
-            gap = len(line[:end]) - len(line[:end].rstrip()) or 1
-            new += " " * max(visual - len(new.expandtabs()), gap) + line[end:].rstrip()
-        if span.children is not None:
-            return [new, *self.block(span.children, indent + INDENT, span)]
-        rest = range(span.first + 1, span.last + 1)
-        return [new, *(_shift(edited.get(n, self.lines[n]), indent - span.column) for n in rest)]
-
-    def _flow_keys(self, span: Span) -> dict[int, str]:
-        """The lines of a flow mapping with its keys put in order (line -> new text): where
-        each key and its value are on one line, and one over several lines holds no comment."""
-        node, keys = span.value, canonical(span)[0]
-        if keys is None or not isinstance(node, MappingNode) or span.children:
-            return {}
-        wanted = sorted(node.value, key=lambda pair: _rank(pair[0], keys))
-        inside = self.lines[node.start_mark.line : node.end_mark.line + 1]
-        inside[-1] = inside[-1][: node.end_mark.column]
-        if wanted == node.value or not all(_one_line(key, value) for key, value in wanted):
-            return {}
-        if len(inside) > 1 and any("#" in line for line in inside):
-            return {}
-        pieces = (
-            self.lines[k.start_mark.line][k.start_mark.column : v.end_mark.column]
-            for k, v in wanted
-        )
-        edited = {}
-        for number, group in groupby(node.value, key=lambda pair: pair[0].start_mark.line):
-            pairs, line = list(group), self.lines[number]
-            start, end = pairs[0][0].start_mark.column, pairs[-1][1].end_mark.column
-            edited[number] = line[:start] + ", ".join(next(pieces) for _ in pairs) + line[end:]
-        return edited
 
 
 def _one_line(key: Node, value: Node) -> bool:
