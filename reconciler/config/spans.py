@@ -16,9 +16,9 @@ order (where each key and its value are on one line, and one over several lines 
 comment) and a tab in a one-line double-quoted value is written `\\t`. Comment lines above the
 first top-level key are about the file and stay at the top; a comment ending a line keeps its
 column where the line leaves room (tabs before it counted to the next multiple of eight); a
-file written with CRLF line breaks keeps them. Entries holding an anchor, an alias or a merge
-keep their order among themselves (merge keys `<<` go first), so a definition never moves after
-its use.
+file written with CRLF line breaks keeps them. Entries holding an anchor that an alias names (or
+the alias), and merge keys `<<`, keep their order among themselves (merge keys go first), so a
+definition never moves after its use.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Span:
     children: list[Span] | None = None  # a block collection as value
     compact: bool = False  # a list item written `- key: ...`: its first entry on the `-` line
     lead: list[int] = field(default_factory=list)  # comment and blank lines above it
-    tied: bool = False  # holds an anchored node or an alias, or is a merge: its order is kept
+    tied: bool = False  # holds an aliased anchor (or its alias), or is a merge: kept in order
 
 
 class Layout:
