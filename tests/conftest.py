@@ -7,11 +7,15 @@ and reset to that seed (see `support/emulators.py`).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.emulators import EmulatorPool
+from support.warm_cli import WarmCli
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,3 +32,15 @@ def emulators() -> Iterator[EmulatorPool]:
         yield pool
     finally:
         pool.close()
+
+
+@pytest.fixture(scope="session")
+def warm_cli() -> Iterator[WarmCli]:
+    """A folder to put first on PATH: its `accessctl` runs without paying for imports."""
+    folder = Path(tempfile.mkdtemp(prefix="accessctl-warm-"))  # short: an AF_UNIX path
+    cli = WarmCli(folder).start()
+    try:
+        yield cli
+    finally:
+        cli.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 from support.emulators import EmulatorPool
+from support.warm_cli import WarmCli
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -264,6 +265,9 @@ const context = { repo: { owner: 'example', repo: 'access-config' } };
 
 
 class Runner:
+    # Put first on PATH by `_warm_accessctl`: an `accessctl` that skips the import cost.
+    warm_bin: Path | None = None
+
     def __init__(
         self,
         workspace: Path,
@@ -351,7 +355,9 @@ class Runner:
         path.write_text(LOGGING_SHIM + script)
         full = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "ACCESSCTL_"))},
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "PATH": os.pathsep.join(
+                [*map(str, filter(None, [self.warm_bin, BIN])), os.environ["PATH"]]
+            ),
             "GITHUB_ACTIONS": "true",
             "GITHUB_SHA": "0" * 40,
             "GITHUB_REF": "refs/heads/main",
@@ -541,6 +547,13 @@ def _subcommand(args: str) -> str:
 @pytest.fixture
 def emulator(emulators: EmulatorPool) -> Any:
     return emulators.get(SEED)
+
+
+@pytest.fixture(autouse=True)
+def _warm_accessctl(warm_cli: WarmCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflows' `accessctl` lines run through the warm command line (`support/warm_cli`):
+    each is still a process of its own with the step's descriptors, environment and folder."""
+    monkeypatch.setattr(Runner, "warm_bin", warm_cli.bin)
 
 
 def _run_job(
