@@ -31,6 +31,7 @@ from typing import Any
 import click
 import pytest
 from support.emulators import EmulatorPool
+from support.warm_cli import WarmCli
 
 from reconciler.cli import cli
 
@@ -144,13 +145,15 @@ def test_skipped_examples_name_real_commands() -> None:
             _lookup(command)
 
 
-def test_readme_examples_run(emulators: EmulatorPool, tmp_path: Path) -> None:
+def test_readme_examples_run(emulators: EmulatorPool, warm_cli: WarmCli, tmp_path: Path) -> None:
+    """`accessctl` is the warm command line (`support/warm_cli`): each line still runs in a
+    process of its own, with its own descriptors, environment and folder."""
     (tmp_path / "config-examples").symlink_to(ROOT / "config-examples")
     (tmp_path / "access").mkdir()
     emu = emulators.get(SEED)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ACCESSCTL_", "GITHUB_"))},
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PATH": os.pathsep.join([str(warm_cli.bin), str(BIN), os.environ["PATH"]]),
         "ACCESSCTL_API_URL": emu.base_url,
         "ACME_EU_TOKEN": DEMO_TOKEN,
         "NO_COLOR": "1",

@@ -1,7 +1,9 @@
 """The token never appears in any output, log, plan file, journal, export or traceback file, at
 any verbosity (SPEC §8), across every command that talks to the API, on success and on failure.
 
-Each command runs as a real process at -vv against the emulator; everything it printed and every
+Each command runs as a process of its own (the warm command line of `support/warm_cli`: forked
+from a server that has imported the package, with the command's own descriptors, environment and
+folder) at -vv against the emulator; everything it printed and every
 file it left in its working folder (TMPDIR points there too) is searched for the token."""
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.emulators import EmulatorPool
+from support.warm_cli import WarmCli
 
 from reconciler.emulator.testing import EmulatorProcess
 
@@ -39,7 +41,9 @@ def test_the_search_would_see_a_leak() -> None:
     assert _leaks(f"Authorization: Bearer {TOKEN}")
 
 
-def test_no_command_shows_the_token(emu: EmulatorProcess, tmp_path: Path) -> None:
+def test_no_command_shows_the_token(
+    emu: EmulatorProcess, warm_cli: WarmCli, tmp_path: Path
+) -> None:
     shutil.copy(ROOT / "config-examples" / "acme-eu.yaml", tmp_path / "acme-eu.yaml")
     env = {
         **os.environ,
@@ -68,7 +72,7 @@ def test_no_command_shows_the_token(emu: EmulatorProcess, tmp_path: Path) -> Non
     shown: list[str] = []
     for args, expected in runs:
         proc = subprocess.run(
-            [sys.executable, "-m", "reconciler.cli", "-vv", *args],
+            [str(warm_cli.bin / "accessctl"), "-vv", *args],
             cwd=tmp_path,
             env=env,
             capture_output=True,
