@@ -134,6 +134,14 @@ class EmulatorProcess:
             self._tmpdir.cleanup()
             self._tmpdir = None
 
+    def kill(self) -> None:
+        """Stop at once (SIGKILL), with no graceful shutdown: for an in-memory emulator whose
+        state nobody needs any more (a test session's pool, closing)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self.stop()
+
     def __enter__(self) -> EmulatorProcess:
         return self.start()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,9 @@ class EmulatorPool:
         return emulator
 
     def close(self) -> None:
-        """Stop them all at once: one by one, each waits for its own graceful shutdown."""
+        """Kill them all: their state is in memory and nobody needs it any more. A graceful stop
+        costs each a shutdown and an interpreter exit, some 25 at once at the end of a worker
+        (10 s under load)."""
         running, self._running = self._running, {}
-        if running:
-            with ThreadPoolExecutor(len(running)) as pool:
-                list(pool.map(EmulatorProcess.stop, running.values()))
+        for emulator in running.values():
+            emulator.kill()
