@@ -26,8 +26,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def emulators() -> Iterator[EmulatorPool]:
-    pool = EmulatorPool()
+def emulators(warm_cli: WarmCli) -> Iterator[EmulatorPool]:
+    # Started through the warm command line: each a process of its own, without the imports.
+    pool = EmulatorPool([str(warm_cli.bin / "accessctl")])
     try:
         yield pool
     finally:

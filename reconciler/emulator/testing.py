@@ -83,8 +83,10 @@ class EmulatorProcess:
         db: str = ":memory:",
         extra_args: Sequence[str] = (),
         timeout: float = 20.0,
+        accessctl: Sequence[str] = (sys.executable, "-m", "reconciler.cli"),
     ) -> None:
         self._seed = seed
+        self.accessctl = list(accessctl)  # the command that runs accessctl
         self.db = db
         self.extra_args = list(extra_args)
         self.timeout = timeout
@@ -101,7 +103,7 @@ class EmulatorProcess:
     def start(self) -> EmulatorProcess:
         seed_path = self._seed_path()
         command = [
-            sys.executable, "-m", "reconciler.cli", "emulator", "serve",
+            *self.accessctl, "emulator", "serve",
             "--host", "127.0.0.1", "--port", "0", "--seed", str(seed_path), "--db", self.db,
             *self.extra_args,
         ]  # fmt: skip

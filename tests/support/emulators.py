@@ -27,8 +27,9 @@ def _seed_key(seed: dict[str, Any] | str | Path) -> str:
 class EmulatorPool:
     """`get(seed)` answers a running emulator for `seed`, freshly reset."""
 
-    def __init__(self) -> None:
+    def __init__(self, accessctl: Sequence[str] | None = None) -> None:
         self._running: dict[Key, EmulatorProcess] = {}
+        self._accessctl = accessctl  # how to run `accessctl emulator serve`
 
     def get(
         self,
@@ -42,7 +43,8 @@ class EmulatorPool:
         key = (_seed_key(seed), db, tuple(extra_args))
         emulator = self._running.get(key)
         if emulator is None:
-            emulator = EmulatorProcess(seed, db=db, extra_args=extra_args).start()
+            launcher = {} if self._accessctl is None else {"accessctl": self._accessctl}
+            emulator = EmulatorProcess(seed, db=db, extra_args=extra_args, **launcher).start()
             self._running[key] = emulator
         else:
             emulator.reset()

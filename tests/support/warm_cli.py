@@ -29,15 +29,27 @@ BIN = Path(sys.executable).parent
 # Read by the interpreter at start-up: a client whose values differ runs the real accessctl.
 STARTUP_PREFIXES = ("PYTHON", "LC_")
 STARTUP_NAMES = ("LANG", "LANGUAGE")
+HANDLED = ("PYTHONUNBUFFERED",)  # the child applies it to its streams
 
 CLIENT = """\
 #!{python} -IS
-import array, os, socket, struct, sys
+import array, os, signal, socket, struct, sys
 real = {real!r}
 names = [k for k in os.environ if k.startswith({prefixes!r}) or k in {names!r}]
-startup = {{k: os.environ[k] for k in names}}
+startup = {{k: os.environ[k] for k in names if k not in {handled!r}}}
 if startup != {startup!r}:
     os.execv(real, [real, *sys.argv[1:]])
+child = None
+
+
+def forward(signum, _frame):
+    if child is None:
+        os._exit(128 + signum)  # the server's child sees the hang-up and stops too
+    os.kill(child, signum)
+
+
+for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(signum, forward)
 fields = [os.getcwd(), str(len(sys.argv)), real, *sys.argv[1:]]
 fields += [k + "=" + v for k, v in os.environ.items()]
 data = b"\\0".join(os.fsencode(f) for f in fields)
@@ -46,22 +58,22 @@ server.connect({socket!r})
 fds = array.array("i", [0, 1, 2])
 server.sendmsg([struct.pack("!Q", len(data))], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
 server.sendall(data)
-reply = b""
-while chunk := server.recv(16):
-    reply += chunk
-sys.exit(int(reply) if reply else 1)
+reply = server.makefile("rb")
+child = int(reply.readline())
+code = reply.readline()
+sys.exit(int(code) if code else 1)
 """
 
 SERVER = r"""
-import array, atexit, gc, io, os, pkgutil, signal, socket, struct, sys, tempfile, traceback
-import importlib
+import array, atexit, gc, io, os, pkgutil, signal, socket, struct, sys, tempfile, threading
+import importlib, traceback
 
 import reconciler
 from reconciler.cli import cli, main
 
 cli.commands  # every command module
 for module in pkgutil.walk_packages(reconciler.__path__, "reconciler."):
-    if not module.name.startswith("reconciler.emulator") and not module.name.endswith("__main__"):
+    if not module.name.endswith("__main__"):
         importlib.import_module(module.name)
 gc.collect()
 gc.freeze()  # shared with the children, never copied by a collection
@@ -85,16 +97,29 @@ def receive(conn):
 
 
 def stream(fd, mode, encoding, errors, line_buffering):
-    # As the interpreter opens sys.std*: over the descriptor, line-buffered on a terminal.
+    # As the interpreter opens sys.std*: over the descriptor, line-buffered on a terminal,
+    # not buffered at all with PYTHONUNBUFFERED.
     raw = io.FileIO(fd, mode, closefd=False)
-    buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+    if mode == "r":
+        return io.TextIOWrapper(io.BufferedReader(raw), encoding, errors)
+    if os.environ.get("PYTHONUNBUFFERED"):
+        return io.TextIOWrapper(raw, encoding, errors, write_through=True)
+    buffered = io.BufferedWriter(raw)
     return io.TextIOWrapper(buffered, encoding, errors, line_buffering=line_buffering)
+
+
+def watch(conn):
+    # The client is gone (killed, even with SIGKILL): so is this process, as an exec'd one would be.
+    conn.recv(1)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def run(conn, listener):
     listener.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     fds, fields = receive(conn)
+    conn.sendall(b"%d\n" % os.getpid())  # the client forwards SIGTERM, SIGINT and SIGHUP here
+    threading.Thread(target=watch, args=(conn,), daemon=True).start()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
@@ -128,7 +153,7 @@ def run(conn, listener):
         sys.stdout.flush()
         sys.stderr.flush()
     finally:
-        conn.sendall(str(code).encode())
+        conn.sendall(b"%d\n" % code)
         os._exit(code)
 
 
@@ -194,7 +219,8 @@ class WarmCli:
                 real=str(BIN / "accessctl"),
                 prefixes=STARTUP_PREFIXES,
                 names=STARTUP_NAMES,
-                startup=_startup(dict(os.environ)),
+                handled=HANDLED,
+                startup={k: v for k, v in _startup(dict(os.environ)).items() if k not in HANDLED},
                 socket=str(path),
             )
         )
