@@ -68,6 +68,8 @@ SERVER = r"""
 import array, atexit, gc, io, os, pkgutil, signal, socket, struct, sys, tempfile, threading
 import importlib, traceback
 
+sys.path[0] = os.path.dirname(sys.argv[2])  # as for the accessctl script (`-c` put "" there)
+
 import reconciler
 from reconciler.cli import cli, main
 
@@ -201,7 +203,7 @@ class WarmCli:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ACCESSCTL_", "GITHUB_"))}
         with (self.folder / "server.log").open("w") as log:
             self._server = subprocess.Popen(
-                [sys.executable, "-c", SERVER, str(path)],
+                [sys.executable, "-c", SERVER, str(path), str(BIN / "accessctl")],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
