@@ -1,10 +1,10 @@
 """The token never appears in any output, log, plan file, journal, export or traceback file, at
 any verbosity (SPEC §8), across every command that talks to the API, on success and on failure.
 
-Each command runs as a process of its own (the warm command line of `support/warm_cli`: forked
-from a server that has imported the package, with the command's own descriptors, environment and
-folder) at -vv against the emulator; everything it printed and every
-file it left in its working folder (TMPDIR points there too) is searched for the token."""
+Each command runs as a process of its own at -vv against the emulator (through the warm command
+line of `support/warm_cli`: forked from a server that has imported the package, with the
+command's own descriptors, environment and folder); everything it printed and every file it left
+in its working folder (TMPDIR points there too) is searched for the token."""
 
 from __future__ import annotations
 
