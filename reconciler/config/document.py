@@ -11,8 +11,9 @@ marks, keep the composed node tree instead (`nodes.py`). Scalars read alike in b
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from reconciler.config.limits import MAX_ALIASED_VALUES, TooDeep, TooLarge
 from reconciler.config.locations import Aliased, Keyed, pack, position_of, unpack, unwrap
 from reconciler.config.nodes import node_position, read_nodes
 from reconciler.config.scalars import Rules
-from reconciler.config.stream import StreamBuilder, parse_events
+from reconciler.config.stream import StreamBuilder
 from reconciler.findings import Finding, Location
 
 PathItem = str | int
@@ -289,3 +290,13 @@ def syntax_diagnostic(exc: Exception, display: str, text: str) -> Finding:
     elif "unexpected ':'" in str(exc):
         hint = 'quote a value that holds `:`, e.g. url: "http://127.0.0.1:8765/api/v1"'
     return config_problem(display, line, column, "yaml_syntax", message, hint)
+
+
+def parse_events(text: str, *, pure: bool) -> Iterable[Any]:
+    """The parser's events for `text` (ruamel.yaml's own parser when `pure`, else libyaml's)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=pure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield from yaml.parse(text)

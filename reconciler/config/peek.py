@@ -34,7 +34,7 @@ def read_head(path: Path) -> Head | None:
         ScalarEvent,
     )
 
-    from reconciler.config.stream import parse_events
+    from reconciler.config.document import parse_events
 
     try:
         text = read_config_bytes(path).decode("utf-8-sig")

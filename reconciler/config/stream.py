@@ -14,7 +14,6 @@ both read every file alike.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -328,32 +327,29 @@ class StreamBuilder:
                 problem += f" {event.anchor!r}"
             raise ComposerError(None, None, problem, event.start_mark)
         if anchor.open:
-            self._report(
-                position_of(anchor.entry),
-                "yaml_unsupported",
-                "an alias refers to a node that contains it",
-            )
+            message = "an alias refers to a node that contains it"
+            self._report(position_of(anchor.entry), "yaml_unsupported", message)
             return None, Aliased(at, at)
         if isinstance(anchor.value, dict | list):
             self.shared = True  # also when uncounted: a refused part may be read again later
-        if not counted:
-            pass
-        elif anchor.unread:  # as if written here: the node builder reads it here first
+        if counted:
+            self._count(anchor, merged)
+        return anchor.value, Aliased(at, anchor.entry)
+
+    def _count(self, anchor: _Anchor, merged: bool) -> None:
+        """What an alias adds to the values read, against the limit on what aliases add."""
+        if anchor.unread:  # as if written here: the node builder reads it here first
             anchor.unread = False
             self.size += anchor.size
             self._release(*anchor.held)
-        elif merged and isinstance(anchor.value, list):
-            repeated = anchor.size - 1  # the items, not the list
-            self.size += repeated
-            self.aliased += repeated
-        elif isinstance(anchor.value, dict | list):
-            self.size += anchor.size
-            self.aliased += anchor.size
+        elif not isinstance(anchor.value, dict | list):
+            self.size += 1
+        else:  # merged in, a list stands for its items: they are read, not the list
+            added = anchor.size - 1 if merged and isinstance(anchor.value, list) else anchor.size
+            self.size += added
+            self.aliased += added
             if too_much_aliased(self.aliased, self.size):
                 raise TooLarge(position_of(anchor.entry))
-        else:
-            self.size += 1
-        return anchor.value, Aliased(at, anchor.entry)
 
     def _merge(self, frame: _Frame) -> None:
         """Keys merged in with `<<`, after the mapping's own: a key already set is kept."""
@@ -397,13 +393,3 @@ class StreamBuilder:
 def _refused(frame: _Frame) -> bool:
     """The mapping's key in hand was refused (not a plain value, or a duplicate)."""
     return frame.key is _SKIP or frame.key_entry is _SKIP
-
-
-def parse_events(text: str, *, pure: bool) -> Iterable[Any]:
-    """The parser's events for `text` (ruamel.yaml's own parser when `pure`, else libyaml's)."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=pure)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield from yaml.parse(text)
