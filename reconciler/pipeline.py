@@ -277,8 +277,10 @@ def plan_paths(
     force: bool = False,
     progress: Progress | None = None,
 ) -> Plan:
-    """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) before
-    any network call when the config has errors; ApiError when a fetch fails."""
+    """The whole plan for the config at `paths`. Raises ConfigError (with `.diagnostics`) when
+    the config has errors: before any network call, or, for a large configuration whose live
+    state was being read meanwhile (`prefetch`), once that read is dropped; ApiError when a
+    fetch fails."""
     from reconciler.api import read_token
 
     early = _fetch_early(paths, environ, api_url, only_org, progress)
