@@ -1,12 +1,12 @@
 """A large configuration's live state, read while the configuration itself is read and checked.
 
 Reading and checking a file of 10,000 users takes about as long as fetching their live state
-over a fast link (benchmarks/plan_bench.py --whole-process), so for a configuration of
+over a fast link (benchmarks/plan_bench.py --whole-process), so for a file of
 `EARLY_FETCH_BYTES` or more the fetch starts first, from the API and token variable the top of
-each file names (`config/peek.py`), on a daemon thread. `pipeline.plan_paths` takes a fetch only
+the file names (`config/peek.py`), on a daemon thread. `pipeline.plan_paths` takes a fetch only
 for an organization whose validated configuration names the same API and token variable, and
-drops every fetch when the configuration has errors. Below the size, nothing is sent until the
-whole configuration is valid.
+drops every fetch when the configuration has errors. For smaller files, nothing is sent until
+the whole configuration is valid.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ EARLY_FETCH_BYTES = 256 * 1024
 # instead of every 5: each page the fetch reads otherwise waits up to 5 ms for the parse to let
 # go of the interpreter (a third of the gain, measured).
 SWITCH_SECONDS = 0.001
+# At most as many as a plan fetches at once (`api.fetch_many`): many organizations in large
+# files do not mean more load on their APIs than a plan puts on them anyway.
+MAX_EARLY_FETCHES = 4
 # How long a dropped fetch's request in flight is waited for, so that none lands after the plan.
 STOP_WAIT_SECONDS = 0.5
 
@@ -89,19 +92,16 @@ def fetch_early(
     opener: Opener,
     progress: Progress | None = None,
 ) -> EarlyFetches:
-    """Fetches begun for the files at `paths` when they are large, one per target their tops
-    name (only `only_org`'s when given); none when they are small or name nothing plainly."""
+    """Fetches begun for the large files at `paths` (each `EARLY_FETCH_BYTES` or more: its read
+    is what a fetch runs beside), one per target their tops name, `only_org`'s alone when given,
+    at most `MAX_EARLY_FETCHES`; none for small files or tops that name nothing plainly."""
     from reconciler.config.files import discover
     from reconciler.config.peek import read_head
 
     early = EarlyFetches(progress)
-    found = discover(list(paths), [])
-    try:
-        if sum(path.stat().st_size for path, _ in found) < EARLY_FETCH_BYTES:
-            return early
-    except OSError:
-        return early
-    for path, _ in found:
+    for path, _ in discover(list(paths), []):
+        if len(early.started) == MAX_EARLY_FETCHES or not _large(path):
+            continue
         head = read_head(path)
         if head is None or only_org not in (None, head.organization):
             continue
@@ -114,6 +114,13 @@ def fetch_early(
             continue
         early.started[target] = client, _in_background(client)
     return early
+
+
+def _large(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= EARLY_FETCH_BYTES
+    except OSError:
+        return False
 
 
 def _in_background(client: AccessApiClient) -> Future[LiveState]:

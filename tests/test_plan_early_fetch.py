@@ -109,6 +109,21 @@ def test_a_small_file_with_errors_still_sends_nothing(emu: EmulatorProcess, tmp_
     assert emu.request_counts() == {}
 
 
+def test_small_files_that_add_up_to_a_large_configuration_send_nothing_on_errors(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    """What a fetch runs beside is one file's read: files each under the size do not start it,
+    however many there are."""
+    half = PADDING[: len(PADDING) // 2]
+    (tmp_path / "a.yaml").write_text(HEAD + BODY.replace("Read Only", "Read Olny") + half)
+    (tmp_path / "b.yaml").write_text("organization: acme\n" + half)
+    emu.reset_request_counts()
+    result = plan(emu, tmp_path)
+    assert result.exit_code == 1
+    assert "nothing was fetched" in result.stderr
+    assert emu.request_counts() == {}
+
+
 def test_a_guess_the_configuration_contradicts_is_not_used(
     emu: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
