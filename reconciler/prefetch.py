@@ -11,6 +11,7 @@ the whole configuration is valid.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -43,19 +44,62 @@ Progress = Callable[[str, str, int], None]
 Opener = Callable[["Head", Progress], tuple[Target, "AccessApiClient"]]
 
 
+_THREAD = "fetch-early"
+_API_LOG = logging.getLogger("accessctl.api")
+
+
+class _HeldLog(logging.Filter):
+    """The early fetches' log lines (a retry, with -v each request), held until the plan takes
+    the fetch (then shown) or drops it (never shown: a retry of a dropped fetch is noise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.shown: set[str] = set()  # threads whose fetch was taken
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.threadName or ""
+        if not name.startswith(_THREAD) or name in self.shown:
+            return True
+        with self._lock:
+            self.records.append(record)
+        return False
+
+    def show(self, thread: str) -> None:
+        with self._lock:
+            self.shown.add(thread)
+            mine = [r for r in self.records if r.threadName == thread]
+        for record in mine:
+            _API_LOG.handle(record)
+
+
 class EarlyFetches:
     """Live-state fetches begun before the configuration is read; a context manager that keeps
     the quicker thread switching while they run, and drops the ones not taken on exit."""
 
     def __init__(self, progress: Progress | None = None) -> None:
         self.started: dict[Target, tuple[AccessApiClient, Future[LiveState]]] = {}
+        self._threads: dict[Target, str] = {}
+        self._log = _HeldLog()
         self._quiet = threading.Event()
         self._progress = progress
         self._switching = sys.getswitchinterval()
 
     def take(self, target: Target) -> tuple[AccessApiClient, Future[LiveState]] | None:
-        """The fetch begun for `target`, now the caller's (its client closes with theirs)."""
-        return self.started.pop(target, None)
+        """The fetch begun for `target`, now the caller's (its client closes with theirs, what
+        it logged is shown)."""
+        taken = self.started.pop(target, None)
+        if taken is not None:
+            self._log.show(self._threads[target])
+        return taken
+
+    def begin(self, target: Target, client: AccessApiClient) -> None:
+        """Fetch `client`'s live state for `target`, on a daemon thread."""
+        if not self.started:
+            _API_LOG.addFilter(self._log)
+        thread = self._threads[target] = f"{_THREAD}-{len(self._threads) + 1}"
+        self.started[target] = client, _in_background(client, thread)
 
     def progress(self, organization: str, path: str, count: int) -> None:
         if self._progress is not None and not self._quiet.is_set():
@@ -84,6 +128,7 @@ class EarlyFetches:
             client.close()
         wait([result for _, result in self.started.values()], timeout=STOP_WAIT_SECONDS)
         self.started.clear()
+        _API_LOG.removeFilter(self._log)
 
 
 def fetch_early(
@@ -112,7 +157,7 @@ def fetch_early(
         if target in early.started:
             client.close()
             continue
-        early.started[target] = client, _in_background(client)
+        early.begin(target, client)
     return early
 
 
@@ -123,7 +168,7 @@ def _large(path: Path) -> bool:
         return False
 
 
-def _in_background(client: AccessApiClient) -> Future[LiveState]:
+def _in_background(client: AccessApiClient, name: str) -> Future[LiveState]:
     """`client`'s live state, read on a daemon thread (one list at a time: nothing is left
     running that would hold the process open when the plan stops early)."""
     from reconciler.api import fetch_live_state
@@ -136,5 +181,5 @@ def _in_background(client: AccessApiClient) -> Future[LiveState]:
         except BaseException as exc:  # handed to whoever asks for the result
             result.set_exception(exc)
 
-    threading.Thread(target=run, name="fetch-early", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return result

@@ -153,6 +153,22 @@ def test_block_documents_are_located_alike(values: list[str], nested: bool) -> N
     _check("\n".join(lines) + "\n")
 
 
+# Found by a hostile tester: a NaN key twice (NaN is not equal to itself), a tag on an anchored
+# list in a refused part that an alias reads later, an alias to a scalar (and to `<<`) as a key.
+HOSTILE = [
+    "organization: t\nsettings:\n  .nan: 1\n  .nan: 2\n",
+    "organization: t\nsettings:\n  a: 1\n  a: &z !weird [ {b: !weird2 c} ]\n  c: *z\n",
+    "organization: t\nsettings:\n  x: 1\n  x: &m !tm {b: 1}\n  y: *m\n",
+    "organization: t\nm: &m <<\nsettings:\n  *m : {technical_support_access: true}\n",
+    "organization: t\nsettings:\n  {: 1}\n",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_documents_read_alike(text: str) -> None:
+    _check(text)
+
+
 def test_the_stream_reads_what_the_nodes_read_on_a_large_file() -> None:
     users = "\n".join(
         f"  - {{email: u{i}@x.example, role: User, stores: [MID{i % 7}, MID{i % 5}]}}"

@@ -101,6 +101,17 @@ def test_a_large_file_with_errors_plans_nothing_and_says_what_was_dropped(
     assert time.monotonic() - started < 10
 
 
+def test_a_dropped_fetch_says_nothing_of_its_retries(tmp_path: Path) -> None:
+    """The API named at the top refuses connections: the fetch begun early retries, but a
+    configuration with errors drops it, and its retry line is never shown."""
+    bad = HEAD + BODY.replace("Read Only", "Read Olny") + PADDING
+    env = {"ACME_TOKEN": "tok-acme", "ACCESSCTL_API_URL": "http://127.0.0.1:1/api/v1"}
+    result = CliRunner().invoke(cli, ["plan", str(write(tmp_path, bad))], env=env)
+    assert result.exit_code == 1
+    assert "fetch begun meanwhile was dropped" in result.stderr
+    assert "retrying" not in result.stderr
+
+
 def test_a_small_file_with_errors_still_sends_nothing(emu: EmulatorProcess, tmp_path: Path) -> None:
     emu.reset_request_counts()
     result = plan(emu, write(tmp_path, HEAD + BODY.replace("Read Only", "Read Olny")))

@@ -261,7 +261,13 @@ def _read_stream(
             return pack(line - 1, column - 1)
 
     builder = StreamBuilder(display, diags, position, Rules(pure), pure=pure)
-    data, table, found = builder.build(parse_events(text, pure=pure))
+    events = iter(parse_events(text, pure=pure))
+    try:
+        data, table, found = builder.build(events)
+    except (TooLarge, TooDeep):
+        for _ in events:  # a syntax error further down is the file's first problem
+            pass
+        raise
     if not found:
         return None
     return Document(display, None, data, lines, builder.yaml11, builder.shared, table)

@@ -115,7 +115,8 @@ def _string_keys(doc: Document, data: dict[Any, Any], diags: list[Finding]) -> d
             replaced = dict(mapping)
             for key in odd:
                 value = replaced.pop(key)
-                text = doc.key_text((*path, key)) or str(key)
+                written = doc.key_text((*path, key))  # `` for a key left empty, `~`, `true`
+                text = str(key) if written is None else written
                 src = doc.locate((*path, key), key=True)
                 if parent == ("stores",):
                     replaced[text] = value

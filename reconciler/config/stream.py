@@ -52,7 +52,7 @@ from reconciler.findings import Finding
 
 
 class _Anchor:
-    __slots__ = ("entry", "held", "open", "size", "unread", "value")
+    __slots__ = ("entry", "held", "open", "size", "tag", "text", "unread", "value")
 
     def __init__(self, value: Any, entry: Any, size: int, open: bool, unread: bool) -> None:
         self.value = value
@@ -61,6 +61,8 @@ class _Anchor:
         self.open = open  # a list or mapping still being read: an alias to it is a cycle
         self.unread = unread  # in a refused part: the first alias to it is its first reading
         self.held = (0, 0)  # the problems found in it while it was read in a refused part
+        self.tag: str | None = None  # a scalar's resolved tag and text as written
+        self.text: str | None = None
 
 
 class _Frame:
@@ -159,7 +161,7 @@ class StreamBuilder:
                         value = (
                             text if tag in (STR_TAG, MERGE_TAG) else self._scalar(tag, text, entry)
                         )
-                        self._anchor_scalar(event, value, entry, held)
+                        self._anchor_scalar(event, value, entry, held, tag)
                         self._key(top, value, entry, tag, text)
                 elif tag == STR_TAG and not top.is_map and event.anchor is None:
                     top.value.append(text)
@@ -169,7 +171,7 @@ class StreamBuilder:
                     self.muted += muted
                     held = len(self.held)
                     value = text if tag == STR_TAG else self._scalar(tag, text, entry)
-                    self._anchor_scalar(event, value, entry, held)
+                    self._anchor_scalar(event, value, entry, held, tag)
                     self.muted -= muted
                     self._add(top, value, entry)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
@@ -209,13 +211,13 @@ class StreamBuilder:
         elif top.muted or (top.is_map and _refused(top)):
             frame.muted = True  # part of a refused key or of its value
         self.muted += frame.muted
-        tag = event.ctag
-        if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
-            self._report(at, "yaml_unsupported", *unsupported_tag(str(tag)))
-        if event.anchor is not None:
+        if event.anchor is not None:  # first: what is found in it, its tag too, is its own
             frame.anchor = _Anchor(frame.value, frame.table, 0, True, frame.muted)
             frame.anchor.held = (len(self.held), 0)
             self.anchors[event.anchor] = frame.anchor
+        tag = event.ctag
+        if tag is not None and tag != "!" and str(tag) != (MAP_TAG if mapping else SEQ_TAG):
+            self._report(at, "yaml_unsupported", *unsupported_tag(str(tag)))
         stack.append(frame)
         return frame
 
@@ -242,7 +244,7 @@ class StreamBuilder:
         merged = top.is_map and top.key is _MERGE
         value, entry = self._alias(event, at, counted, merged)
         if top.is_map and top.key is _NO_KEY:
-            self._alias_key(top, value, entry, at)
+            self._alias_key(top, value, entry, at, event.anchor)
         else:
             self._add(top, value, entry)
 
@@ -274,7 +276,7 @@ class StreamBuilder:
         frame.key = value
         frame.key_entry = entry if tag == STR_TAG else Keyed(entry, text)
         if value in frame.value:
-            index = next(i for i, key in enumerate(frame.value) if key == value)
+            index = next(i for i, key in enumerate(frame.value) if key is value or key == value)
             line = unpack(position_of(frame.table[1 + 2 * index]))[0]
             self._report(
                 entry,
@@ -284,19 +286,20 @@ class StreamBuilder:
             )
             frame.key_entry = _SKIP
 
-    def _alias_key(self, frame: _Frame, value: Any, entry: Any, at: int) -> None:
+    def _alias_key(self, frame: _Frame, value: Any, entry: Any, at: int, alias: str) -> None:
         if isinstance(value, dict | list):
             message = "a mapping key must be a plain value"
             self._report(position_of(entry), "yaml_unsupported", message)
             frame.key, frame.key_entry = _SKIP, _SKIP
             return
-        text = value if isinstance(value, str) else str(value)
-        self._key(frame, value, at, STR_TAG if isinstance(value, str) else "", text)
+        anchor = self.anchors[alias]
+        self._key(frame, value, at, anchor.tag or STR_TAG, anchor.text or "")
 
-    def _anchor_scalar(self, event: Any, value: Any, entry: int, held: int) -> None:
+    def _anchor_scalar(self, event: Any, value: Any, entry: int, held: int, tag: str) -> None:
         if event.anchor is not None:
             anchor = _Anchor(value, entry, 1, False, self.muted > 0)
             anchor.held = (held, len(self.held))
+            anchor.tag, anchor.text = tag, event.value  # an alias as a key reads as written
             self.anchors[event.anchor] = anchor
 
     def _add(self, frame: _Frame, value: Any, entry: Any) -> None:
@@ -332,17 +335,15 @@ class StreamBuilder:
             return None, Aliased(at, at)
         if isinstance(anchor.value, dict | list):
             self.shared = True  # also when uncounted: a refused part may be read again later
-        if counted:
-            self._count(anchor, merged)
+        if counted and anchor.unread:  # read where it is kept: what was found in it counts
+            anchor.unread = False
+            self._release(*anchor.held)
+        self._count(anchor, merged)  # in a refused part too: the limit holds everywhere
         return anchor.value, Aliased(at, anchor.entry)
 
     def _count(self, anchor: _Anchor, merged: bool) -> None:
         """What an alias adds to the values read, against the limit on what aliases add."""
-        if anchor.unread:  # as if written here: the node builder reads it here first
-            anchor.unread = False
-            self.size += anchor.size
-            self._release(*anchor.held)
-        elif not isinstance(anchor.value, dict | list):
+        if not isinstance(anchor.value, dict | list):
             self.size += 1
         else:  # merged in, a list stands for its items: they are read, not the list
             added = anchor.size - 1 if merged and isinstance(anchor.value, list) else anchor.size
