@@ -175,3 +175,23 @@ def test_the_stream_reads_what_the_nodes_read_on_a_large_file() -> None:
         for i in range(2_000)
     )
     _check(f"organization: acme\nusers:\n{users}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("organization: t\nsettings:\n  {: 1}\n", "unknown field `` in settings"),
+        ("organization: t\nb: &b true\nsettings:\n  *b : 1\n", "unknown field `true` in settings"),
+    ],
+)
+def test_a_key_is_named_as_written(tmp_path: Path, text: str, shown: str) -> None:
+    """An empty key, or an alias to `true` as a key: shown as written, not as Python spells the
+    value (`None`, `True`)."""
+    from datetime import date
+
+    from reconciler.config import load
+
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    messages = [d.message for d in load([path], today=date(2026, 1, 1)).diagnostics]
+    assert any(m.startswith(shown) for m in messages), messages
