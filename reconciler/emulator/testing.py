@@ -118,6 +118,11 @@ class EmulatorProcess:
         self.root_url = self.base_url.removesuffix("/api/v1")
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
