@@ -182,6 +182,7 @@ def audit_paths(
     config at `paths`, read with its own token; a token of another organization is refused (its
     audit log says nothing about this one). Seals are checked with `$ACCESSCTL_PLAN_KEY` when
     set, else with the organization's token."""
+    from reconciler.api.fetch import fetch_organization
     from reconciler.pipeline import api_target, client_for, load_desired
     from reconciler.signing import plan_key, signing_key
 
@@ -199,7 +200,7 @@ def audit_paths(
         name = org.config.organization
         url, token_env = api_target(name, org.config.api, environ, api_url)
         with client_for(url, token_env, environ) as client:
-            live_name = client.get("/organization").get("name")
+            live_name = fetch_organization(client).name
             if live_name != name:
                 raise UsageError(
                     f"{name}: the token in {token_env} belongs to organization {live_name}: "

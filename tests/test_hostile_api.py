@@ -180,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
             )
         if route == "GET /stores":
             return self.page(org.stores)
+        if route == "GET /audit-events":
+            return self.page([])
         if route == "GET /users":
             return self.page(list(org.users.values()))
         if route == "POST /users":
@@ -354,6 +356,72 @@ def test_me_and_organization_missing_fields_are_refused(
     result, elapsed = run(["apply", path, "--yes"])
     assert_refused(result, elapsed, f"{route}: ", f"the answer has no `{field}`")
     assert hostile.writes() == []
+
+
+ORGANIZATION = {
+    "id": "acme",
+    "name": "acme",
+    "plan": "standard",
+    "technical_support_access": True,
+    "etag": "e-org",
+}
+
+
+def _answer(data: dict[str, Any]) -> Route:
+    def answer(handler: Handler) -> bool:
+        handler.send_json(200, data)
+        return True
+
+    return answer
+
+
+def test_audit_reads_the_hostile_servers_log(hostile: Hostile, tmp_path: Path) -> None:
+    # The control for the refusals below: with a readable `/organization`, audit runs through.
+    result, _ = run(["audit", config(tmp_path, hostile.url)])
+    assert result.exit_code == 0, result.output
+    assert "Hand-made changes: 0." in result.output
+    assert any(p.startswith("/api/v1/audit-events") for _, p, _ in hostile.requests)
+
+
+@pytest.mark.parametrize(
+    ("answer", "needle"),
+    [
+        ({}, "the answer has no `id`, `name`, `plan`, `technical_support_access`, `etag`"),
+        ({"name": "acme"}, "the answer has no `id`, `plan`, `technical_support_access`, `etag`"),
+        (ORGANIZATION | {"etag": None, "id": None}, "id: Input should be a valid string"),
+        (ORGANIZATION | {"name": ["acme"]}, "name: Input should be a valid string"),
+        (ORGANIZATION | {"plan": "gold"}, "plan: Input should be 'standard' or 'ultimate'"),
+    ],
+    ids=["empty", "name-only", "id-null", "name-a-list", "unknown-plan"],
+)
+def test_audit_refuses_an_organization_it_cannot_read(
+    hostile: Hostile, tmp_path: Path, answer: dict[str, Any], needle: str
+) -> None:
+    # Before: audit read only `name` from `/organization`, unchecked: `{}` was "the token belongs
+    # to organization None", `{"name": "acme"}` (or a broken answer that names it) went on to
+    # read the audit log and report it clean (exit 0). Now it is refused as the plan refuses it.
+    hostile.routes["GET /organization"] = _answer(answer)
+    result, elapsed = run(["audit", config(tmp_path, hostile.url)])
+    assert_refused(
+        result,
+        elapsed,
+        "GET /organization: the access API answered with data accessctl cannot read: ",
+        needle,
+        "does not follow the access API contract",
+    )
+    assert "belongs to organization" not in result.output
+    assert not any(p.startswith("/api/v1/audit-events") for _, p, _ in hostile.requests)
+
+
+def test_audit_compares_the_organization_name_as_plan_does(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # `plan` compares the live name without surrounding blanks (YAML cannot keep them); audit
+    # now reads the name through the same function, so both agree on whose token it is.
+    hostile.routes["GET /organization"] = _answer(ORGANIZATION | {"name": " acme "})
+    result, _ = run(["audit", config(tmp_path, hostile.url)])
+    assert result.exit_code == 0, result.output
+    assert "Organization acme: audit events since" in result.output
 
 
 def test_duplicate_ids_are_refused(hostile: Hostile, tmp_path: Path) -> None:

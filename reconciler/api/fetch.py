@@ -176,6 +176,14 @@ def _as_written(live: LiveRange) -> LiveRange:
     return live.model_copy(update={"name": live.name.strip(), "cidr": str(network)})
 
 
+def fetch_organization(client: AccessApiClient) -> LiveOrganization:
+    """`GET /organization`, checked as every read is (each field the contract promises, of its
+    type), with its name as a config writes it (without surrounding blanks). Whatever reads the
+    organization reads it here: the plan, and `audit`'s check of whose token it holds."""
+    organization = _one(LiveOrganization, "/organization", client.get("/organization"))
+    return organization.model_copy(update={"name": organization.name.strip()})
+
+
 def _ranges(client: AccessApiClient) -> ListResult | None:
     try:
         return client.list_all("/ip-ranges")
@@ -202,7 +210,7 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
     try:
         # `/organization` first and alone: an API that cannot be reached (or refuses the token)
         # is then one request's story, the same one in the retry lines and in the error.
-        organization = _one(LiveOrganization, "/organization", client.get("/organization"))
+        organization = fetch_organization(client)
         users_f = start(lambda: client.list_all("/users"))
         stores_f = start(lambda: client.list_all("/stores"))
         me_f = start(lambda: client.get("/me"))
@@ -231,8 +239,6 @@ def fetch_live_state(client: AccessApiClient, *, concurrent: bool = True) -> Liv
         _unique_ids("/ip-ranges", ranges)
         ranges = [_as_written(r) for r in ranges]
         _unique_names(ranges)
-    # Names are compared as YAML can write them: without surrounding blanks.
-    organization = organization.model_copy(update={"name": organization.name.strip()})
     listed_ip = ranges_list.extra.get("caller_ip") if ranges_list is not None else None
     caller_ip = listed_ip if isinstance(listed_ip, str) and listed_ip else me.ip
     # Every part is validated already: skip a second pass over 10,000 users.
