@@ -12,11 +12,20 @@ import ipaddress
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from reconciler import emails
 from reconciler.findings import Location
@@ -306,14 +315,44 @@ class _Live(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Me(_Live):
+class _Answer(_Live):
+    """An object as the API sends it, read in strict mode: each field must come as the JSON type
+    the contract (SPEC §2, schemas/access-api.openapi.json) gives it. Lax mode would guess:
+    `"technical_support_access": "no"` read as false (JavaScript reads the string as true),
+    `"expires_at": 0` as 1970-01-01. A guess about access is refused, never made."""
+
+    model_config = ConfigDict(strict=True)
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: object) -> object:
+    """A JSON date as the contract writes it, `YYYY-MM-DD`, as a `date`; not a number, nor a
+    date-time (a server that sends those is not the one the contract describes)."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "date_from_string", "Input should be a valid date (that day does not exist)"
+            ) from None
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    raise PydanticCustomError("date_type", "Input should be a valid date, written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+class Me(_Answer):
     email: str
     role: str
     organization_id: str
     ip: str
 
 
-class LiveOrganization(_Live):
+class LiveOrganization(_Answer):
     id: str
     name: str
     plan: Literal["standard", "ultimate"]
@@ -321,23 +360,23 @@ class LiveOrganization(_Live):
     etag: str = ""
 
 
-class LiveStore(_Live):
+class LiveStore(_Answer):
     id: str
     name: str = ""
 
 
-class LiveUser(_Live):
+class LiveUser(_Answer):
     id: str
     email: str
     type: UserType
     role: str
     stores: list[str] = Field(default_factory=list)
-    expires_at: date | None = None
+    expires_at: IsoDate | None = None
     status: Literal["invited", "active", "expired"] = "active"
     etag: str = ""
 
 
-class LiveRange(_Live):
+class LiveRange(_Answer):
     id: str
     name: str
     cidr: str

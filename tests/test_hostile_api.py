@@ -307,8 +307,18 @@ def test_a_repeated_cursor_is_refused(hostile: Hostile, tmp_path: Path) -> None:
         ({"etag": None}, "has no `etag`"),
         ({"stores": "MID1"}, "stores: Input should be a valid list"),
         ({"id": 7}, "id: Input should be a valid string"),
+        # Read in lax mode, these were guessed: 0 as 1970-01-01, a date-time as its day.
+        ({"expires_at": 0}, "expires_at: Input should be a valid date, written YYYY-MM-DD"),
+        ({"expires_at": "2099-03-31T00:00:00Z"}, "expires_at: Input should be a valid date"),
     ],
-    ids=["missing-stores", "missing-etag", "stores-not-list", "id-not-string"],
+    ids=[
+        "missing-stores",
+        "missing-etag",
+        "stores-not-list",
+        "id-not-string",
+        "expires-a-number",
+        "expires-a-date-time",
+    ],
 )
 def test_missing_or_mistyped_fields_are_refused(
     hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
@@ -373,6 +383,56 @@ def _answer(data: dict[str, Any]) -> Route:
         return True
 
     return answer
+
+
+def _with_settings(path: str, **settings: Any) -> str:
+    doc = json.loads(Path(path).read_text())
+    doc["settings"] = settings
+    Path(path).write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sent", ["false", "no", "0", 0, 0.0, "true", 1], ids=json.dumps)
+def test_a_switch_sent_as_another_json_type_is_refused(
+    hostile: Hostile, tmp_path: Path, sent: Any
+) -> None:
+    # Before: pydantic's lax mode read `"false"`, `"no"`, `0` as false (so a config that wants
+    # it off planned nothing: "No changes") and `"true"`, `1` as true. The contract says a JSON
+    # boolean; a JavaScript server would read the string "false" as true. Refused, not guessed.
+    hostile.routes["GET /organization"] = _answer(ORGANIZATION | {"technical_support_access": sent})
+    path = _with_settings(config(tmp_path, hostile.url), technical_support_access=False)
+    result, elapsed = run(["apply", path, "--yes"])
+    assert_refused(
+        result,
+        elapsed,
+        "GET /organization: the access API answered with data accessctl cannot read: "
+        "technical_support_access: Input should be a valid boolean",
+    )
+    assert hostile.writes() == []
+
+
+@pytest.mark.parametrize("answered", ["False", 0])
+def test_a_switch_answered_as_another_json_type_is_outcome_unknown(
+    hostile: Hostile, tmp_path: Path, answered: Any
+) -> None:
+    # Before: the answer was compared as text, so `"False"` answered to `false` counted as the
+    # change applied; its JSON type is part of the contract's promise too.
+    def patch(handler: Handler) -> bool:
+        handler.body()
+        handler.send_json(200, ORGANIZATION | {"technical_support_access": answered})
+        return True
+
+    hostile.routes["PATCH /organization"] = patch
+    path = _with_settings(config(tmp_path, hostile.url), technical_support_access=False)
+    result, elapsed = run(["apply", path, "--yes"])
+    assert_refused(
+        result,
+        elapsed,
+        "outcome unknown: settings",
+        "answered success with an object whose `technical_support_access` is not the one sent",
+    )
+    assert "Apply complete: 0 applied, 1 failed" in result.output
+    assert hostile.writes() == [("PATCH", "/api/v1/organization")]
 
 
 def test_audit_reads_the_hostile_servers_log(hostile: Hostile, tmp_path: Path) -> None:

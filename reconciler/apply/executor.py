@@ -95,9 +95,15 @@ class _Conflict(Exception):
 
 
 def _same(field_name: str, want: Any, have: Any) -> bool:
+    """Whether the API's `have` is the value sent, as the same JSON type: a switch sent as
+    `false` and answered `"False"` (or `0`) is not shown to have landed."""
     if field_name == "stores":
-        return sorted(want or []) == sorted(have or [])
-    return (None if want is None else str(want)) == (None if have is None else str(have))
+        return (
+            isinstance(have, list)
+            and all(isinstance(store, str) for store in have)
+            and sorted(want or []) == sorted(have)
+        )
+    return type(want) is type(have) and want == have
 
 
 def _landed(client: ApplyClient, call: ApiCall) -> bool:
