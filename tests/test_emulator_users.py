@@ -168,6 +168,43 @@ def test_invalid_email_is_422(admin: Api) -> None:
     assert_problem(invite(admin, email="not-an-email", role="User"), 422, "invalid")
 
 
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\u200c", "U+200C ZERO WIDTH NON-JOINER"),
+        ("\u200d", "U+200D ZERO WIDTH JOINER"),
+        ("\u2060", "U+2060 WORD JOINER"),
+        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\x07", "U+0007"),
+    ],
+    ids=lambda v: f"U+{ord(v):04X}" if len(v) == 1 else None,
+)
+def test_an_email_with_an_invisible_character_is_422(
+    emu: EmulatorProcess, admin: Api, char: str, name: str
+) -> None:
+    # Before: 201, and an invitation sent to an address that prints as `ann@acme.example` (as
+    # `accessctl validate` already refused it: `invalid_email`).
+    email = f"ann{char}@acme.example"
+    problem = assert_problem(invite(admin, email=email, role="User"), 422, "invalid")
+    message = (
+        f"not an email address: it holds {name}, which cannot be seen or reorders the text "
+        "around it"
+    )
+    assert problem["errors"] == [{"field": "email", "message": message}]
+    assert problem["detail"] == f"email: {message}"
+    assert email not in {u["email"] for u in admin.all_items("/users")}
+    assert emu.outbox() == []
+
+
+def test_an_email_with_visible_non_ascii_letters_is_invited(admin: Api) -> None:
+    # The refusal above is of what cannot be seen, not of every letter outside ASCII.
+    answer = invite(admin, email="Jos\u00e9@acme.example", role="User")
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["email"] == "jos\u00e9@acme.example"
+
+
 def test_host_bits_and_store_messages_name_the_fix(admin: Api) -> None:
     problem = assert_problem(
         invite(admin, email="a@acme.example", role="User", stores=["MIDX"]), 422, "invalid"

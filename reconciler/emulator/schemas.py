@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic_core import PydanticCustomError
 
+from reconciler import emails
 from reconciler.roles import Role
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -53,13 +55,36 @@ class User(BaseModel):
 
 
 class UserCreate(_Body):
-    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    email: str = Field(
+        pattern=EMAIL_PATTERN,
+        max_length=254,
+        description=(
+            "An address that can be read as written: one holding a control, zero-width, bidi or "
+            "other invisible character (U+200B, U+200C, U+200D, U+2060, U+FEFF, U+202E, ...) is "
+            "422 `invalid`, as accessctl's config refuses it. Compared in NFC, lower case."
+        ),
+    )
     type: Literal["internal", "external"] = "internal"
     role: Role | None = Field(
         default=None, description="Required for internal users; external ones are External User."
     )
     stores: list[str] = Field(default_factory=list)
     expires_at: date | None = Field(default=None, description="Required for external users.")
+
+    @field_validator("email")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        """Two addresses that print the same would reach two people (`emails.hidden_character`:
+        the rule `accessctl validate` applies, `invalid_email`)."""
+        hidden = emails.hidden_character(value)
+        if hidden is not None:
+            raise PydanticCustomError(
+                "invalid_email",
+                "not an email address: it holds {char}, which cannot be seen or reorders the "
+                "text around it",
+                {"char": emails.code_point(hidden)},
+            )
+        return value
 
 
 class UserPatch(_Body):
