@@ -11,12 +11,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -344,10 +346,32 @@ def _iso_date(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
+_SPELLED = {" ".join(role.value.casefold().split()): role.value for role in Role}
+
+
+def _role_as_spelled(value: str) -> str:
+    """A live role as the contract spells it. A role this version does not know is kept (the
+    platform may add one; it then counts for nothing), but one that is a known role written
+    otherwise (`SUPER ADMIN`, `super  admin`) is refused: read as unknown, it would slip past
+    every rule about Super Admins and Admins."""
+    if value in _SPELLED.values():
+        return value
+    folded = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    if folded in _SPELLED:
+        raise PydanticCustomError(
+            "role_spelling",
+            "the role {got} is not spelled as the contract spells {role}",
+            {"got": repr(value), "role": repr(_SPELLED[folded])},
+        )
+    return value
+
+
+LiveRole = Annotated[str, AfterValidator(_role_as_spelled)]
+
 
 class Me(_Answer):
     email: str
-    role: str
+    role: LiveRole
     organization_id: str
     ip: str
 
@@ -369,7 +393,7 @@ class LiveUser(_Answer):
     id: str
     email: str
     type: UserType
-    role: str
+    role: LiveRole
     stores: list[str] = Field(default_factory=list)
     expires_at: IsoDate | None = None
     status: Literal["invited", "active", "expired"] = "active"

@@ -310,6 +310,11 @@ def test_a_repeated_cursor_is_refused(hostile: Hostile, tmp_path: Path) -> None:
         # Read in lax mode, these were guessed: 0 as 1970-01-01, a date-time as its day.
         ({"expires_at": 0}, "expires_at: Input should be a valid date, written YYYY-MM-DD"),
         ({"expires_at": "2099-03-31T00:00:00Z"}, "expires_at: Input should be a valid date"),
+        # Read as a role this version does not know, these would count for nothing: a Super
+        # Admin the Super Admin rules do not see.
+        ({"role": "SUPER ADMIN"}, "role: the role 'SUPER ADMIN' is not spelled as the contract"),
+        ({"role": "super\u00a0admin"}, "spells 'Super Admin'"),
+        ({"role": " Admin"}, "role: the role ' Admin' is not spelled as the contract spells"),
     ],
     ids=[
         "missing-stores",
@@ -318,6 +323,9 @@ def test_a_repeated_cursor_is_refused(hostile: Hostile, tmp_path: Path) -> None:
         "id-not-string",
         "expires-a-number",
         "expires-a-date-time",
+        "role-in-capitals",
+        "role-with-a-no-break-space",
+        "role-with-a-blank",
     ],
 )
 def test_missing_or_mistyped_fields_are_refused(
@@ -332,6 +340,35 @@ def test_missing_or_mistyped_fields_are_refused(
     result, elapsed = run(["apply", config(tmp_path, hostile.url), "--yes"])
     assert_refused(result, elapsed, "GET /users", needle)
     assert hostile.writes() == []
+
+
+def test_a_role_this_version_does_not_know_is_read_as_written(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # The platform may add a role; a live user holding it is planned like any other (here:
+    # given the role the config declares), not refused.
+    hostile.orgs[TOKEN].users["u-bob"]["role"] = "Finance Viewer"
+    result, _ = run(["plan", config(tmp_path, hostile.url)])
+    assert result.exit_code == 0, result.output
+    assert "Finance Viewer" in result.output and "bob@acme.example" in result.output
+
+
+def test_me_with_a_role_written_otherwise_is_refused(hostile: Hostile, tmp_path: Path) -> None:
+    def shouting(handler: Handler) -> bool:
+        handler.send_json(
+            200,
+            {
+                "email": "admin@acme.example",
+                "role": "ADMIN",
+                "organization_id": "org-acme",
+                "ip": "127.0.0.1",
+            },
+        )
+        return True
+
+    hostile.routes["GET /me"] = shouting
+    result, elapsed = run(["plan", config(tmp_path, hostile.url)])
+    assert_refused(result, elapsed, "GET /me", "role: the role 'ADMIN' is not spelled")
 
 
 @pytest.mark.parametrize(
