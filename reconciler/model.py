@@ -36,6 +36,10 @@ from reconciler.roles import Role
 # How the email validator names a character no one can see; the schema check turns it into an
 # `invalid_email` diagnostic with the code point in the hint.
 HIDDEN_CHARACTER = "holds an invisible or control character: "
+# The longest address mail can carry (RFC 5321: a path of 256 octets, less its `<>`), and what
+# the email validator says of a longer one, followed by its length.
+MAX_EMAIL_LENGTH = 254
+TOO_LONG = "is longer than an address can be: "
 MAX_IP_RANGES = 50
 UserType = Literal["internal", "external"]
 UnmanagedPolicy = Literal["report", "remove", "ignore"]
@@ -261,7 +265,10 @@ class User(_Strict):
         hidden = emails.hidden_character(value.strip())
         if hidden is not None:
             raise ValueError(f"{HIDDEN_CHARACTER}{emails.code_point(hidden)}")
-        return normalise_email(value)
+        folded = normalise_email(value)
+        if len(folded) > MAX_EMAIL_LENGTH:
+            raise ValueError(f"{TOO_LONG}{len(folded)}")
+        return folded
 
     def access_ended(self, today: date) -> bool:
         """Whether an external user's access has ended by `today`: `expires` is the day access

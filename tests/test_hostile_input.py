@@ -157,6 +157,18 @@ def test_invisible_characters_are_invalid_emails(tmp_path: Path, char: str, name
     assert char not in diag.message
 
 
+def test_an_email_longer_than_mail_can_carry_is_invalid(tmp_path: Path) -> None:
+    # 254 characters is the most a mail path holds (RFC 5321); the API refuses longer ones, so
+    # a plan would invite an address whose invitation can only fail, half-way through apply.
+    longest = "a" * (254 - len("@acme.example")) + "@acme.example"
+    too_long = "b" + longest
+    result = _load(_write(tmp_path, _users(longest, f"  {too_long}  ")))
+    assert _codes(result) == [(6, "invalid_email")]
+    diag = result.diagnostics[0]
+    assert "it is 255 characters long, and an address has at most 254" in diag.message
+    assert diag.message.startswith("`baaaa") and too_long not in diag.message  # cut short
+
+
 def test_text_output_shows_invisible_characters_escaped(tmp_path: Path) -> None:
     path = _write(tmp_path, _users("zero\u200bwidth@acme.example", "ab\u202ecd@acme.example"))
     result = CliRunner().invoke(cli, ["validate", str(path)])

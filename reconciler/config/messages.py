@@ -17,6 +17,8 @@ from reconciler.config.document import Document, PathItem
 from reconciler.findings import Finding, Location
 from reconciler.model import (
     HIDDEN_CHARACTER,
+    MAX_EMAIL_LENGTH,
+    TOO_LONG,
     ApiConfig,
     IpRange,
     OrgConfig,
@@ -100,6 +102,12 @@ def describe(doc: Document, path: tuple[PathItem, ...], on_key: bool, err: Error
         shown = emails.escape(str(value))
         message = f"`{shown}` is not an email address: it holds {hidden.split(' ')[0]}"
         hint = f"remove {hidden}: it cannot be seen, or it reorders the text around it"
+        return problem_at(doc, path, "invalid_email", message, hint)
+    length = str(err["msg"]).partition(TOO_LONG)[2]
+    if name == "email" and kind == "value_error" and length:
+        message = f"`{emails.escape(str(value).strip())[:40]}…` is not an email address: it is "
+        message += f"{length} characters long, and an address has at most {MAX_EMAIL_LENGTH}"
+        hint = "mail systems refuse a longer one: check that two addresses were not pasted together"
         return problem_at(doc, path, "invalid_email", message, hint)
     field_name = next((str(p) for p in reversed(path) if isinstance(p, str)), name)
     if field_name in _FIELD_MESSAGES and (
