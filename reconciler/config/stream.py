@@ -52,14 +52,15 @@ from reconciler.findings import Finding
 
 
 class _Anchor:
-    __slots__ = ("entry", "held", "open", "size", "tag", "text", "unread", "value")
+    __slots__ = ("entry", "held", "level", "open", "size", "tag", "text", "unread", "value")
 
-    def __init__(self, value: Any, entry: Any, size: int, open: bool, unread: bool) -> None:
+    def __init__(self, value: Any, entry: Any, size: int, open: bool, level: int) -> None:
         self.value = value
         self.entry = entry
         self.size = size
         self.open = open  # a list or mapping still being read: an alias to it is a cycle
-        self.unread = unread  # in a refused part: the first alias to it is its first reading
+        self.level = level  # how many refused parts it is in (see `StreamBuilder.muted`)
+        self.unread = level > 0  # in a refused part: the first alias to it is its first reading
         self.held = (0, 0)  # the problems found in it while it was read in a refused part
         self.tag: str | None = None  # a scalar's resolved tag and text as written
         self.text: str | None = None
@@ -75,6 +76,7 @@ class _Frame:
         "key_entry",
         "merges",
         "muted",
+        "refused",
         "start",
         "table",
         "value",
@@ -90,6 +92,7 @@ class _Frame:
         self.key_entry: Any = None
         self.merges: list[tuple[Any, Any]] | None = None
         self.muted = False  # read but not kept (a refused key, or its value): nothing reported
+        self.refused = False  # itself a refused key or a refused key's value (not only in one)
 
 
 _NO_KEY = object()
@@ -122,8 +125,11 @@ class StreamBuilder:
         self.aliased = 0
         self.shared = False
         self.yaml11 = False
-        self.muted = 0  # refused parts open: what is in them is read, its problems held
-        self.held: list[Finding] = []
+        # Refused parts open (a key that is no plain value, or a duplicate key's value): what is
+        # in them is read, and its problems held with this count, so that an alias to an anchor
+        # in one reports what the anchor holds but not what a refused part inside it holds.
+        self.muted = 0
+        self.held: list[tuple[int, Finding]] = []
         self.released: set[int] = set()
         self.documents = 0
         self.document_mark: Any = None
@@ -207,12 +213,13 @@ class StreamBuilder:
             # a list or mapping as a key: refused; it and its value are read, not kept
             self._report(at, "yaml_unsupported", "a mapping key must be a plain value")
             top.key = _SKIP
-            frame.muted = True
-        elif top.muted or (top.is_map and _refused(top)):
-            frame.muted = True  # part of a refused key or of its value
-        self.muted += frame.muted
+            frame.refused = True
+        elif top.is_map and _refused(top):
+            frame.refused = True  # the value of a refused key
+        frame.muted = frame.refused or top.muted  # or part of one
+        self.muted += frame.refused
         if event.anchor is not None:  # first: what is found in it, its tag too, is its own
-            frame.anchor = _Anchor(frame.value, frame.table, 0, True, frame.muted)
+            frame.anchor = _Anchor(frame.value, frame.table, 0, True, self.muted)
             frame.anchor.held = (len(self.held), 0)
             self.anchors[event.anchor] = frame.anchor
         tag = event.ctag
@@ -227,7 +234,7 @@ class StreamBuilder:
         top = stack[-1]
         if frame.merges:
             self._merge(frame)
-        self.muted -= frame.muted
+        self.muted -= frame.refused
         if frame.anchor is not None:
             frame.anchor.size = self.size - frame.start
             frame.anchor.held = (frame.anchor.held[0], len(self.held))
@@ -297,7 +304,7 @@ class StreamBuilder:
 
     def _anchor_scalar(self, event: Any, value: Any, entry: int, held: int, tag: str) -> None:
         if event.anchor is not None:
-            anchor = _Anchor(value, entry, 1, False, self.muted > 0)
+            anchor = _Anchor(value, entry, 1, False, self.muted)
             anchor.held = (held, len(self.held))
             anchor.tag, anchor.text = tag, event.value  # an alias as a key reads as written
             self.anchors[event.anchor] = anchor
@@ -337,7 +344,7 @@ class StreamBuilder:
             self.shared = True  # also when uncounted: a refused part may be read again later
         if counted and anchor.unread:  # read where it is kept: what was found in it counts
             anchor.unread = False
-            self._release(*anchor.held)
+            self._release(*anchor.held, anchor.level)
         self._count(anchor, merged)  # in a refused part too: the limit holds everywhere
         return anchor.value, Aliased(at, anchor.entry)
 
@@ -381,14 +388,19 @@ class StreamBuilder:
     def _report(self, at: int, code: str, message: str, hint: str | None = None) -> None:
         line, column = unpack(at)
         found = config_problem(self.file, line, column, code, message, hint)
-        (self.held if self.muted else self.diags).append(found)
+        if self.muted:
+            self.held.append((self.muted, found))
+        else:
+            self.diags.append(found)
 
-    def _release(self, start: int, end: int) -> None:
-        """Problems held in a refused part, now that an alias reads part of it where it is kept."""
+    def _release(self, start: int, end: int, level: int) -> None:
+        """Problems held in a refused part, now that an alias reads part of it where it is kept:
+        those of the anchor's own part, not those of a refused part inside it."""
         for index in range(start, end):
-            if index not in self.released:
+            held_at, found = self.held[index]
+            if held_at == level and index not in self.released:
                 self.released.add(index)
-                self.diags.append(self.held[index])
+                self.diags.append(found)
 
 
 def _refused(frame: _Frame) -> bool:
