@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from reconciler import TOOL_NAME
 from reconciler.annotations import parse_annotation, seal_holds
 from reconciler.display import visible
 from reconciler.errors import UsageError
+from reconciler.model import AuditEvent, AuditTarget
+
+if TYPE_CHECKING:
+    from reconciler.api import AccessApiClient
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -50,10 +54,6 @@ class Verifier:
 
 
 NO_KEY = "there was no key to check its signature with"
-
-
-class ListClient(Protocol):
-    def list_all(self, path: str) -> Any: ...
 
 
 def parse_duration(text: str) -> timedelta:
@@ -121,52 +121,54 @@ class OrgAudit:
         }
 
 
-def _target(value: Any) -> str:
-    if isinstance(value, dict):
-        kind = str(value.get("type") or "")
-        name = value.get("name") or value.get("id") or ""
-        return f"{kind} {name}".strip()
-    return "" if value is None else str(value)
+def _target(target: AuditTarget) -> str:
+    return f"{target.type} {target.name or target.id}".strip()
 
 
-def classify(event: dict[str, Any], verifier: Verifier | None = None) -> AuditEntry:
+def classify(event: AuditEvent, verifier: Verifier | None = None) -> AuditEntry:
     """One event as accessctl's, hand-made or a login. An annotation that claims accessctl counts
-    only when `verifier` checks its seal for the event's actor; without a verifier, none does."""
-    annotation = parse_annotation(event.get("annotation")) or {}
-    action = str(event.get("action") or "")
-    actor = str(event.get("actor") or "?")
+    only when `verifier` checks its seal for the event's actor; without a verifier, none does.
+    An action this version does not know is a change, and not accessctl's unless sealed."""
+    annotation = parse_annotation(event.annotation) or {}
+    actor = event.actor or "?"
     claimed = ""
-    if action == "login":
+    if event.action == "login":
         origin: Origin = "login"
     elif annotation.get("tool") == TOOL_NAME:
         claimed = verifier.doubt(annotation, actor) if verifier is not None else NO_KEY
         origin = "hand" if claimed else "accessctl"
     else:
         origin = "hand"
-    ip = event.get("ip")
     return AuditEntry(
-        at=str(event.get("at") or ""),
+        at=event.at,
         actor=actor,
-        action=action,
-        target=_target(event.get("target")),
-        ip=str(ip) if ip else None,
+        action=event.action,
+        target=_target(event.target),
+        ip=event.ip or None,
         origin=origin,
         annotation=annotation,
-        before=event.get("before"),
-        after=event.get("after"),
+        before=event.before,
+        after=event.after,
         claimed=claimed,
     )
 
 
 def fetch_audit(
-    client: ListClient, organization: str, since: datetime, verifier: Verifier | None = None
+    client: AccessApiClient, organization: str, since: datetime, verifier: Verifier | None = None
 ) -> OrgAudit:
-    """The organization's audit events at or after `since` (oldest first)."""
+    """The organization's audit events at or after `since` (oldest first). The whole answer is
+    refused (`invalid_response`) when any event is malformed: a change skipped would be a
+    hand-made change not reported."""
+    from reconciler.api.fetch import fetch_audit_events
+
     stamp = since.isoformat(timespec="seconds")
-    listing = client.list_all(f"/audit-events?since={quote(stamp)}")
-    items: Iterable[dict[str, Any]] = getattr(listing, "items", listing)
-    entries = sorted((classify(e, verifier) for e in items), key=lambda e: e.at)
+    events = sorted(fetch_audit_events(client, f"?since={quote(stamp)}"), key=_when)
+    entries = [classify(event, verifier) for event in events]
     return OrgAudit(organization, stamp, _without_replays(entries))
+
+
+def _when(event: AuditEvent) -> datetime:
+    return event.moment
 
 
 def audit_paths(

@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from reconciler.model import normalise_email
+from reconciler.model import AuditEvent, normalise_email
 
-
-class ListClient(Protocol):
-    def list_all(self, path: str) -> Any: ...
+if TYPE_CHECKING:
+    from reconciler.api import AccessApiClient
 
 
 @dataclass(frozen=True)
@@ -37,56 +36,44 @@ def window_start(today: date, days: int) -> datetime:
     return datetime.combine(today - timedelta(days=days), time.min, UTC)
 
 
-def _moment(value: Any) -> datetime | None:
-    """An event's `at` as an aware datetime (UTC when the API omits the zone), or None."""
-    try:
-        moment = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def fetch_events(
-    client: ListClient, since: datetime, actions: Sequence[str] = ("login",)
-) -> list[dict[str, Any]]:
-    """The audit events with one of `actions` at or after `since`: one list query."""
+    client: AccessApiClient, since: datetime, actions: Sequence[str] = ("login",)
+) -> list[AuditEvent]:
+    """The audit events with one of `actions` at or after `since`: one list query. The whole
+    answer is refused (`invalid_response`) when any event is malformed, whatever its action."""
+    from reconciler.api.fetch import fetch_audit_events
+
     stamp = quote(since.isoformat(timespec="seconds"))
     wanted = "".join(f"&action={quote(a)}" for a in actions)
-    listing = client.list_all(f"/audit-events?since={stamp}{wanted}")
-    items: Iterable[dict[str, Any]] = getattr(listing, "items", listing)
-    return list(items)
+    return fetch_audit_events(client, f"?since={stamp}{wanted}")
 
 
-def logins_of(events: Iterable[dict[str, Any]], since: datetime) -> list[Login]:
+def logins_of(events: Iterable[AuditEvent], since: datetime) -> list[Login]:
     """The `login` events at or after `since`, oldest first. The filter is applied here too: a
     server that ignores `action=` or `since=` must not make old or other events count."""
     found: list[tuple[datetime, Login]] = []
     for event in events:
-        if event.get("action") != "login" or not event.get("actor") or not event.get("ip"):
+        if event.action != "login":
             continue
-        moment = _moment(event.get("at"))
-        if moment is None or moment < since:
+        moment = event.moment
+        if moment < since:
             continue
-        email = normalise_email(str(event["actor"]))
-        found.append((moment, Login(email=email, ip=str(event["ip"]), at=str(event["at"]))))
+        login = Login(email=normalise_email(event.actor), ip=event.ip, at=event.at)
+        found.append((moment, login))
     found.sort(key=lambda pair: pair[0])
     return [login for _, login in found]
 
 
-def invitations_of(events: Iterable[dict[str, Any]]) -> dict[str, Invitation]:
+def invitations_of(events: Iterable[AuditEvent]) -> dict[str, Invitation]:
     """The newest `user.invited` event per invited email."""
     newest: dict[str, tuple[datetime, Invitation]] = {}
     for event in events:
-        if event.get("action") != "user.invited":
+        if event.action != "user.invited":
             continue
-        target = event.get("target")
-        name = target.get("name") if isinstance(target, dict) else None
-        moment = _moment(event.get("at"))
-        if not name or moment is None:
-            continue
-        email = normalise_email(str(name))
+        moment = event.moment
+        email = normalise_email(event.target.name)
         if email not in newest or newest[email][0] <= moment:
-            newest[email] = (moment, Invitation(email=email, at=str(event["at"])))
+            newest[email] = (moment, Invitation(email=email, at=event.at))
     return {email: pair[1] for email, pair in newest.items()}
 
 

@@ -13,8 +13,8 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -412,6 +413,86 @@ class LiveRange(_Answer):
     name: str
     cidr: str
     etag: str = ""
+
+
+class AuditTarget(_Answer):
+    """What an audit event is about: `{"type", "id", "name"}` (a type this version does not
+    know is kept: the platform may add one)."""
+
+    type: str
+    id: str
+    name: str
+
+
+def _iso_time(value: str) -> str:
+    """An audit event's `at` as the contract writes it, an ISO 8601 time (UTC when it names no
+    zone), kept as written: it is shown as the API sent it."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "timestamp", "Input should be an ISO 8601 time, not {got}", {"got": repr(value[:64])}
+        ) from None
+    return value
+
+
+class AuditEvent(_Answer):
+    """An event of `GET /audit-events` (SPEC §2), read as strictly as the other answers: the
+    fields a command reads are required on every event (`audit` shows each change's time, actor,
+    action, target and IP), each of the JSON type the contract gives it, and `at` a time. A
+    `login` must name its user (`actor`) and the address it came from (`ip`, an IP address); a
+    `user.invited`, the invited email (`target.name`): `review` and the plan's `range_impact`
+    reason from them, and skipping such an event would silently spare a user. An action this
+    version does not know is kept, and each reader ignores it as before. `action` comes first:
+    the per-action checks of the fields after it read it."""
+
+    action: str
+    at: Annotated[str, AfterValidator(_iso_time)]
+    actor: str
+    target: AuditTarget
+    ip: str
+    id: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    # The request's `X-Audit-Annotation`: an object, or the JSON text as it was sent (stored
+    # verbatim). Anything else reads as no annotation: the change then counts as hand-made.
+    annotation: dict[str, Any] | str | None = None
+
+    @field_validator("actor")
+    @classmethod
+    def _login_names_its_user(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("action") == "login" and not value.strip():
+            raise PydanticCustomError("login_actor", "a login event must name its user")
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _invitation_names_its_email(cls, value: AuditTarget, info: ValidationInfo) -> AuditTarget:
+        if info.data.get("action") == "user.invited" and not value.name.strip():
+            raise PydanticCustomError(
+                "invited_email", "a user.invited event must name the invited email (`name`)"
+            )
+        return value
+
+    @field_validator("ip")
+    @classmethod
+    def _login_comes_from_an_address(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("action") == "login":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise PydanticCustomError(
+                    "login_ip",
+                    "a login event's ip should be an IP address, not {got}",
+                    {"got": repr(value[:64])},
+                ) from None
+        return value
+
+    @property
+    def moment(self) -> datetime:
+        """`at` as an aware datetime (UTC when the API names no zone)."""
+        moment = datetime.fromisoformat(self.at)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class LiveState(_Live):

@@ -31,7 +31,6 @@ from reconciler.signing import plan_key
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
     from reconciler.config.peek import Head
-    from reconciler.logins import ListClient
 
 API_URL_ENV = "ACCESSCTL_API_URL"
 
@@ -181,7 +180,7 @@ def lookalikes(desired: DesiredOrg, live: LiveState) -> list[Finding]:
 
 
 def with_range_impact(
-    org_plan: OrgPlan, desired: DesiredOrg, live: LiveState, client: ListClient, *, today: date
+    org_plan: OrgPlan, desired: DesiredOrg, live: LiveState, client: AccessApiClient, *, today: date
 ) -> OrgPlan:
     """The plan with a `range_impact` finding per user a range change cuts off. Reads the
     logins of the last `policy.login_window_days` (one filtered audit query) only when the plan

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.coverage import Coverage
 from reconciler.logins import Invitation, Login, invitations_of, last_logins, logins_of
-from reconciler.model import DesiredOrg, LiveState, normalise_email
+from reconciler.model import AuditEvent, DesiredOrg, LiveState, normalise_email
 from reconciler.roles import Role
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def window_days(desired: DesiredOrg, inactive_days: int | None) -> int:
 def build(
     desired: DesiredOrg,
     live: LiveState,
-    events: Sequence[dict[str, Any]],
+    events: Sequence[AuditEvent],
     *,
     today: date,
     since: datetime,

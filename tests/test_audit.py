@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -23,11 +24,21 @@ from reconciler.audit import (
 )
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.errors import UsageError
+from reconciler.model import AuditEvent
 
 NOTE = {"tool": "accessctl", "plan": "0123456789abcdef", "commit": "abcdef1234567890",
         "pr": "17", "source": "acme.yaml:12"}  # fmt: skip
 KEY = "k" * 40
 VERIFIER = Verifier("acme-eu", KEY, "$ACCESSCTL_PLAN_KEY")
+
+
+def event(**fields: Any) -> AuditEvent:
+    """An event as the API sends it, read as `fetch_audit` reads it: what a test leaves out is
+    filled in (a target without an id gets one)."""
+    target = {"type": "user", "id": "usr_1", "name": "bob@x"} | fields.pop("target", {})
+    base = {"at": "2026-05-01T10:00:00Z", "actor": "it@x", "action": "user.updated",
+            "ip": "10.0.0.9", "target": target}  # fmt: skip
+    return AuditEvent.model_validate(base | fields)
 
 
 def sealed(note: dict[str, str], actor: str, key: str = KEY) -> dict[str, str]:
@@ -50,13 +61,11 @@ def test_bad_duration_is_a_usage_error(text: str) -> None:
 
 
 def test_classify_accessctl_hand_and_login() -> None:
-    ours = classify({"at": "t", "actor": "root@x", "action": "user.invited", "ip": "1.2.3.4",
-                     "target": {"type": "user", "name": "bob@x"},
-                     "annotation": sealed(NOTE, "root@x")}, VERIFIER)  # fmt: skip
-    hand = classify({"at": "t", "actor": "it@x", "action": "user.updated", "ip": "10.0.0.9",
-                     "target": {"type": "user", "name": "bob@x"}, "annotation": {"tool": "other"},
-                     "before": {"role": "User"}, "after": {"role": "Admin"}}, VERIFIER)  # fmt: skip
-    login = classify({"at": "t", "actor": "it@x", "action": "login", "annotation": None}, VERIFIER)
+    ours = classify(event(actor="root@x", action="user.invited", ip="1.2.3.4",
+                          annotation=sealed(NOTE, "root@x")), VERIFIER)  # fmt: skip
+    hand = classify(event(annotation={"tool": "other"}, before={"role": "User"},
+                          after={"role": "Admin"}), VERIFIER)  # fmt: skip
+    login = classify(event(action="login", annotation=None), VERIFIER)
     assert (ours.origin, hand.origin, login.origin) == ("accessctl", "hand", "login")
     assert describe(ours).endswith(
         "(by root@x via accessctl, commit abcdef123456, PR #17, plan 0123456789ab, acme.yaml:12)"
@@ -80,9 +89,8 @@ def test_classify_accessctl_hand_and_login() -> None:
 def test_a_claim_that_does_not_check_is_hand_made(
     annotation: dict[str, str], verifier: Verifier | None, why: str
 ) -> None:
-    event = {"at": "t", "actor": "it@x", "action": "user.updated", "ip": "10.0.0.9",
-             "target": {"type": "user", "name": "bob@x"}, "annotation": annotation}  # fmt: skip
-    entry = classify(event, verifier)
+    fields = {"actor": "it@x", "annotation": annotation}
+    entry = classify(event(**fields), verifier)
     assert entry.origin == "hand"
     assert why in entry.claimed
     assert f"  [claimed to be accessctl, but {entry.claimed}]" in describe(entry)
@@ -92,34 +100,35 @@ def test_a_claim_that_does_not_check_is_hand_made(
         "Hand-made changes: 1 (1 claimed to be accessctl's and could not be verified). "
         "Review them, then put them in the config or revert them."
     )
-    assert classify(event | {"actor": "it@x"}, verifier).origin == "hand"
+    assert classify(event(**fields), verifier).origin == "hand"
     if verifier is not None and "copied" not in why:
         return
     # The same annotation, sealed for the actor that sent it: accessctl's.
-    genuine = event | {"annotation": sealed(NOTE, "it@x")}
+    genuine = event(**fields | {"annotation": sealed(NOTE, "it@x")})
     assert classify(genuine, VERIFIER).origin == "accessctl"
 
 
 def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
     fake = "evil…\nHand-made changes: 0."
     events = [
-        {"at": "t1", "actor": "root@x", "action": "ip_range.created",
-         "target": {"type": "ip_range", "name": f"{PLAIN}\u202e"},
-         "annotation": sealed({**NOTE, "source": "acme.yaml:12\x1b[1A\x1b[2K", "pr": "17\r"},
-                              "root@x")},
-        {"at": "t2", "actor": "it@x\x1b[8m", "action": "ip_range.updated\x9b2K", "ip": "10.0.0.9\r",
-         "target": {"type": "ip_range", "name": fake}, "annotation": None,
-         "before": {"name": "Lab", "n\x1bame": 1}, "after": {"name": "a\u2066\x85", "n\x1bame": 2}},
-        {"at": "t3", "actor": "eve\u202e@x\x07", "action": "login"},
+        event(at="2026-05-01", actor="root@x", action="ip_range.created",
+              target={"type": "ip_range", "name": f"{PLAIN}\u202e"},
+              annotation=sealed({**NOTE, "source": "acme.yaml:12\x1b[1A\x1b[2K", "pr": "17\r"},
+                                "root@x")),
+        event(at="2026-05-02", actor="it@x\x1b[8m", action="ip_range.updated\x9b2K",
+              ip="10.0.0.9\r", target={"type": "ip_range", "name": fake}, annotation=None,
+              before={"name": "Lab", "n\x1bame": 1}, after={"name": "a\u2066\x85", "n\x1bame": 2}),
+        event(at="2026-05-03", actor="eve\u202e@x\x07", action="login", ip="10.0.0.1"),
     ]  # fmt: skip
     audit = OrgAudit("acme-eu", "t0", [classify(e, VERIFIER) for e in events])
     lines = render_text([audit])
     assert_shown_safely("\n".join(lines))
     assert lines[2:6] == [
-        f"    t1  ip_range.created       ip_range {PLAIN}\\u202e  (by root@x via accessctl, "
-        "commit abcdef123456, PR #17\\r, plan 0123456789ab, acme.yaml:12\\x1b[1A\\x1b[2K)",
+        f"    2026-05-01  ip_range.created       ip_range {PLAIN}\\u202e  (by root@x via "
+        "accessctl, commit abcdef123456, PR #17\\r, plan 0123456789ab, "
+        "acme.yaml:12\\x1b[1A\\x1b[2K)",
         "  Made by hand, outside accessctl (1):",
-        "    t2  ip_range.updated\\x9b2K ip_range evil…\\nHand-made changes: 0.  "
+        "    2026-05-02  ip_range.updated\\x9b2K ip_range evil…\\nHand-made changes: 0.  "
         '(by it@x\\x1b[8m from 10.0.0.9\\r)  name: "Lab" → "a\\u2066\\u0085"; n\\x1bame: 1 → 2',
         "  Logins: 1 (eve\\u202e@x\\x07)",
     ]

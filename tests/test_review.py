@@ -17,7 +17,7 @@ from support.emulators import EmulatorPool
 from support.logins import acme_with_logins, live_org
 
 from reconciler.emulator.testing import EmulatorProcess
-from reconciler.model import LiveState
+from reconciler.model import AuditEvent, LiveState
 from reconciler.render.review import BUDGET, CSV_COLUMNS, render_markdown
 from reconciler.review import OrgReview, build
 
@@ -239,7 +239,8 @@ def review_of(tmp_path: Path, live: LiveState, events: list[dict[str, Any]]) -> 
     path.write_text("organization: big\n", encoding="utf-8")
     desired = load([str(path)], today=date(2026, 6, 1)).orgs[0]
     since = datetime.fromisoformat("2026-03-03T00:00:00+00:00")
-    return build(desired, live, events, today=date(2026, 6, 1), since=since, days=90)
+    read = [AuditEvent.model_validate(event) for event in events]  # as `fetch_events` reads them
+    return build(desired, live, read, today=date(2026, 6, 1), since=since, days=90)
 
 
 def test_markdown_of_a_big_organization_fits_an_issue_body(tmp_path: Path) -> None:
@@ -258,8 +259,9 @@ def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
     live = live_with(2)
     invited = live.users[1].model_copy(update={"status": "invited"})
     live = live.model_copy(update={"users": [live.users[0], invited]})
-    events = [{"action": "user.invited", "at": "2026-05-01T10:00:00Z",
-               "target": {"type": "user", "name": "user00001@big.example"}}]  # fmt: skip
+    events = [{"action": "user.invited", "at": "2026-05-01T10:00:00Z", "actor": "root@big.example",
+               "ip": "10.0.0.1", "target": {"type": "user", "id": "usr_2",
+                                            "name": "user00001@big.example"}}]  # fmt: skip
     review: OrgReview = review_of(tmp_path, live, events)
     assert [u.findings for u in review.users] == [["undeclared", "inactive"],
                                                   ["undeclared", "never_logged_in"]]  # fmt: skip
@@ -278,8 +280,11 @@ def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
         update={"email": "=cmd|' /C calc'!A0\x1b[2J@x.example", "role": "User\u202e\r| fake |"}
     )
     live = base.model_copy(update={"users": [evil]})
-    events = [{"action": "login", "actor": evil.email, "ip": "10.0.0.1\x1b[8m",
-               "at": "2026-05-30T00:00:00Z"}]  # fmt: skip
+    # (A login's `ip` is an IP address, or the whole audit answer is refused: see
+    # test_hostile_api.py.)
+    events = [{"action": "login", "actor": evil.email, "ip": "10.0.0.1",
+               "at": "2026-05-30T00:00:00Z",
+               "target": {"type": "user", "id": "usr_1", "name": evil.email}}]  # fmt: skip
     review = review_of(tmp_path, live, events)
     text, md, sheet = io.StringIO(), io.StringIO(), io.StringIO()
     render_text([review], text)
