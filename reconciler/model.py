@@ -455,7 +455,7 @@ class AuditEvent(_Answer):
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     # The request's `X-Audit-Annotation`: an object, or the JSON text as it was sent (stored
-    # verbatim). Anything else reads as no annotation: the change then counts as hand-made.
+    # verbatim; text that is not a JSON object reads as no annotation: a hand-made change).
     annotation: dict[str, Any] | str | None = None
 
     @field_validator("actor")

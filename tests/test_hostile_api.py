@@ -521,6 +521,247 @@ def test_audit_compares_the_organization_name_as_plan_does(
     assert "Organization acme: audit events since" in result.output
 
 
+# -- the audit log: a malformed event refuses the whole answer, never skipped ----------------------
+
+TODAY = "2026-06-01"  # review's window (90 days) and the plan's login window (30) hold May 2026
+
+
+def _event(n: int, action: str, actor: str, ip: str, **extra: Any) -> dict[str, Any]:
+    """An audit event as the contract (SPEC §2) writes it."""
+    return {
+        "id": f"evt_{n}",
+        "at": f"2026-05-{n:02d}T09:00:00Z",
+        "actor": actor,
+        "action": action,
+        "target": {"type": "user", "id": "u-bob", "name": "bob@acme.example"},
+        "before": None,
+        "after": None,
+        "annotation": None,
+        "ip": ip,
+        **extra,
+    }
+
+
+def _audit_log(hostile: Hostile, events: list[dict[str, Any]]) -> None:
+    def answer(handler: Handler) -> bool:
+        handler.page(events)
+        return True
+
+    hostile.routes["GET /audit-events"] = answer
+
+
+GONE = "(left out)"
+
+
+def _spoilt(event: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`event` with `change` made (a value of GONE: the field left out)."""
+    spoilt = {k: v for k, v in event.items() if change.get(k) != GONE}
+    return spoilt | {k: v for k, v in change.items() if v != GONE}
+
+
+# A platform may add event types: one this version does not know is read and ignored by review
+# and the plan, and shown as a change by `audit` (it is not accessctl's).
+UNKNOWN_TYPE = _event(2, "store.renamed", "admin@acme.example", "127.0.0.1") | {
+    "target": {"type": "store", "id": "MID1", "name": "One"}
+}
+# Wrong in every event, whatever its action: a field missing, of another JSON type, unreadable.
+MALFORMED = [
+    ({"at": GONE}, "items[2] (id 'evt_3') has no `at`"),
+    ({"ip": GONE}, "items[2] (id 'evt_3') has no `ip`"),
+    ({"target": GONE}, "items[2] (id 'evt_3') has no `target`"),
+    ({"actor": GONE}, "items[2] (id 'evt_3') has no `actor`"),
+    ({"at": 12345}, "items[2].at: Input should be a valid string"),
+    ({"at": "last Tuesday"}, "items[2].at: Input should be an ISO 8601 time, not 'last Tuesday'"),
+    ({"actor": None}, "items[2].actor: Input should be a valid string"),
+    ({"actor": ["bob@acme.example"]}, "items[2].actor: Input should be a valid string"),
+    ({"action": None}, "items[2].action: Input should be a valid string"),
+    ({"ip": ["10.0.0.5"]}, "items[2].ip: Input should be a valid string"),
+    ({"target": "user bob"}, "items[2].target: Input should be a valid dictionary"),
+    ({"target": {"type": "user", "id": "u-bob"}}, "items[2].target.name: Field required"),
+    ({"before": "bob"}, "items[2].before: Input should be a valid dictionary"),
+]
+MALFORMED_IDS = [
+    "no-at",
+    "no-ip",
+    "no-target",
+    "no-actor",
+    "at-a-number",
+    "at-not-a-time",
+    "actor-null",
+    "actor-a-list",
+    "action-null",
+    "ip-a-list",
+    "target-a-string",
+    "target-without-name",
+    "before-a-string",
+]
+# Wrong in a login only: the user and the address are what review and range_impact read.
+MALFORMED_LOGIN = [
+    ({"ip": "10.0.0.500"}, "items[2].ip: a login event's ip should be an IP address, not '10.0."),
+    ({"ip": ""}, "items[2].ip: a login event's ip should be an IP address, not ''"),
+    ({"actor": " "}, "items[2].actor: a login event must name its user"),
+]
+MALFORMED_LOGIN_IDS = ["ip-not-an-address", "ip-empty", "actor-blank"]
+
+
+def assert_log_refused(result: Result, elapsed: float, needle: str) -> None:
+    assert_refused(
+        result,
+        elapsed,
+        "GET /audit-events: the access API answered with data accessctl cannot read: ",
+        needle,
+        "does not follow the access API contract",
+    )
+
+
+def _hand_made_log(change: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """An admin's login, an event of a type this version does not know, and bob's promotion to
+    Admin in the portal (`change` made to it)."""
+    promotion = _event(
+        3,
+        "user.updated",
+        "admin@acme.example",
+        "198.51.100.7",
+        before={"role": "User"},
+        after={"role": "Admin"},
+    )
+    return [
+        _event(1, "login", "admin@acme.example", "198.51.100.7"),
+        UNKNOWN_TYPE,
+        promotion if change is None else _spoilt(promotion, change),
+    ]
+
+
+def test_audit_reports_a_well_formed_log_with_an_unknown_event_type(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    _audit_log(hostile, _hand_made_log())
+    result, _ = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode"])
+    assert result.exit_code == 2, result.output
+    assert "Made by hand, outside accessctl (2):" in result.output
+    assert "user.updated           user bob@acme.example  (by admin@acme.example from " in (
+        result.output
+    )
+    assert 'role: "User" → "Admin"' in result.output
+    assert "store.renamed          store One" in result.output
+    assert "Logins: 1 (admin@acme.example)" in result.output
+
+
+@pytest.mark.parametrize(("change", "needle"), MALFORMED, ids=MALFORMED_IDS)
+def test_audit_refuses_a_log_with_a_malformed_event(
+    hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    # Before: each field was read with str() and a default, so the report showed a change made
+    # at "12345" or "", "by ?", on "", from "['10.0.0.5']" as if the log were readable (exit 2
+    # with made-up values, where JSON readers got them as data). Refused, as every other read.
+    _audit_log(hostile, _hand_made_log(change))
+    result, elapsed = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode"])
+    assert_log_refused(result, elapsed, needle)
+    assert "Hand-made changes" not in result.output and "Made by" not in result.output
+
+
+@pytest.mark.parametrize(("change", "needle"), MALFORMED_LOGIN, ids=MALFORMED_LOGIN_IDS)
+def test_audit_refuses_a_log_with_a_malformed_login(
+    hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    # Before: counted as a login of " " or from "10.0.0.500" (audit shows logins apart).
+    login = _spoilt(_event(3, "login", "bob@acme.example", "10.0.0.5"), change)
+    _audit_log(hostile, [*_hand_made_log()[:2], login])
+    result, elapsed = run(["audit", config(tmp_path, hostile.url)])
+    assert_log_refused(result, elapsed, needle)
+    assert "Logins:" not in result.output
+
+
+def _bob_logs_in(change: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The admin's login, an event of a type this version does not know, and bob's login from
+    the office (`change` made to it)."""
+    login = _event(3, "login", "bob@acme.example", "10.0.0.5")
+    return [
+        _event(1, "login", "admin@acme.example", "127.0.0.1"),
+        UNKNOWN_TYPE,
+        login if change is None else _spoilt(login, change),
+    ]
+
+
+def test_review_reads_a_well_formed_log_with_an_unknown_event_type(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    _audit_log(hostile, _bob_logs_in())
+    path = config(tmp_path, hostile.url)
+    result, _ = run(["review", path, "--today", TODAY, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (org,) = json.loads(result.output)["organizations"]
+    bob = next(u for u in org["users"] if u["email"] == "bob@acme.example")
+    assert (bob["last_login"], bob["last_login_ip"]) == ("2026-05-03T09:00:00Z", "10.0.0.5")
+    assert bob["findings"] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"), [*MALFORMED, *MALFORMED_LOGIN], ids=MALFORMED_IDS + MALFORMED_LOGIN_IDS
+)
+def test_review_refuses_a_log_with_a_malformed_login(
+    hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    # Before: bob's login was skipped, so the review said bob had not logged in for 90 days
+    # (`inactive`, exit 0): evidence for an auditor, made up from a log it could not read.
+    _audit_log(hostile, _bob_logs_in(change))
+    path = config(tmp_path, hostile.url)
+    result, elapsed = run(["review", path, "--today", TODAY, "--detailed-exitcode"])
+    assert_log_refused(result, elapsed, needle)
+    assert "inactive" not in result.output and "bob@acme.example" not in result.output
+
+
+OFFICE = {"id": "r-office", "name": "Office", "cidr": "10.0.0.0/16", "etag": "e-office"}
+LOCAL = {"id": "r-local", "name": "Local", "cidr": "127.0.0.0/8", "etag": "e-local"}
+
+
+def _office_closing(hostile: Hostile, tmp_path: Path) -> str:
+    """An ultimate organization with ranges Office and Local, and a config that keeps only
+    Local: the plan deletes Office, so it reads the logins of the last 30 days."""
+    hostile.routes["GET /organization"] = _answer(ORGANIZATION | {"plan": "ultimate"})
+
+    def ranges(handler: Handler) -> bool:
+        handler.send_json(200, {"items": [OFFICE, LOCAL], "next_cursor": None})
+        return True
+
+    hostile.routes["GET /ip-ranges"] = ranges
+    path = config(tmp_path, hostile.url)
+    doc = json.loads(Path(path).read_text())
+    doc["ip_ranges"] = [{"name": "Local", "cidr": "127.0.0.0/8"}]
+    Path(path).write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_range_impact_reads_a_well_formed_log_with_an_unknown_event_type(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    path = _office_closing(hostile, tmp_path)
+    _audit_log(hostile, _bob_logs_in())
+    result, _ = run(["plan", path, "--today", TODAY, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (org,) = json.loads(result.output)["orgs"]
+    impact = [f for f in org["findings"] if f["code"] == "range_impact"]
+    assert [f["message"].split(" logged in from ")[0] for f in impact] == ["bob@acme.example"]
+    assert "10.0.0.5 (last 2026-05-03T09:00:00Z)" in impact[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"), [*MALFORMED, *MALFORMED_LOGIN], ids=MALFORMED_IDS + MALFORMED_LOGIN_IDS
+)
+def test_range_impact_refuses_a_log_with_a_malformed_login(
+    hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    # Before: bob's login was skipped, so the plan deleting the Office range warned nobody (exit
+    # 0, "range_impact" nowhere): bob would have been locked out at his next token refresh.
+    path = _office_closing(hostile, tmp_path)
+    _audit_log(hostile, _bob_logs_in(change))
+    result, elapsed = run(["plan", path, "--today", TODAY, "-o", str(tmp_path / "plan.json")])
+    assert_log_refused(result, elapsed, needle)
+    assert "ip_ranges/Office" not in result.output  # no plan shown from a partial view
+    assert not (tmp_path / "plan.json").exists()
+    assert hostile.writes() == []
+
+
 def test_duplicate_ids_are_refused(hostile: Hostile, tmp_path: Path) -> None:
     org = hostile.orgs[TOKEN]
     org.users["u-bob2"] = _user("u-bob", "carol@acme.example")
