@@ -647,6 +647,20 @@ def test_audit_reports_a_well_formed_log_with_an_unknown_event_type(
     assert "Logins: 1 (admin@acme.example)" in result.output
 
 
+def test_audit_lists_changes_in_time_order_whatever_their_zone(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # Before: sorted by their text, so 08:00 UTC written `10:00:00+02:00` came after 09:00 UTC.
+    later = _event(3, "user.removed", "admin@acme.example", "127.0.0.1")
+    earlier = _event(3, "user.invited", "admin@acme.example", "127.0.0.1")
+    earlier["at"] = "2026-05-03T10:00:00+02:00"
+    _audit_log(hostile, [later, earlier])
+    result, _ = run(["audit", config(tmp_path, hostile.url)])
+    assert result.exit_code == 0, result.output
+    lines = [line.split()[1] for line in result.output.splitlines() if "user bob@" in line]
+    assert lines == ["user.invited", "user.removed"], result.output
+
+
 @pytest.mark.parametrize(("change", "needle"), MALFORMED, ids=MALFORMED_IDS)
 def test_audit_refuses_a_log_with_a_malformed_event(
     hostile: Hostile, tmp_path: Path, change: dict[str, Any], needle: str
