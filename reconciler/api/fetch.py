@@ -77,8 +77,6 @@ def _required(path: str, items: Sequence[dict[str, Any]], single: bool = False) 
     """Every item of `path` (or its one object, when `single`) carries each field the contract
     promises."""
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue  # not an object at all: the model says so, naming its index
         missing = [name for name in _REQUIRED[path] if name not in item]
         if missing:
             ident = item.get("id")
