@@ -108,6 +108,13 @@ def test_a_claim_that_does_not_check_is_hand_made(
     assert classify(genuine, VERIFIER).origin == "accessctl"
 
 
+def test_an_annotation_stored_as_its_json_text_is_read() -> None:
+    # SPEC §2 stores the header verbatim: a server may send it back as the text it was sent.
+    text = json.dumps(sealed(NOTE, "it@x"), separators=(",", ":"))
+    assert classify(event(annotation=text), VERIFIER).origin == "accessctl"
+    assert classify(event(annotation="not json"), VERIFIER).origin == "hand"
+
+
 def test_text_report_shows_event_fields_instead_of_obeying_them() -> None:
     fake = "evil…\nHand-made changes: 0."
     events = [
