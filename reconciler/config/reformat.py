@@ -97,7 +97,7 @@ def _comments(layout: spans.Layout) -> list[Comment]:
         for number in numbers:
             line = layout.lines[number]
             column = spans.comment_at(line, start)
-            if column >= 0:
+            if column < len(line):
                 alone = not line[:column].strip()
                 found.append((number, column, line[column:].rstrip(), alone, owner))
 

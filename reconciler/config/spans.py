@@ -123,11 +123,9 @@ class Layout:
     def _item(self, value: Node, path: Path) -> Span:
         number, column = value.start_mark.line, value.start_mark.column
         line = self.lines[number][:column]
-        if not line.strip():  # `-` alone on a line above (with a comment, maybe)
+        while not line.strip() and number > 0:  # `-` alone on a line above (a comment after it?)
             number -= 1
-            while number > 0 and self.lines[number].lstrip()[:1] in ("", "#"):
-                number -= 1
-            line = re.sub(r"[ \t]+#.*", "", self.lines[number])
+            line = self.lines[number][: comment_at(self.lines[number])]
         found = re.search(r"-[ \t]*$", line)
         if found is None:
             raise _refuse(value.start_mark.line, column)
@@ -149,8 +147,7 @@ class Layout:
             )
         inline = not (alias or block or span.children) and value.start_mark.line == span.first
         if not (inline and span.last > span.first):  # else its first line is copied whole
-            comment = comment_at(line, value.end_mark.column if inline else span.start)
-            span.end = comment if comment >= 0 else len(line)
+            span.end = comment_at(line, value.end_mark.column if inline else span.start)
 
     def write(self, spans: list[Span], indent: int, parent: Span | None) -> list[str]:
         """The lines of `spans` (the entries of `parent`), in canonical order at `indent`."""
@@ -215,9 +212,9 @@ def _refuse(line: int, column: int) -> Unformattable:
 
 def comment_at(line: str, start: int = 0) -> int:
     """Where a comment on `line` starts, from `start` on: the first `#` after a blank (or
-    opening the line), outside quotes; -1 when there is none."""
+    opening the line), outside quotes; the line's end when there is none."""
     found = _COMMENT.match(line, start)
-    return found.end() - 1 if found else -1
+    return found.end() - 1 if found else len(line)
 
 
 def _shared(root: Node, lines: list[str] | None) -> set[int]:
@@ -282,10 +279,8 @@ def render(text: str, found: Layout | None) -> str:
     out = [_at(found.lines[n], 0) for n in range(found.head_end)]
     out += found.write(found.spans, 0, None)
     out += [_at(found.lines[n], 0) for n in found.tail]
-    while out and not out[0]:  # blank lines that came above a key now first: not at the top
-        out.pop(0)
-    brk = line_break(text)
-    return brk.join(out) + brk
+    brk = line_break(text)  # and no blank lines at the top (they came above a key now first)
+    return brk.join(out).lstrip("\r\n") + brk
 
 
 def canonical(parent: Span | None) -> Order:
@@ -333,16 +328,13 @@ def _one_line(key: Node, value: Node) -> bool:
 
 def _at(line: str, indent: int) -> str:
     """A comment line moved to `indent`; a blank line stays blank; anything else as it is."""
-    if line.lstrip().startswith("#"):
-        return " " * indent + line.strip()
-    return line.rstrip()
+    return " " * indent + line.strip() if line.lstrip().startswith("#") else line.rstrip()
 
 
 def _shift(line: str, by: int) -> str:
     """A line inside an entry, moved `by` columns with it."""
-    if by >= 0 or not line.strip():
-        return " " * by + line if line.strip() else ""
-    return line[min(-by, len(line) - len(line.lstrip(" "))) :]
+    kept = min(max(-by, 0), len(line) - len(line.lstrip(" ")))  # leading spaces it keeps
+    return " " * by + line[kept:] if line.strip() else ""
 
 
 def line_break(text: str) -> str:
