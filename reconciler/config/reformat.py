@@ -101,25 +101,22 @@ def _comments(layout: spans.Layout) -> list[Comment]:
                 alone = not line[:column].strip()
                 found.append((number, column, line[column:].rstrip(), alone, owner))
 
-    def visit(entries: list[Span], parent: Span | None, owner: Path) -> None:
-        order = spans.ordered(entries, spans.canonical(parent))
-        rank = {id(span): index for index, span in enumerate(order)}
-        for span in entries:
-            path = (*owner, span.path[-1] if span.key else ("item", rank[id(span)]))
-            goes_first = span is order[0] and (parent is None or parent.compact)
-            scan(span.lead, owner if goes_first else path)
+    def visit(entries: list[Span], compact: bool, owner: Path) -> None:
+        for index, span in enumerate(entries):  # in canonical order
+            path = (*owner, span.path[-1] if span.key else ("item", index))
+            scan(span.lead, owner if compact and not index else path)
             if not span.compact:
                 scan([span.first], path, span.start if span.end is None else span.end)
             if span.children is not None:
-                visit(span.children, span, path)
+                visit(span.children, span.compact, path)
             else:
                 scan(range(span.first + 1, span.last + 1), path)
 
     head: Path = (("file", None),)
     scan(range(layout.head_end), head)
-    visit(layout.spans, None, head)
-    scan(layout.tail, (("end", None),))
-    return found
+    visit(layout.spans, True, head)  # the file, like a compact item: its first entry's
+    scan(layout.tail, (("end", None),))  # comments go at the top
+    return sorted(found)  # in the text's order, as reported
 
 
 def _bag(value: Any, key: Any) -> Any:

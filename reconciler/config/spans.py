@@ -24,7 +24,7 @@ definition never moves after its use.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 from typing import Any
@@ -79,9 +79,9 @@ class Span:
     start: int  # where the text after `key:` or `-` starts on that line
     end: int | None = None  # where its YAML ends there: a comment or the line's end (None: runs on)
     last: int = 0  # its last line of YAML
-    children: list[Span] | None = None  # a block collection as value
+    children: list[Span] | None = None  # a block collection as value, in canonical order
     compact: bool = False  # a list item written `- key: ...`: its first entry on the `-` line
-    lead: list[int] = field(default_factory=list)  # comment and blank lines above it
+    lead: range = range(0)  # comment and blank lines above it
     tied: bool = False  # holds an aliased anchor (or its alias), or is a merge: kept in order
 
 
@@ -94,10 +94,10 @@ class Layout:
         if self.lines[-1] == "":
             self.lines.pop()
         self.tied = _shared(root, self.lines if "*" in text else None)
-        self.spans = self._block(root, (), -1)
-        self.head_end = self.spans[0].first  # comment lines above the first key: the file's
-        self.spans[0].lead = []
-        self.tail = range(self.spans[-1].last + 1, len(self.lines))
+        self.head_end = root.value[0][0].start_mark.line  # lines above the first key: the file's
+        spans = self._block(root, (), self.head_end - 1)
+        self.tail = range(spans[-1].last + 1, len(self.lines))
+        self.spans = ordered(spans, canonical(None))
 
     def _block(self, node: Node, path: Path, above: int) -> list[Span]:
         spans = []
@@ -105,7 +105,7 @@ class Layout:
         for index, (key, value) in enumerate(pairs):
             step = ("key", key.value) if key else ("item", index)
             span = self._key(key, value, (*path, step)) if key else self._item(value, (*path, step))
-            span.lead = list(range(above + 1, span.first))
+            span.lead = range(above + 1, span.first)
             self._value(span)
             spans.append(span)
             above = span.last
@@ -140,29 +140,30 @@ class Layout:
         span.tied = id(value) in self.tied or _name(span.key) == "<<"
         span.last = span.first if alias else value.end_mark.line - (value.end_mark.column == 0)
         if not alias and isinstance(value, MappingNode | SequenceNode) and not value.flow_style:
-            span.children = self._block(value, span.path, span.first)
-            span.last = span.children[-1].last
+            children = self._block(value, span.path, span.first)
+            span.last = children[-1].last
             span.compact = span.key is None and (
-                span.children[0].first == span.first or not line[span.start :].strip()
+                children[0].first == span.first or not line[span.start :].strip()
             )
+            span.children = ordered(children, canonical(span))
         inline = not (alias or block or span.children) and value.start_mark.line == span.first
         if not (inline and span.last > span.first):  # else its first line is copied whole
             span.end = comment_at(line, value.end_mark.column if inline else span.start)
 
-    def write(self, spans: list[Span], indent: int, parent: Span | None) -> list[str]:
-        """The lines of `spans` (the entries of `parent`), in canonical order at `indent`."""
+    def write(self, spans: list[Span], indent: int) -> list[str]:
+        """The lines of `spans` at `indent`."""
         out: list[str] = []
-        for span in ordered(spans, canonical(parent)):
+        for span in spans:
             out += [_at(self.lines[n], indent) for n in span.lead]
             out += self._entry(span, indent)
         return out
 
     def _entry(self, span: Span, indent: int) -> list[str]:
-        if span.compact and span.children:  # its first entry's line with `- ` in front, and
-            first = ordered(span.children, canonical(span))[0]  # that entry's comments above
-            body = self.write(span.children, indent + INDENT, span)[len(first.lead) :]
-            body[0] = " " * indent + "- " + body[0][indent + INDENT :]
-            return [_at(self.lines[n], indent) for n in first.lead] + body
+        if span.compact:  # its first entry's line with `- ` in front, that entry's comments above
+            lead = len(span.children[0].lead)
+            body = self.write(span.children, indent + INDENT)
+            body[lead] = " " * indent + "- " + body[lead][indent + INDENT :]
+            return [_at(line, indent) for line in body[:lead]] + body[lead:]
         edited = self._flow_keys(span)
         line = edited.get(span.first, self.lines[span.first])
         end = None if span.end is None else span.end + len(line) - len(self.lines[span.first])
@@ -177,7 +178,7 @@ class Layout:
             gap = len(line[:end]) - len(line[:end].rstrip()) or 1
             new += " " * max(visual - len(new.expandtabs()), gap) + line[end:].rstrip()
         if span.children is not None:
-            return [new, *self.write(span.children, indent + INDENT, span)]
+            return [new, *self.write(span.children, indent + INDENT)]
         rest = range(span.first + 1, span.last + 1)
         return [new, *(_shift(edited.get(n, self.lines[n]), indent - span.column) for n in rest)]
 
@@ -277,7 +278,7 @@ def render(text: str, found: Layout | None) -> str:
     if found is None:
         return text
     out = [_at(found.lines[n], 0) for n in range(found.head_end)]
-    out += found.write(found.spans, 0, None)
+    out += found.write(found.spans, 0)
     out += [_at(found.lines[n], 0) for n in found.tail]
     brk = line_break(text)  # and no blank lines at the top (they came above a key now first)
     return brk.join(out).lstrip("\r\n") + brk
