@@ -37,7 +37,7 @@ def format_text(text: str, document: Document | None = None) -> str:
     result could not be trusted."""
     document = document or parse_text(text, "before", [], nodes=True)
     before = spans.layout(text, document)
-    result = spans.render(text, before)
+    result = before.render() if before else text
     if result != text:
         _verify(result, document, before)
     return result
@@ -73,7 +73,7 @@ def _verify(result: str, old: Document | None, before: spans.Layout | None) -> N
     if before is None or after is None:
         raise Unformattable(1, 1, "formatting would change the shape of this file", None)
     _same_comments(_comments(before), _comments(after))
-    if spans.render(result, after) != result:
+    if after.render() != result:
         raise Unformattable(1, 1, "formatting this file twice would change it again")
 
 
@@ -113,7 +113,7 @@ def _comments(layout: spans.Layout) -> list[Comment]:
                 scan(range(span.first + 1, span.last + 1), path)
 
     head: Path = (("file", None),)
-    scan(range(layout.head_end), head)
+    scan(layout.head, head)
     visit(layout.spans, True, head)  # the file, like a compact item: its first entry's
     scan(layout.tail, (("end", None),))  # comments go at the top
     return sorted(found)  # in the text's order, as reported

@@ -39,6 +39,7 @@ from reconciler.errors import AccessctlError
 HAND_HINT = "put this part in canonical order by hand; fmt then has nothing to move"
 SHAPE_HINT = "write the key or list item on one line with its `- ` or `key:`"
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_COLON = re.compile(r"\s*:\s*")  # after a key
 _ANCHOR = re.compile(r"(?:!\S*\s+)?&([^\s,\[\]{}]+)")  # a node's tag and anchor, from its start
 _UNUSUAL = ("\x85", "\u2028", "\u2029", "\ufeff")  # line breaks to libyaml, not to editors
 # text up to a comment's `#`: text without one (no `#` after a blank, except inside quotes), then
@@ -86,18 +87,28 @@ class Span:
 
 
 class Layout:
-    """A text's lines and its top-level spans, with what the self-check needs; `write` puts
-    spans in canonical order."""
+    """A text's lines and its top-level spans in canonical order, with what the self-check
+    needs; `render` writes them."""
 
     def __init__(self, text: str, root: Node) -> None:
         self.lines = _LINE_BREAK.split(text)
         if self.lines[-1] == "":
             self.lines.pop()
+        crlf = text.count("\r\n")  # the line break most lines end with (a tie is LF)
+        self.brk = "\r\n" if crlf > text.count("\n") + text.count("\r") - 2 * crlf else "\n"
         self.tied = _shared(root, self.lines if "*" in text else None)
-        self.head_end = root.value[0][0].start_mark.line  # lines above the first key: the file's
-        spans = self._block(root, (), self.head_end - 1)
-        self.tail = range(spans[-1].last + 1, len(self.lines))
+        self.head = range(root.value[0][0].start_mark.line)  # lines above the first key
+        spans = self._block(root, (), len(self.head) - 1)
+        self.tail = range(spans[-1].last + 1, len(self.lines))  # and below the last one
         self.spans = ordered(spans, canonical(None))
+
+    def render(self) -> str:
+        """The text in canonical form; unchecked (`reformat.py` checks)."""
+        out = [_at(self.lines[n], 0) for n in self.head]
+        out += self.write(self.spans, 0)
+        out += [_at(self.lines[n], 0) for n in self.tail]
+        # no blank line at the top (from above a key that now comes first)
+        return self.brk.join(out).lstrip("\r\n") + self.brk
 
     def _block(self, node: Node, path: Path, above: int) -> list[Span]:
         spans = []
@@ -113,12 +124,10 @@ class Layout:
 
     def _key(self, key: ScalarNode, value: Node, path: Path) -> Span:
         number, mark = key.start_mark.line, key.end_mark
-        line = self.lines[number]
-        colon = line.find(":", mark.column)
-        if mark.line != number or colon < 0 or line[mark.column : colon].strip():
+        colon = _COLON.match(self.lines[number], mark.column)
+        if mark.line != number or colon is None:
             raise _refuse(number, key.start_mark.column)  # `? key`, or a key over lines
-        start = len(line) - len(line[colon + 1 :].lstrip())
-        return Span(path, key, value, number, key.start_mark.column, start)
+        return Span(path, key, value, number, key.start_mark.column, colon.end())
 
     def _item(self, value: Node, path: Path) -> Span:
         number, column = value.start_mark.line, value.start_mark.column
@@ -273,17 +282,6 @@ def layout(text: str, document: Document | None) -> Layout | None:
     return Layout(text, root)
 
 
-def render(text: str, found: Layout | None) -> str:
-    """`text`, read into `found` (`layout`), in canonical form; unchecked (`reformat.py` checks)."""
-    if found is None:
-        return text
-    out = [_at(found.lines[n], 0) for n in range(found.head_end)]
-    out += found.write(found.spans, 0)
-    out += [_at(found.lines[n], 0) for n in found.tail]
-    brk = line_break(text)  # and no blank lines at the top (they came above a key now first)
-    return brk.join(out).lstrip("\r\n") + brk
-
-
 def canonical(parent: Span | None) -> Order:
     """The key order of the file, a section or an item of a sorted list; a list's sort field."""
     if parent is None:
@@ -336,9 +334,3 @@ def _shift(line: str, by: int) -> str:
     """A line inside an entry, moved `by` columns with it."""
     kept = min(max(-by, 0), len(line) - len(line.lstrip(" ")))  # leading spaces it keeps
     return " " * by + line[kept:] if line.strip() else ""
-
-
-def line_break(text: str) -> str:
-    """The line break most lines of `text` end with: CRLF or LF (a tie is LF)."""
-    crlf = text.count("\r\n")
-    return "\r\n" if crlf > text.count("\n") - crlf + text.count("\r") - crlf else "\n"
