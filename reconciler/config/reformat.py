@@ -65,7 +65,8 @@ def _verify(result: str, old: Document | None, before: spans.Layout | None) -> N
         raise Unformattable(1, 1, "formatting would make this file unreadable", None)
     data = new.data if isinstance(new.data, dict) else {}
     for key in sorted(set(old.data) | set(data), key=str):
-        if _bag(old.data.get(key, KeyError), key) != _bag(data.get(key, KeyError), key):
+        bag = key in SORT_KEY
+        if _freeze(old.data.get(key, KeyError), bag) != _freeze(data.get(key, KeyError), bag):
             where = old.locate([key], key=True)
             message = f"formatting would change the value of `{key}`"
             raise Unformattable(where.line, where.column, message)
@@ -77,12 +78,14 @@ def _verify(result: str, old: Document | None, before: spans.Layout | None) -> N
         raise Unformattable(1, 1, "formatting this file twice would change it again")
 
 
-def _freeze(value: Any) -> Hashable:
-    """A hashable stand-in that tells types apart (`True == 1` in Python, not in YAML)."""
+def _freeze(value: Any, bag: bool = False) -> Hashable:
+    """A hashable stand-in that tells types apart (`True == 1` in Python, not in YAML); with
+    `bag`, a list as a multiset (fmt may reorder users and ranges)."""
     if isinstance(value, dict):
         return ("map", frozenset((_freeze(k), _freeze(v)) for k, v in value.items()))
     if isinstance(value, list):
-        return ("seq", tuple(_freeze(item) for item in value))
+        items = [_freeze(item) for item in value]
+        return ("bag", frozenset(Counter(items).items())) if bag else ("seq", tuple(items))
     if isinstance(value, date) or value != value:  # a time's zone counts; NaN is not NaN
         return (type(value).__name__, str(value))
     return (type(value).__name__, value)
@@ -96,10 +99,9 @@ def _comments(layout: spans.Layout) -> list[Comment]:
     def scan(numbers: Iterable[int], owner: Path, start: int = 0) -> None:
         for number in numbers:
             line = layout.lines[number]
-            column = spans.comment_at(line, start)
-            if column < len(line):
-                alone = not line[:column].strip()
-                found.append((number, column, line[column:].rstrip(), alone, owner))
+            at = spans.comment_at(line, start)
+            if at < len(line):
+                found.append((number, at, line[at:].rstrip(), not line[:at].strip(), owner))
 
     def visit(entries: list[Span], compact: bool, owner: Path) -> None:
         for index, span in enumerate(entries):  # in canonical order
@@ -119,24 +121,15 @@ def _comments(layout: spans.Layout) -> list[Comment]:
     return sorted(found)  # in the text's order, as reported
 
 
-def _bag(value: Any, key: Any) -> Any:
-    """`value`, users and ranges as a multiset (fmt may reorder those)."""
-    if key in SORT_KEY and isinstance(value, list):
-        return Counter(map(_freeze, value))
-    return _freeze(value)
-
-
 def _same_comments(before: list[Comment], after: list[Comment]) -> None:
     """Every comment once, as before, with the same owner."""
     left = Counter((text, alone, owner) for _, _, text, alone, owner in after)
     for line, column, text, alone, owner in before:
         if not left[text, alone, owner]:
-            moved = any(text == other for other, _, _ in +left)
             message = "cannot reorder here without moving this comment; reorder by hand"
-            raise Unformattable(
-                line + 1, column + 1, message if moved else "formatting would lose this comment"
-            )
+            if not any(text == other for other, _, _ in +left):
+                message = "formatting would lose this comment"
+            raise Unformattable(line + 1, column + 1, message)
         left[text, alone, owner] -= 1
-    extra = next((text for text, _, _ in +left), None)
-    if extra is not None:
+    for extra, _, _ in +left:  # the first one left over
         raise Unformattable(1, 1, f"formatting would add the comment `{extra}`")
