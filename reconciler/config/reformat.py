@@ -86,9 +86,8 @@ def _freeze(value: Any, bag: bool = False) -> Hashable:
     if isinstance(value, list):
         items = [_freeze(item) for item in value]
         return ("bag", frozenset(Counter(items).items())) if bag else ("seq", tuple(items))
-    if isinstance(value, date) or value != value:  # a time's zone counts; NaN is not NaN
-        return (type(value).__name__, str(value))
-    return (type(value).__name__, value)
+    plain = not isinstance(value, date) and value == value  # a time's zone counts; NaN is not NaN
+    return type(value).__name__, value if plain else str(value)
 
 
 def _comments(layout: spans.Layout) -> list[Comment]:

@@ -91,15 +91,14 @@ class Layout:
     needs; `render` writes them."""
 
     def __init__(self, text: str, root: Node) -> None:
-        self.lines = _LINE_BREAK.split(text)
-        if self.lines[-1] == "":
-            self.lines.pop()
+        self.lines = _LINE_BREAK.split(text)  # and "" after a line break that ends the text
         crlf = text.count("\r\n")  # the line break most lines end with (a tie is LF)
         self.brk = "\r\n" if crlf > text.count("\n") + text.count("\r") - 2 * crlf else "\n"
         self.tied = _shared(root, self.lines if "*" in text else None)
         self.head = range(root.value[0][0].start_mark.line)  # lines above the first key
         spans = self._block(root, (), len(self.head) - 1)
-        self.tail = range(spans[-1].last + 1, len(self.lines))  # and below the last one
+        ends = len(self.lines) - (self.lines[-1] == "")
+        self.tail = range(spans[-1].last + 1, ends)  # lines below the last key's entry
         self.spans = ordered(spans, canonical(None))
 
     def render(self) -> str:
@@ -151,9 +150,8 @@ class Layout:
         if not alias and isinstance(value, MappingNode | SequenceNode) and not value.flow_style:
             children = self._block(value, span.path, span.first)
             span.last = children[-1].last
-            span.compact = span.key is None and (
-                children[0].first == span.first or not line[span.start :].strip()
-            )
+            joined = children[0].first == span.first  # `- key: ...`
+            span.compact = span.key is None and (joined or not line[span.start :].strip())
             span.children = ordered(children, canonical(span))
         inline = not (alias or block or span.children) and value.start_mark.line == span.first
         if not (inline and span.last > span.first):  # else its first line is copied whole
@@ -161,18 +159,16 @@ class Layout:
 
     def write(self, spans: list[Span], indent: int) -> list[str]:
         """The lines of `spans` at `indent`."""
-        out: list[str] = []
-        for span in spans:
-            out += [_at(self.lines[n], indent) for n in span.lead]
-            out += self._entry(span, indent)
-        return out
+        return [line for span in spans for line in self._entry(span, indent)]
 
     def _entry(self, span: Span, indent: int) -> list[str]:
-        if span.compact:  # its first entry's line with `- ` in front, that entry's comments above
-            lead = len(span.children[0].lead)
+        """Its lines, after the comment and blank lines above it."""
+        lead = [_at(self.lines[n], indent) for n in span.lead]
+        if span.compact and span.children:  # its first entry's line with `- ` in front, and
             body = self.write(span.children, indent + INDENT)
-            body[lead] = " " * indent + "- " + body[lead][indent + INDENT :]
-            return [_at(line, indent) for line in body[:lead]] + body[lead:]
+            first = len(span.children[0].lead)  # that entry's comments above them
+            body[first] = " " * indent + "- " + body[first][indent + INDENT :]
+            return lead + [_at(line, indent) for line in body[:first]] + body[first:]
         edited = self._flow_keys(span)
         line = edited.get(span.first, self.lines[span.first])
         end = None if span.end is None else span.end + len(line) - len(self.lines[span.first])
@@ -187,9 +183,9 @@ class Layout:
             gap = len(line[:end]) - len(line[:end].rstrip()) or 1
             new += " " * max(visual - len(new.expandtabs()), gap) + line[end:].rstrip()
         if span.children is not None:
-            return [new, *self.write(span.children, indent + INDENT)]
-        rest = range(span.first + 1, span.last + 1)
-        return [new, *(_shift(edited.get(n, self.lines[n]), indent - span.column) for n in rest)]
+            return [*lead, new, *self.write(span.children, indent + INDENT)]
+        rest = (edited.get(n, self.lines[n]) for n in range(span.first + 1, span.last + 1))
+        return [*lead, new, *(_shift(line, indent - span.column) for line in rest)]
 
     def _flow_keys(self, span: Span) -> dict[int, str]:
         """The lines of a flow mapping with its keys put in order (line -> new text): where
@@ -256,14 +252,13 @@ def _shared(root: Node, lines: list[str] | None) -> set[int]:
 
 def _check_date(node: ScalarNode) -> None:
     text, mark = node.value, node.start_mark
-    if node.tag != "tag:yaml.org,2002:timestamp":
-        return
-    try:
-        (date if len(text) == 10 else datetime).fromisoformat(text.replace(" ", "T", 1))
-    except ValueError as exc:
-        message = f"expected a date (YYYY-MM-DD), got `{text}` ({exc})"
-        hint = "fix the date; fmt formats only files that load"
-        raise NoDate(mark.line + 1, mark.column + 1, message, hint) from None
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        try:
+            (date if len(text) == 10 else datetime).fromisoformat(text.replace(" ", "T", 1))
+        except ValueError as exc:
+            message = f"expected a date (YYYY-MM-DD), got `{text}` ({exc})"
+            hint = "fix the date; fmt formats only files that load"
+            raise NoDate(mark.line + 1, mark.column + 1, message, hint) from None
 
 
 # A text in canonical form -----------------------------------------------------------------------
