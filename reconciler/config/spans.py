@@ -92,13 +92,12 @@ class Layout:
 
     def __init__(self, text: str, root: Node) -> None:
         self.lines = _LINE_BREAK.split(text)  # and "" after a line break that ends the text
-        crlf = text.count("\r\n")  # the line break most lines end with (a tie is LF)
-        self.brk = "\r\n" if crlf > text.count("\n") + text.count("\r") - 2 * crlf else "\n"
+        # CRLF when most line breaks are CRLF, each one a \r and a \n (a tie is LF)
+        self.brk = "\r\n" if 3 * text.count("\r\n") > text.count("\n") + text.count("\r") else "\n"
         self.tied = _shared(root, self.lines if "*" in text else None)
         self.head = range(root.value[0][0].start_mark.line)  # lines above the first key
         spans = self._block(root, (), len(self.head) - 1)
-        ends = len(self.lines) - (self.lines[-1] == "")
-        self.tail = range(spans[-1].last + 1, ends)  # lines below the last key's entry
+        self.tail = range(spans[-1].last + 1, len(self.lines) - (self.lines[-1] == ""))
         self.spans = ordered(spans, canonical(None))
 
     def render(self) -> str:
