@@ -195,9 +195,8 @@ class Layout:
         wanted = sorted(node.value, key=lambda pair: _rank(pair[0], keys))
         inside = self.lines[node.start_mark.line : node.end_mark.line + 1]
         inside[-1] = inside[-1][: node.end_mark.column]
-        if wanted == node.value or not all(_one_line(key, value) for key, value in wanted):
-            return {}
-        if len(inside) > 1 and any("#" in line for line in inside):
+        commented = len(inside) > 1 and any("#" in line for line in inside)
+        if commented or wanted == node.value or not all(_one_line(k, v) for k, v in wanted):
             return {}
         pieces = (
             self.lines[k.start_mark.line][k.start_mark.column : v.end_mark.column]
@@ -304,11 +303,9 @@ def _name(key: Node | None) -> Any:
 
 
 def _sort_value(span: Span, field_name: str) -> tuple[int, str]:
-    if isinstance(span.value, MappingNode):
-        for key, value in span.value.value:
-            if _name(key) == field_name and isinstance(value, ScalarNode):
-                return (0, order_of(value.value))
-    return (1, "")
+    pairs = span.value.value if isinstance(span.value, MappingNode) else []
+    found = [v.value for k, v in pairs if _name(k) == field_name and isinstance(v, ScalarNode)]
+    return (0, order_of(found[0])) if found else (1, "")
 
 
 def _one_line(key: Node, value: Node) -> bool:
