@@ -660,6 +660,29 @@ def test_moving_an_anchor_is_refused_by_the_self_check(monkeypatch: pytest.Monke
         format_text(ANCHORED)
 
 
+def test_an_empty_value_at_the_end_of_a_yaml_11_file_with_an_alias_is_formatted(
+    tmp_path: Path,
+) -> None:
+    """ruamel.yaml's own parser (it reads `%YAML 1.1` files) marks an empty value that ends the
+    file after a comment on the line below the last one: fmt used to crash there (IndexError)
+    when the file held an alias."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        "%YAML 1.1\n---\nx-a: &a 1\nx-b: *a\norganization: acme\n"
+        "settings:\n  technical_support_access:    # to decide\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output) == (
+        0,
+        f"reformatted {path}\n1 file reformatted, 0 already formatted\n",
+    )
+    assert path.read_text(encoding="utf-8") == (
+        "%YAML 1.1\n---\norganization: acme\nsettings:\n"
+        "  technical_support_access:    # to decide\nx-a: &a 1\nx-b: *a\n"
+    )
+
+
 def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
     canonical = CANONICAL.replace("\n", "\r\n")
     assert format_text(MESSY.replace("\n", "\r\n")) == canonical
