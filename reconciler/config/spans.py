@@ -98,7 +98,7 @@ class Layout:
         self.head = range(root.value[0][0].start_mark.line)  # lines above the first key
         spans = self._block(root, (), len(self.head) - 1)
         self.tail = range(spans[-1].last + 1, len(self.lines) - (self.lines[-1] == ""))
-        self.spans = ordered(spans, canonical(None))
+        self.spans = ordered(spans, TOP_ORDER)
 
     def render(self) -> str:
         """The text in canonical form; unchecked (`reformat.py` checks)."""
@@ -151,7 +151,7 @@ class Layout:
             span.last = children[-1].last
             joined = children[0].first == span.first  # `- key: ...`
             span.compact = span.key is None and (joined or not line[span.start :].strip())
-            span.children = ordered(children, canonical(span))
+            span.children = ordered(children, *canonical(span))
         inline = not (alias or block or span.children) and value.start_mark.line == span.first
         if not (inline and span.last > span.first):  # else its first line is copied whole
             span.end = comment_at(line, value.end_mark.column if inline else span.start)
@@ -267,18 +267,15 @@ def layout(text: str, document: Document | None) -> Layout | None:
     when it is no block mapping (nothing to order). A text with a character libyaml counts as a
     line break and editors do not (U+2028), or without its nodes, is composed by ruamel.yaml's
     own parser, whose marks count lines as editors do."""
-    root = document.root if document and not any(char in text for char in _UNUSUAL) else None
-    if root is None:
-        root = YAML(typ="safe", pure=True).compose(text)
+    usual = not any(char in text for char in _UNUSUAL)
+    root = document.root if document and usual else YAML(typ="safe", pure=True).compose(text)
     if not isinstance(root, MappingNode) or not root.value or root.flow_style:
         return None
     return Layout(text, root)
 
 
-def canonical(parent: Span | None) -> Order:
-    """The key order of the file, a section or an item of a sorted list; a list's sort field."""
-    if parent is None:
-        return TOP_ORDER, None
+def canonical(parent: Span) -> Order:
+    """The key order of a section or an item of a sorted list; a list's sort field."""
     path, mapping = parent.path, isinstance(parent.value, MappingNode)
     if len(path) == 1:
         return (KEY_ORDER.get(path[0][1]), None) if mapping else (None, SORT_KEY.get(path[0][1]))
@@ -286,10 +283,9 @@ def canonical(parent: Span | None) -> Order:
     return KEY_ORDER[path[0][1]] if item else None, None
 
 
-def ordered(spans: list[Span], order: Order) -> list[Span]:
-    """`spans` in canonical order; unchanged where that would move an anchor or alias past
-    another."""
-    keys, sort = order
+def ordered(spans: list[Span], keys: tuple[str, ...] | None, sort: str | None = None) -> list[Span]:
+    """`spans` in canonical order (`keys` of a mapping, or a list's `sort` field); unchanged
+    where that would move an anchor or alias past another."""
     wanted = sorted(spans, key=lambda s: _sort_value(s, sort) if sort else _rank(s.key, keys))
     return wanted if [s for s in wanted if s.tied] == [s for s in spans if s.tied] else spans
 
