@@ -163,9 +163,9 @@ class Layout:
     def _entry(self, span: Span, indent: int) -> list[str]:
         """Its lines, after the comment and blank lines above it."""
         lead = [_at(self.lines[n], indent) for n in span.lead]
-        if span.compact and span.children:  # its first entry's line with `- ` in front, and
+        if span.compact and span.children:  # `- ` before its first entry's first line, and
             body = self.write(span.children, indent + INDENT)
-            first = len(span.children[0].lead)  # that entry's comments above them
+            first = len(span.children[0].lead)  # that entry's comments above the `-`
             body[first] = " " * indent + "- " + body[first][indent + INDENT :]
             return lead + [_at(line, indent) for line in body[:first]] + body[first:]
         edited = self._flow_keys(span)
@@ -184,7 +184,7 @@ class Layout:
         if span.children is not None:
             return [*lead, new, *self.write(span.children, indent + INDENT)]
         rest = (edited.get(n, self.lines[n]) for n in range(span.first + 1, span.last + 1))
-        return [*lead, new, *(_shift(line, indent - span.column) for line in rest)]
+        return [*lead, new, *(_shift(text, indent - span.column) for text in rest)]
 
     def _flow_keys(self, span: Span) -> dict[int, str]:
         """The lines of a flow mapping with its keys put in order (line -> new text): where
