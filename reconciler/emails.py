@@ -102,6 +102,8 @@ def code_point(char: str) -> str:
 def hidden_character(value: str) -> str | None:
     """The first character of `value` that cannot be seen or reorders text, or None."""
     if value.isascii():
+        if value.isprintable():  # nearly every address: no walk over its characters
+            return None
         return next((c for c in value if not c.isprintable()), None)
     for char in value:
         if ord(char) in _INVISIBLE or unicodedata.category(char) in _HIDDEN_CATEGORIES:
