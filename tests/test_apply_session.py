@@ -211,3 +211,28 @@ def test_a_saved_plan_that_fails_keeps_its_journal(
     assert outcome.result.count("failed") >= 1
     assert outcome.journal == tmp_path / "plan.json.journal"
     assert outcome.journal.exists()  # a re-run resumes from it
+
+
+def test_a_second_apply_of_a_saved_plan_is_refused_while_the_first_runs(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    """Two applies of one saved plan at once shared its journal: the first to end removed it,
+    and the other then said its progress was kept there. The second is refused, sending nothing,
+    while the first holds the plan (here: while it asks for confirmation)."""
+    saved = tmp_path / "plan.json"
+    save_plan(make_plan(emu, write_config(tmp_path, CHANGED)), saved)
+    refused: list[str] = []
+
+    def confirm_after_a_second_try(plan: Plan) -> bool:
+        with pytest.raises(AccessctlError) as raised:
+            apply_session(_options(emu, saved), confirm=lambda plan: True)
+        refused.append(raised.value.message)
+        assert changes_made(emu) == []
+        return True
+
+    outcome = apply_session(_options(emu, saved), confirm=confirm_after_a_second_try)
+    assert refused == [
+        f"another `accessctl apply {saved}` is running (it holds the saved plan); nothing was sent"
+    ]
+    assert outcome.ok and outcome.result.count("applied") == 2
+    assert len(changes_made(emu)) == 2 and not (tmp_path / "plan.json.journal").exists()

@@ -20,18 +20,45 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.apply.executor import ApplyEvent
-from reconciler.errors import StalePlanError
+from reconciler.errors import AccessctlError, StalePlanError
 from reconciler.model import LiveState
 from reconciler.plan import Change, OrgPlan
 
 
 def journal_path(plan_path: str | Path) -> Path:
     return Path(f"{plan_path}.journal")
+
+
+@contextmanager
+def one_apply_at_a_time(plan_path: str | Path) -> Iterator[None]:
+    """Hold the saved plan at `plan_path` for one apply, from the journal's first read to its
+    last write: two applies of one plan at once would write one journal, and the first to end
+    would remove it under the other (which then said its progress was kept there). The lock is
+    the kernel's (`flock`), so a killed apply leaves none behind. Without `fcntl` (Windows)
+    there is no lock."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(plan_path, "rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AccessctlError(
+                f"another `accessctl apply {plan_path}` is running (it holds the saved plan); "
+                "nothing was sent",
+                hint="wait for it to end, then run this again: a run that stopped part-way is "
+                "resumed from its journal",
+            ) from None
+        yield
 
 
 def object_etags(live: LiveState) -> dict[str, str]:

@@ -16,7 +16,12 @@ from reconciler.annotations import AnnotationContext
 from reconciler.apply.calls import ApplyClient
 from reconciler.apply.dryrun import RecordedRequest
 from reconciler.apply.executor import ApplyEvent, ApplyResult
-from reconciler.apply.journal import JournalWriter, journal_path, read_journal
+from reconciler.apply.journal import (
+    JournalWriter,
+    journal_path,
+    one_apply_at_a_time,
+    read_journal,
+)
 from reconciler.apply.runs import OrgRun, apply_runs, check_safe, check_saved, check_signed, dry_run
 from reconciler.errors import AccessctlError, UsageError
 from reconciler.pipeline import (
@@ -119,26 +124,28 @@ def apply_session(
     check_safe(plan, saved=saved is not None)
     journal_file = None
     runs = [OrgRun(org) for org in plan.orgs]
-    if saved is not None:  # read again: stale unless unchanged, or changed by its own journal
-        journal_file = journal_path(options.paths[0])
-        runs = _fresh_runs(saved, journal_file, options, progress)
-    if not plan.has_changes and not options.dry:
-        if journal_file is not None:
-            journal_file.unlink(missing_ok=True)
-        return ApplyOutcome(plan)
+    held = nullcontext() if saved is None or options.dry else one_apply_at_a_time(options.paths[0])
+    with held:
+        if saved is not None:  # read again: stale unless unchanged, or changed by its own journal
+            journal_file = journal_path(options.paths[0])
+            runs = _fresh_runs(saved, journal_file, options, progress)
+        if not plan.has_changes and not options.dry:
+            if journal_file is not None:
+                journal_file.unlink(missing_ok=True)
+            return ApplyOutcome(plan)
 
-    def key_for(org: OrgPlan) -> str:
-        return signing_key(environ, org.token_env).secret
+        def key_for(org: OrgPlan) -> str:
+            return signing_key(environ, org.token_env).secret
 
-    if options.dry:
-        requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations, key_for=key_for)
-        return ApplyOutcome(plan, requests=requests)
-    if not confirm(plan):
-        raise AccessctlError("Apply cancelled (only 'yes' approves); nothing was sent.")
-    todo = sum(len(r.org.changes) - len(r.done) for r in runs)
-    on_event = reporter(todo) if reporter is not None else _ignore
-    result = _send(plan, runs, options, annotations, key_for, journal_file, on_event)
-    return ApplyOutcome(plan, result, journal=journal_file)
+        if options.dry:
+            requests = dry_run(runs, plan_id=plan.plan_id, annotations=annotations, key_for=key_for)
+            return ApplyOutcome(plan, requests=requests)
+        if not confirm(plan):
+            raise AccessctlError("Apply cancelled (only 'yes' approves); nothing was sent.")
+        todo = sum(len(r.org.changes) - len(r.done) for r in runs)
+        on_event = reporter(todo) if reporter is not None else _ignore
+        result = _send(plan, runs, options, annotations, key_for, journal_file, on_event)
+        return ApplyOutcome(plan, result, journal=journal_file)
 
 
 def saved_plan(options: ApplyOptions) -> Plan | None:
