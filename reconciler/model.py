@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -425,12 +425,29 @@ class AuditTarget(_Answer):
     name: str
 
 
+# The second of an RFC 3339 time, when it is a leap second (`23:59:60`).
+_LEAP_SECOND = re.compile(r"(?<=[T ][0-9]{2}:[0-9]{2}:)60(?=[^0-9]|$)")
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 / RFC 3339 time as a datetime (naive when it names no zone); raises
+    ValueError. Besides what `fromisoformat` reads, RFC 3339 allows a lower-case `t` and `z`
+    and a leap second (`23:59:60Z`, read as the second after `23:59:59`, as POSIX clocks do)."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        text = value.upper()
+        leap = _LEAP_SECOND.search(text) is not None
+        moment = datetime.fromisoformat(_LEAP_SECOND.sub("59", text) if leap else text)
+        return moment + timedelta(seconds=1) if leap else moment
+
+
 def _iso_time(value: str) -> str:
     """An audit event's `at` as the contract writes it, an ISO 8601 time (UTC when it names no
     zone), kept as written: it is shown as the API sent it."""
     try:
-        datetime.fromisoformat(value)
-    except ValueError:
+        parse_time(value)
+    except (ValueError, OverflowError):
         raise PydanticCustomError(
             "timestamp", "Input should be an ISO 8601 time, not {got}", {"got": repr(value[:64])}
         ) from None
@@ -500,7 +517,7 @@ class AuditEvent(_Answer):
     @property
     def moment(self) -> datetime:
         """`at` as an aware datetime (UTC when the API names no zone)."""
-        moment = datetime.fromisoformat(self.at)
+        moment = parse_time(self.at)
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.coverage import Coverage
 from reconciler.logins import Invitation, Login, invitations_of, last_logins, logins_of
-from reconciler.model import AuditEvent, DesiredOrg, LiveState, normalise_email
+from reconciler.model import AuditEvent, DesiredOrg, LiveState, normalise_email, parse_time
 from reconciler.roles import Role
 
 if TYPE_CHECKING:
@@ -201,9 +201,10 @@ def _age(invitation: Invitation | None, today: date) -> int | None:
     if invitation is None:
         return None
     try:
-        sent = datetime.fromisoformat(invitation.at).date()
+        moment = parse_time(invitation.at)
     except ValueError:
         return None
+    sent = (moment.astimezone(UTC) if moment.tzinfo is not None else moment).date()
     return max(0, (today - sent).days)
 
 

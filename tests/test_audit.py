@@ -190,3 +190,28 @@ def test_audit_separates_hand_made_changes(
         assert "ip_range Lab  (by hand@acme.example from 127.0.0.1)" in result.output
         assert "Logins: 2 (hand@acme.example, root@acme.example)" in result.output
         assert "Hand-made changes: 1." in result.output
+
+
+@pytest.mark.parametrize(
+    ("at", "moment"),
+    [
+        ("2026-05-01t10:00:00z", "2026-05-01T10:00:00+00:00"),
+        ("2026-05-01T10:00:00.123456789Z", "2026-05-01T10:00:00.123456+00:00"),
+        ("2026-05-01 12:00:00+02:00", "2026-05-01T12:00:00+02:00"),
+        ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00+00:00"),
+        ("2016-12-31t23:59:60.5z", "2017-01-01T00:00:00.500000+00:00"),
+        ("2016-12-31T23:59:60", "2017-01-01T00:00:00+00:00"),
+    ],
+)
+def test_an_event_time_is_read_as_rfc_3339_writes_it(at: str, moment: str) -> None:
+    # RFC 3339 allows a lower-case `t` and `z` and a leap second: a correct server's event was
+    # refused, and with it the whole audit log (`audit`, `review` and a plan's range_impact).
+    read = event(at=at)
+    assert read.at == at  # shown as the API sent it
+    assert read.moment.isoformat() == moment
+
+
+@pytest.mark.parametrize("at", ["2026-05-01T10:00:61Z", "2026-05-01T10:60:00Z", "60", "later"])
+def test_an_event_time_that_is_no_time_is_refused(at: str) -> None:
+    with pytest.raises(ValueError, match="Input should be an ISO 8601 time"):
+        event(at=at)

@@ -270,6 +270,26 @@ def test_never_logged_in_shows_the_invitation_age(tmp_path: Path) -> None:
     assert "never_logged_in (invited 31 days ago)" in stream.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("at", "days"),
+    [("2026-05-01t10:00:00z", 31), ("2026-05-31T22:00:00-05:00", 0), ("2026-05-31T23:59:60Z", 0)],
+)
+def test_the_invitation_age_is_counted_in_utc_days(tmp_path: Path, at: str, days: int) -> None:
+    # Before: a time RFC 3339 allows (`t`, `z`, a leap second) showed no age, and an offset's
+    # local day was counted (22:00 at -05:00 on May 31 is June 1 in UTC: 0 days, not 1).
+    live = live_with(1)
+    live = live.model_copy(
+        update={"users": [live.users[0].model_copy(update={"status": "invited"})]}
+    )
+    target = {"type": "user", "id": "usr_1", "name": "user00000@big.example"}
+    events = [
+        {"action": "user.invited", "at": at, "actor": "root@big.example", "ip": "10.0.0.1"}
+        | {"target": target}
+    ]
+    review: OrgReview = review_of(tmp_path, live, events)
+    assert [u.invited_days for u in review.users] == [days]
+
+
 def test_values_from_the_api_are_shown_not_obeyed(tmp_path: Path) -> None:
     from support.terminal import assert_shown_safely
 
