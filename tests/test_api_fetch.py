@@ -111,7 +111,11 @@ def test_standard_plan_skips_ip_ranges(rsps: responses.RequestsMock) -> None:
     assert client.request_count == 3 + 2
 
 
-def test_plan_required_from_ip_ranges_means_no_ranges(rsps: responses.RequestsMock) -> None:
+def test_plan_required_from_ip_ranges_of_an_ultimate_organization_is_refused(
+    rsps: responses.RequestsMock,
+) -> None:
+    # Before: read as "no ranges" although /organization says ultimate, so `review` found no
+    # login outside the organization's ranges and the plan checked no lockout.
     serve_org(rsps, ranges=False)
     rsps.get(
         BASE + "/ip-ranges",
@@ -124,9 +128,10 @@ def test_plan_required_from_ip_ranges_means_no_ranges(rsps: responses.RequestsMo
             "code": "plan_required",
         },
     )
-    live = fetch_live_state(make_client())
-    assert live.ip_ranges is None
-    assert live.caller_ip == "198.51.100.7"
+    with pytest.raises(ApiError) as info:
+        fetch_live_state(make_client())
+    assert info.value.code == "incoherent_live_state"
+    assert "GET /organization says the organization is on the ultimate plan" in str(info.value)
 
 
 def test_other_ip_range_errors_fail_the_fetch(rsps: responses.RequestsMock) -> None:

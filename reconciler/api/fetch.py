@@ -198,12 +198,22 @@ def fetch_organization(client: AccessApiClient) -> LiveOrganization:
     return organization.model_copy(update={"name": organization.name.strip()})
 
 
-def _ranges(client: AccessApiClient) -> ListResult | None:
+def _ranges(client: AccessApiClient) -> ListResult:
+    """`/ip-ranges` of an organization that `/organization` says is on the ultimate plan. A
+    `plan_required` answer contradicts it: read as "no ranges", it made `review` find no login
+    outside the ranges the organization has, and the plan check no lockout."""
     try:
         return client.list_all("/ip-ranges")
     except ApiError as exc:
         if exc.code == "plan_required":
-            return None
+            raise ApiError(
+                "GET /ip-ranges: answered 403 plan_required, but GET /organization says the "
+                "organization is on the ultimate plan; the live view contradicts itself, so "
+                "nothing is planned or reported from it",
+                code="incoherent_live_state",
+                hint="Run the command again (the plan may have changed while it was read); if "
+                "it persists, report it to the API's maintainers.",
+            ) from None
         raise
 
 
