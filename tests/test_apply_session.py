@@ -236,3 +236,23 @@ def test_a_second_apply_of_a_saved_plan_is_refused_while_the_first_runs(
     ]
     assert outcome.ok and outcome.result.count("applied") == 2
     assert len(changes_made(emu)) == 2 and not (tmp_path / "plan.json.journal").exists()
+
+
+def test_a_file_system_without_locks_does_not_stop_an_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    from reconciler.apply.journal import one_apply_at_a_time
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    saved = tmp_path / "plan.json"
+    saved.write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    ran = []
+    with one_apply_at_a_time(saved):
+        ran.append(True)
+    assert ran == [True]
