@@ -654,6 +654,7 @@ def test_audit_lists_changes_in_time_order_whatever_their_zone(
     later = _event(3, "user.removed", "admin@acme.example", "127.0.0.1")
     earlier = _event(3, "user.invited", "admin@acme.example", "127.0.0.1")
     earlier["at"] = "2026-05-03T10:00:00+02:00"
+    earlier["id"] = "evt_4"  # another event: ids are unique in a log
     _audit_log(hostile, [later, earlier])
     result, _ = run(["audit", config(tmp_path, hostile.url)])
     assert result.exit_code == 0, result.output
@@ -684,6 +685,21 @@ def test_audit_refuses_a_log_with_a_malformed_login(
     result, elapsed = run(["audit", config(tmp_path, hostile.url)])
     assert_log_refused(result, elapsed, needle)
     assert "Logins:" not in result.output
+
+
+def test_audit_refuses_a_log_that_holds_one_event_twice(hostile: Hostile, tmp_path: Path) -> None:
+    # Before: the promotion was reported as two hand-made changes (a sealed change of accessctl
+    # read twice was reported as a hand-made copy of its own header).
+    log = _hand_made_log()
+    _audit_log(hostile, [*log, dict(log[2])])
+    result, elapsed = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode"])
+    assert_refused(
+        result,
+        elapsed,
+        "GET /audit-events: the same id appears more than once across pages",
+        "Run the command again",
+    )
+    assert "Made by" not in result.output
 
 
 def _bob_logs_in(change: dict[str, Any] | None = None) -> list[dict[str, Any]]:
