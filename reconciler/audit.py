@@ -23,7 +23,7 @@ from reconciler import TOOL_NAME
 from reconciler.annotations import parse_annotation, seal_holds
 from reconciler.display import visible
 from reconciler.errors import UsageError
-from reconciler.model import AuditEvent, AuditTarget
+from reconciler.model import AuditEvent, AuditTarget, normalise_email
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
@@ -136,6 +136,7 @@ def classify(event: AuditEvent, verifier: Verifier | None = None) -> AuditEntry:
         origin: Origin = "login"
     elif annotation.get("tool") == TOOL_NAME:
         claimed = verifier.doubt(annotation, actor) if verifier is not None else NO_KEY
+        claimed = claimed or _another_change(annotation, event.target)
         origin = "hand" if claimed else "accessctl"
     else:
         origin = "hand"
@@ -150,6 +151,30 @@ def classify(event: AuditEvent, verifier: Verifier | None = None) -> AuditEntry:
         before=event.before,
         after=event.after,
         claimed=claimed,
+    )
+
+
+# The kind of object an annotation's `change` address names, by the audit target type it is.
+_ADDRESS_KIND = {"user": "users", "ip_range": "ip_ranges", "organization": "settings"}
+
+
+def _another_change(annotation: dict[str, Any], target: AuditTarget) -> str:
+    """Why a sealed annotation is not the one accessctl sent for a change of `target` ("" when
+    it may be): the seal binds the annotation to its principal, not to the object, so a header
+    copied from an older change (outside the window, where the replay check cannot see it)
+    onto a change of another user or kind of object would pass as accessctl's. A range is
+    compared by kind only (a rename changes its name); an annotation without `change`, or a
+    target type this version does not know, is not compared."""
+    change = annotation.get("change")
+    kind = _ADDRESS_KIND.get(target.type)
+    if not isinstance(change, str) or kind is None:
+        return ""
+    named, _, name = change.partition("/")
+    if named == kind and (kind != "users" or normalise_email(name) == normalise_email(target.name)):
+        return ""
+    return (
+        f"its annotation was sealed for the change {change}, not for this {target.type}: "
+        "a header copied from another change"
     )
 
 

@@ -215,3 +215,35 @@ def test_an_event_time_is_read_as_rfc_3339_writes_it(at: str, moment: str) -> No
 def test_an_event_time_that_is_no_time_is_refused(at: str) -> None:
     with pytest.raises(ValueError, match="Input should be an ISO 8601 time"):
         event(at=at)
+
+
+@pytest.mark.parametrize(
+    ("change", "target", "origin"),
+    [
+        ("users/bob@x", {"type": "user", "name": "bob@x"}, "accessctl"),
+        ("users/Bob@X", {"type": "user", "name": "bob@x"}, "accessctl"),
+        ("users/jose\u0301@x", {"type": "user", "name": "jos\u00e9@x"}, "accessctl"),
+        ("ip_ranges/HQ", {"type": "ip_range", "name": "Head office"}, "accessctl"),  # renamed
+        ("settings/technical_support_access", {"type": "organization", "name": "acme-eu"},
+         "accessctl"),
+        ("users/alice@x", {"type": "store", "name": "MID1"}, "accessctl"),  # a type not known
+        ("users/alice@x", {"type": "user", "name": "mallory@x"}, "hand"),
+        ("ip_ranges/HQ", {"type": "user", "name": "mallory@x"}, "hand"),
+        ("users/mallory@x", {"type": "organization", "name": "acme-eu"}, "hand"),
+        ("settings/technical_support_access", {"type": "ip_range", "name": "Anywhere"}, "hand"),
+    ],
+)  # fmt: skip
+def test_a_sealed_annotation_counts_only_for_the_change_it_was_sent_with(
+    change: str, target: dict[str, str], origin: str
+) -> None:
+    # Before: the seal names the principal, not the object, so accessctl's header for alice's
+    # invitation, sent again by hand with the same token on mallory's promotion (outside the
+    # window, where the replay check does not see the original), was reported as accessctl's.
+    note = sealed(NOTE | {"change": change}, "root@x")
+    entry = classify(event(actor="root@x", annotation=note, target=target), VERIFIER)
+    assert entry.origin == origin
+    if origin == "hand":
+        assert entry.claimed == (
+            f"its annotation was sealed for the change {change}, not for this "
+            f"{target['type']}: a header copied from another change"
+        )
