@@ -73,7 +73,11 @@ def test_external_users_past_expiry_show_expired(emu: EmulatorProcess, root: Api
     users = {u["email"]: u for u in root.all_items("/users")}
     assert users["old@partner.example"]["status"] == "expired"
     assert users["ext@partner.example"]["status"] == "active"
-    emu.set_today("2099-02-01")
+    emu.set_today("2099-01-30")
+    users = {u["email"]: u for u in root.all_items("/users")}
+    assert users["ext@partner.example"]["status"] == "active"
+    # `expires_at` is the day access ends (SPEC §9): expired on that day, not the day after.
+    emu.set_today("2099-01-31")
     users = {u["email"]: u for u in root.all_items("/users")}
     assert users["ext@partner.example"]["status"] == "expired"
 
@@ -332,6 +336,8 @@ def test_terminated_users_can_be_removed(admin: Api) -> None:
 
 def test_an_expired_principal_is_refused(emu: EmulatorProcess) -> None:
     assert emu.api("tok-ext").get("/me").status_code == 200
-    emu.set_today("2099-02-01")  # the day after ext@partner.example's expiry
+    emu.set_today("2099-01-30")
+    assert emu.api("tok-ext").get("/me").status_code == 200
+    emu.set_today("2099-01-31")  # ext@partner.example's expiry: the day access ends
     body = assert_problem(emu.api("tok-ext").get("/me"), 401, "unauthorized")
     assert "expired on 2099-01-31" in body["detail"]

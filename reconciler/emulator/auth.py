@@ -101,7 +101,7 @@ def get_caller(
         ).fetchone()
         if row is None:
             raise Problem("unauthorized", "the token is unknown, or its principal was removed")
-        if row["expires_at"] is not None and row["expires_at"] < state.clock.today().isoformat():
+        if row["expires_at"] is not None and row["expires_at"] <= state.clock.today().isoformat():
             raise Problem(
                 "unauthorized",
                 f"the token's principal {row['email']} expired on {row['expires_at']}",

@@ -23,7 +23,7 @@ TERMINATED = Role.TERMINATED.value
 
 def user_view(row: sqlite3.Row, today: date) -> dict[str, Any]:
     expires = row["expires_at"]
-    if row["type"] == "external" and expires is not None and date.fromisoformat(expires) < today:
+    if row["type"] == "external" and expires is not None and date.fromisoformat(expires) <= today:
         status = "expired"
     else:
         status = "active" if row["accepted"] else "invited"
