@@ -442,6 +442,12 @@ def parse_time(value: str) -> datetime:
         return moment + timedelta(seconds=1) if leap else moment
 
 
+def utc_moment(value: str) -> datetime:
+    """An ISO 8601 time (see `parse_time`) as an aware datetime, UTC when it names no zone."""
+    moment = parse_time(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _iso_time(value: str) -> str:
     """An audit event's `at` as the contract writes it, an ISO 8601 time (UTC when it names no
     zone), kept as written: it is shown as the API sent it."""
@@ -517,8 +523,7 @@ class AuditEvent(_Answer):
     @property
     def moment(self) -> datetime:
         """`at` as an aware datetime (UTC when the API names no zone)."""
-        moment = parse_time(self.at)
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return utc_moment(self.at)
 
 
 class LiveState(_Live):

@@ -11,7 +11,7 @@ from reconciler.coverage import Coverage, Network
 from reconciler.coverage import networks as _networks
 from reconciler.end_state import simulate
 from reconciler.logins import Login, last_use_of_each_address
-from reconciler.model import LiveState, Policy, normalise_email
+from reconciler.model import LiveState, Policy, normalise_email, utc_moment
 from reconciler.plan import Change, Finding
 
 
@@ -69,7 +69,7 @@ def range_impact(
             continue  # removed by this plan, or no longer a user: nothing left to lose
         lost = sorted(
             (login for ip, login in by_ip.items() if before.holds(ip) and not after.holds(ip)),
-            key=lambda login: login.at,
+            key=lambda login: utc_moment(login.at),
             reverse=True,
         )
         if not lost:

@@ -163,6 +163,24 @@ def test_a_first_range_cuts_off_everyone_outside_it() -> None:
     assert [named_x(f.message) for f in found] == [{"b@x.example"}]
 
 
+def test_the_newest_login_is_named_first_whatever_its_zone() -> None:
+    from reconciler.plan import Change
+
+    state = live_org("x", ["a@x.example"], cidrs=["10.0.0.0/24", "10.0.1.0/24", "127.0.0.0/8"])
+    deletes = [
+        Change(kind="ip_ranges", action="delete", address=f"ip_ranges/R{i}", id=f"r{i}",
+               before={"name": f"R{i}", "cidr": f"10.0.{i}.0/24"})
+        for i in (0, 1)
+    ]  # fmt: skip
+    # 01:00 at +02:00 is 23:00 UTC the day before: older than 23:30 UTC, though its text sorts
+    # after it. Before: named first, and its range's change blamed.
+    logins = [Login("a@x.example", "10.0.0.1", "2026-05-02T01:00:00+02:00"),
+              Login("a@x.example", "10.0.1.1", "2026-05-01T23:30:00Z")]  # fmt: skip
+    [found] = range_impact(state, deletes, logins, Policy())
+    assert found.address == "ip_ranges/R1"
+    assert "from 10.0.1.1 (last 2026-05-01T23:30:00Z), 10.0.0.1 (last " in found.message
+
+
 def named_x(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+@x\.example", text))
 
