@@ -9,14 +9,15 @@ marks of the untouched tree stay valid while the edits are planned.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .@+/()'-]*")
+from reconciler.emails import hidden_character
+
+_PLAIN = re.compile(r"\w[\w .@+/()'-]*")
 _COMMENT_LINE = re.compile(r"[ \t]*#[^\r\n]*(\r\n|\r|\n)")
 
 
@@ -31,10 +32,24 @@ class SpliceError(Exception):
 
 def scalar(value: str) -> str:
     """`value` as a YAML scalar that reads back as that string in block and flow context:
-    plain when that is safe, else double-quoted (JSON's escapes are YAML's)."""
+    plain when that is safe, else double-quoted. Letters stay as written (`Zürich`, `josé@`),
+    for a reviewer to read; a character that cannot be seen, or that an editor or libyaml
+    takes for a line break, is written as its escape (`\\u200b`), for a reviewer to see."""
     if _PLAIN.fullmatch(value) and not value.endswith(" ") and _reads_back(value):
         return value
-    return json.dumps(value)
+    return '"' + "".join(_ESCAPES.get(char) or _escaped(char) for char in value) + '"'
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable() and hidden_character(char) is None:
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _reads_back(value: str) -> bool:
