@@ -142,7 +142,7 @@ def plan_org(
     else:
         changes, findings = diff(desired, live, today=today)
         findings = [*lookalikes(desired, live), *findings]
-        violations = check(desired, live, changes, force=force)
+        violations = check(desired, live, changes, force=force, today=today)
     return OrgPlan(
         organization=desired.config.organization,
         api_url=api_url,

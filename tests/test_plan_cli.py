@@ -282,6 +282,20 @@ def test_rule_store_not_live(emu: EmulatorProcess, tmp_path: Path) -> None:
     _unsafe(run(emu, tmp_path, text), "unknown_store")
 
 
+def test_a_store_not_live_of_a_user_whose_access_ended_does_not_stop_the_plan(
+    emu: EmulatorProcess, tmp_path: Path
+) -> None:
+    # Without `stores:`, the YAML does not list the organization's stores; only the live
+    # state tells that MID9 is none of them.
+    gone = "  - {email: gone@ext.example, type: external, expires: 2020-01-01, stores: [MID9]}"
+    text = config(users=[*USERS, gone]).replace("stores:\n  MID1: Web\n  MID2: POS\n", "")
+    assert "stores:\n" not in text
+    result = run(emu, tmp_path, text, "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert "warning[unknown_store] users/gone@ext.example" in result.stdout
+    assert "warning[expiry_in_past] users/gone@ext.example" in result.stdout
+
+
 def test_rule_more_than_50_ranges(emu: EmulatorProcess, tmp_path: Path) -> None:
     ranges = [f"  - {{name: r{i}, cidr: 10.0.{i}.0/24}}" for i in range(50)]
     ranges.append("  - {name: HQ, cidr: 203.0.113.0/24}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
@@ -236,6 +237,34 @@ def test_stores_not_live() -> None:
     )
     findings = [f for f in _findings(org, live_state()) if f.code == "unknown_store"]
     assert [f.address for f in findings] == ["stores/MID8", "users/b@acme.example"]
+
+
+def test_a_store_not_live_held_by_a_user_whose_access_ended_is_a_warning() -> None:
+    # The plan neither invites nor changes a user whose access ended: the grant is never sent,
+    # and an error here would stop every other change of the plan (a removal among them) until
+    # someone fixed the typo.
+    gone = {"email": "x@acme.example", "type": "external", "expires": "2025-01-01"}
+    never_invited = {**gone, "email": "y@acme.example", "stores": ["MID7"]}
+    org = desired(users=[root_decl(), {**gone, "stores": ["MID9"]}, never_invited])
+    live = live_state(
+        [live_user(ROOT, "Super Admin"), live_user("x@acme.example", "External User")]
+    )
+    ended = date(2025, 6, 1)
+    changes, _ = diff(org, live, today=ended)
+    assert changes == []
+    found = [
+        (f.severity, f.address)
+        for f in check(org, live, changes, today=ended)
+        if f.code == "unknown_store"
+    ]
+    assert found == [("warning", "users/x@acme.example"), ("warning", "users/y@acme.example")]
+    # with access left (or no day given), errors as before
+    for today in (date(2024, 6, 1), None):
+        changes, _ = diff(org, live, today=today)
+        found = [
+            f.severity for f in check(org, live, changes, today=today) if f.code == "unknown_store"
+        ]
+        assert found == ["error", "error"]
 
 
 def test_more_than_50_ranges() -> None:

@@ -11,6 +11,7 @@ together (`across_orgs`). Their codes are declared in `reconciler.finding_codes`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 
 from reconciler.end_state import simulate
 from reconciler.model import DesiredOrg, LiveState
@@ -54,8 +55,14 @@ RULES: tuple[Callable[[Context], Iterable[Finding]], ...] = (
 
 
 def check(
-    desired: DesiredOrg, live: LiveState, changes: Sequence[Change], *, force: bool = False
+    desired: DesiredOrg,
+    live: LiveState,
+    changes: Sequence[Change],
+    *,
+    force: bool = False,
+    today: date | None = None,
 ) -> list[Finding]:
-    """Every rule broken by `changes` on `live`, in a stable order."""
-    ctx = Context(desired, live, changes, simulate(live, changes), force)
+    """Every rule broken by `changes` on `live`, in a stable order; `today` decides whose
+    access has ended, as in `diff`."""
+    ctx = Context(desired, live, changes, simulate(live, changes), force, today)
     return [finding for rule in RULES for finding in rule(ctx)]

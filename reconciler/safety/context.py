@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 from reconciler.end_state import EndState
@@ -33,6 +34,7 @@ class Context:
     changes: Sequence[Change]
     end: EndState
     force: bool = False
+    today: date | None = None  # decides whose access has ended (None: nobody's)
 
     @property
     def config(self) -> OrgConfig:

@@ -53,13 +53,26 @@ def unknown_store(ctx: Context) -> Iterator[Finding]:
         if user.stores == "all":
             continue
         missing = sorted(set(user.stores) - live_stores)
-        if missing:
+        if not missing:
+            continue
+        granted = f"{user.email} is granted {', '.join(missing)}, which {name} does not have"
+        address = address_of("users", user.email)
+        source = Location.of(ctx.desired.user_sources.get(user.email))
+        if ctx.today is None or not user.access_ended(ctx.today):
             yield error_finding(
                 "unknown_store",
-                f"{user.email} is granted {', '.join(missing)}, which "
-                f"{name} does not have: remove or correct the store id",
-                address=address_of("users", user.email),
-                source=Location.of(ctx.desired.user_sources.get(user.email)),
+                f"{granted}: remove or correct the store id",
+                address=address,
+                source=source,
+            )
+        else:  # access ended: neither invited nor changed, so the grant is never sent
+            yield Finding(
+                severity="warning",
+                code="unknown_store",
+                message=f"{granted}; the user's access has ended, so the plan neither invites nor "
+                "changes them and the store list is not used: remove or correct the store id",
+                address=address,
+                source=source,
             )
 
 
