@@ -188,8 +188,11 @@ def fetch_audit(
 
     stamp = since.isoformat(timespec="seconds")
     events = sorted(fetch_audit_events(client, f"?since={quote(stamp)}"), key=_when)
-    entries = [classify(event, verifier) for event in events]
-    return OrgAudit(organization, stamp, _without_replays(entries))
+    # Seals are compared across all that was read, then what is older than `since` is left out
+    # here too: a server that ignores `since=` must not put months of changes in a 7-day audit.
+    entries = _without_replays([classify(event, verifier) for event in events])
+    kept = [entry for entry, event in zip(entries, events, strict=True) if event.moment >= since]
+    return OrgAudit(organization, stamp, kept)
 
 
 def _when(event: AuditEvent) -> datetime:

@@ -526,6 +526,11 @@ def test_audit_compares_the_organization_name_as_plan_does(
 TODAY = "2026-06-01"  # review's window (90 days) and the plan's login window (30) hold May 2026
 
 
+# The events below are of May 2026, and the hostile server sends them whatever `since=` asks:
+# an audit that reports them looks back far enough.
+SINCE = ["--since", "520w"]
+
+
 def _event(n: int, action: str, actor: str, ip: str, **extra: Any) -> dict[str, Any]:
     """An audit event as the contract (SPEC §2) writes it."""
     return {
@@ -636,7 +641,7 @@ def test_audit_reports_a_well_formed_log_with_an_unknown_event_type(
     hostile: Hostile, tmp_path: Path
 ) -> None:
     _audit_log(hostile, _hand_made_log())
-    result, _ = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode"])
+    result, _ = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode", *SINCE])
     assert result.exit_code == 2, result.output
     assert "Made by hand, outside accessctl (2):" in result.output
     assert "user.updated           user bob@acme.example  (by admin@acme.example from " in (
@@ -656,10 +661,23 @@ def test_audit_lists_changes_in_time_order_whatever_their_zone(
     earlier["at"] = "2026-05-03T10:00:00+02:00"
     earlier["id"] = "evt_4"  # another event: ids are unique in a log
     _audit_log(hostile, [later, earlier])
-    result, _ = run(["audit", config(tmp_path, hostile.url)])
+    result, _ = run(["audit", config(tmp_path, hostile.url), *SINCE])
     assert result.exit_code == 0, result.output
     lines = [line.split()[1] for line in result.output.splitlines() if "user bob@" in line]
     assert lines == ["user.invited", "user.removed"], result.output
+
+
+def test_audit_leaves_out_what_a_server_sends_from_before_since(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    # The hostile server ignores `since=`: its log of May 2026 is months older than the last
+    # 24 hours, which is all `audit` reports by default. Before, it listed every event sent.
+    _audit_log(hostile, _hand_made_log())
+    result, _ = run(["audit", config(tmp_path, hostile.url), "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "Hand-made changes: 0." in result.output
+    assert "bob@acme.example" not in result.output
+    assert any("since=" in p for _, p, _ in hostile.requests)  # asked for, not given
 
 
 @pytest.mark.parametrize(("change", "needle"), MALFORMED, ids=MALFORMED_IDS)
