@@ -42,14 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reconciler.model import (
-    LiveOrganization,
-    LiveRange,
-    LiveState,
-    LiveStore,
-    LiveUser,
-    Me,
-)
+from reconciler.live import LiveOrganization, LiveRange, LiveState, LiveStore, LiveUser, Me
 from reconciler.runtime import tune_collector
 
 TODAY = date(2025, 6, 1)

@@ -23,7 +23,8 @@ from reconciler import TOOL_NAME
 from reconciler.annotations import parse_annotation, seal_holds
 from reconciler.display import visible
 from reconciler.errors import UsageError
-from reconciler.model import AuditEvent, AuditTarget, normalise_email
+from reconciler.live import AuditEvent, AuditTarget
+from reconciler.model import normalise_email
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient

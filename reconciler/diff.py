@@ -16,13 +16,11 @@ from datetime import date
 from typing import Any
 
 from reconciler.findings import Location
+from reconciler.live import LiveRange, LiveState, LiveUser
 from reconciler.model import (
     MAX_IP_RANGES,
     DesiredOrg,
     IpRange,
-    LiveRange,
-    LiveState,
-    LiveUser,
     UnmanagedPolicy,
     User,
     canonical_cidr,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reconciler.model import LiveState, ip_in_network, normalise_email
+from reconciler.live import LiveState
+from reconciler.model import ip_in_network, normalise_email
 from reconciler.plan import Change
 
 

@@ -27,7 +27,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.config.canonical import order_of, writer
 from reconciler.errors import UsageError
-from reconciler.model import LiveState, LiveUser
+from reconciler.live import LiveState, LiveUser
 from reconciler.roles import Role
 
 if TYPE_CHECKING:

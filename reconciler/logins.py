@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from reconciler.model import AuditEvent, normalise_email
+from reconciler.live import AuditEvent
+from reconciler.model import normalise_email
 
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient

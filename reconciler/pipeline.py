@@ -14,7 +14,8 @@ from reconciler import emails
 from reconciler.diff import diff, user_address
 from reconciler.errors import AccessctlError, ConfigError, UsageError
 from reconciler.findings import Finding, Location
-from reconciler.model import ApiConfig, DesiredOrg, LiveState, api_url_problem, normalise_email
+from reconciler.live import LiveState
+from reconciler.model import ApiConfig, DesiredOrg, api_url_problem, normalise_email
 from reconciler.plan import (
     Caller,
     Change,

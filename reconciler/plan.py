@@ -26,7 +26,7 @@ from reconciler.errors import AccessctlError
 from reconciler.findings import Finding as Finding
 from reconciler.findings import Location
 from reconciler.findings import Severity as Severity
-from reconciler.model import LiveRange, LiveState, LiveUser
+from reconciler.live import LiveRange, LiveState, LiveUser
 from reconciler.phases import Phase, phase_of
 
 FORMAT_VERSION: Literal["1"] = "1"

@@ -25,7 +25,7 @@ from reconciler.errors import AccessctlError
 if TYPE_CHECKING:
     from reconciler.api import AccessApiClient
     from reconciler.config.peek import Head
-    from reconciler.model import LiveState
+    from reconciler.live import LiveState
 
 EARLY_FETCH_BYTES = 256 * 1024
 # While a fetch runs beside the parse, the interpreter switches threads every millisecond

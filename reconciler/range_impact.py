@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from reconciler.coverage import Coverage, Network
 from reconciler.coverage import networks as _networks
 from reconciler.end_state import simulate
+from reconciler.live import LiveState, utc_moment
 from reconciler.logins import Login, last_use_of_each_address
-from reconciler.model import LiveState, Policy, normalise_email, utc_moment
+from reconciler.model import Policy, normalise_email
 from reconciler.plan import Change, Finding
 
 

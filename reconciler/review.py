@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reconciler.coverage import Coverage
+from reconciler.live import AuditEvent, LiveState, parse_time
 from reconciler.logins import Invitation, Login, invitations_of, last_logins, logins_of
-from reconciler.model import AuditEvent, DesiredOrg, LiveState, normalise_email, parse_time
+from reconciler.model import DesiredOrg, normalise_email
 from reconciler.roles import Role
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from reconciler.config import load
 from reconciler.config.splice import scalar
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.export import export_yaml
-from reconciler.model import LiveState
+from reconciler.live import LiveState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adopt"
 TODAY = date(2026, 1, 1)

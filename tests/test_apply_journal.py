@@ -13,7 +13,7 @@ from reconciler.annotations import AnnotationContext
 from reconciler.apply import JournalWriter, apply_runs, check_saved, journal_path, read_journal
 from reconciler.apply.calls import ApplyClient
 from reconciler.errors import ApiError, StalePlanError
-from reconciler.model import LiveState
+from reconciler.live import LiveState
 from reconciler.pipeline import plan_org
 from reconciler.plan import OrgPlan, Plan
 

@@ -13,7 +13,7 @@ from support.plan_builders import ROOT, desired, live_range, live_state, live_us
 
 from reconciler.apply.runs import check_safe, check_saved
 from reconciler.errors import UnsafePlanError
-from reconciler.model import LiveState, LiveUser
+from reconciler.live import LiveState, LiveUser
 from reconciler.pipeline import plan_org
 from reconciler.plan import Plan
 

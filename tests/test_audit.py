@@ -24,7 +24,7 @@ from reconciler.audit import (
 )
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.errors import UsageError
-from reconciler.model import AuditEvent
+from reconciler.live import AuditEvent
 
 NOTE = {"tool": "accessctl", "plan": "0123456789abcdef", "commit": "abcdef1234567890",
         "pr": "17", "source": "acme.yaml:12"}  # fmt: skip

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from support.plan_builders import desired, live_range, live_state, live_user
 
 from reconciler.diff import diff
-from reconciler.model import LiveRange, LiveState, LiveUser
+from reconciler.live import LiveRange, LiveState, LiveUser
 from reconciler.plan import Change
 
 STORES = ("MID1", "MID2", "MID3")

@@ -19,7 +19,7 @@ from reconciler.diff import diff
 from reconciler.emails import hidden_character
 from reconciler.emulator.testing import EmulatorProcess
 from reconciler.export import export_yaml
-from reconciler.model import LiveState, LiveUser
+from reconciler.live import LiveState, LiveUser
 
 TODAY = date(2025, 6, 1)
 STORES = ("MID1", "MID2", "MID3", "?q")  # `?q` plain in a flow list reads as a mapping

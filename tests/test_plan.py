@@ -11,7 +11,7 @@ from support.plan_builders import live_range, live_state, live_user
 
 from reconciler.errors import AccessctlError
 from reconciler.findings import Finding, Location
-from reconciler.model import LiveUser
+from reconciler.live import LiveUser
 from reconciler.phases import Phase, phase_of
 from reconciler.plan import (
     Caller,

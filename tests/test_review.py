@@ -17,7 +17,7 @@ from support.emulators import EmulatorPool
 from support.logins import acme_with_logins, live_org
 
 from reconciler.emulator.testing import EmulatorProcess
-from reconciler.model import AuditEvent, LiveState
+from reconciler.live import AuditEvent, LiveState
 from reconciler.render.review import BUDGET, CSV_COLUMNS, render_markdown
 from reconciler.review import OrgReview, build
 

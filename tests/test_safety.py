@@ -8,7 +8,8 @@ from typing import Any
 from support.plan_builders import ROOT, desired, live_range, live_state, live_user, root_decl
 
 from reconciler.diff import diff
-from reconciler.model import DesiredOrg, LiveState
+from reconciler.live import LiveState
+from reconciler.model import DesiredOrg
 from reconciler.plan import Finding
 from reconciler.safety import check, grant_removals, removal_count
 

@@ -30,7 +30,7 @@ from reconciler.adopt.adoption import AdoptError, Adoption, Note
 from reconciler.adopt.disk import read_files, write
 from reconciler.adopt.edits import adopt_org
 from reconciler.diff import diff
-from reconciler.model import LiveState
+from reconciler.live import LiveState
 
 if TYPE_CHECKING:
     from reconciler.pipeline import Progress

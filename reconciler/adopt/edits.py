@@ -21,7 +21,8 @@ from reconciler.config.document import parse_text
 from reconciler.config.splice import Edit, SpliceError, Splicer, pair, scalar
 from reconciler.diff import cidr_key, desired_user_fields, live_user_fields, ranges_managed
 from reconciler.findings import Finding
-from reconciler.model import DesiredOrg, LiveState, LiveUser, User, normalise_email
+from reconciler.live import LiveState, LiveUser
+from reconciler.model import DesiredOrg, User, normalise_email
 from reconciler.roles import Role
 
 USER_KEYS = KEY_ORDER["users"]

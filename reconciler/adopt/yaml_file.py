@@ -13,7 +13,8 @@ from reconciler.config.canonical import order_of
 from reconciler.config.document import Document
 from reconciler.config.splice import Splicer, pair, scalar
 from reconciler.diff import cidr_key
-from reconciler.model import LiveRange, LiveUser, normalise_email
+from reconciler.live import LiveRange, LiveUser
+from reconciler.model import normalise_email
 from reconciler.roles import Role
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from reconciler.api.client import AccessApiClient, ListResult
 from reconciler.errors import ApiError
-from reconciler.model import (
+from reconciler.live import (
     AuditEvent,
     LiveOrganization,
     LiveRange,
@@ -25,9 +25,8 @@ from reconciler.model import (
     LiveStore,
     LiveUser,
     Me,
-    normalise_cidr,
-    normalise_email,
 )
+from reconciler.model import normalise_cidr, normalise_email
 
 _STORES: TypeAdapter[list[LiveStore]] = TypeAdapter(list[LiveStore])
 _USERS: TypeAdapter[list[LiveUser]] = TypeAdapter(list[LiveUser])

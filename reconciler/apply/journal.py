@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 from reconciler.apply.executor import ApplyEvent
 from reconciler.errors import AccessctlError, StalePlanError
-from reconciler.model import LiveState
+from reconciler.live import LiveState
 from reconciler.plan import Change, OrgPlan
 
 

@@ -14,7 +14,7 @@ from reconciler.apply.dryrun import RecordedRequest, RecordingClient
 from reconciler.apply.executor import ApplyEvent, ApplyResult, execute
 from reconciler.apply.journal import Journal, JournalWriter
 from reconciler.errors import StalePlanError, UnsafePlanError
-from reconciler.model import LiveState
+from reconciler.live import LiveState
 from reconciler.plan import Caller, OrgPlan, Plan, SignedWith, live_fingerprint, signature_holds
 from reconciler.safety import CALLER_RULES, caller_checks
 from reconciler.signing import PLAN_KEY_ENV, plan_key

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from reconciler.end_state import simulate
-from reconciler.model import DesiredOrg, LiveState
+from reconciler.live import LiveState
+from reconciler.model import DesiredOrg
 from reconciler.plan import Change, Finding
 from reconciler.safety.across_orgs import cross_org_roles
 from reconciler.safety.caller import CALLER_RULES, caller_checks, insufficient_role, lockout

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.end_state import simulate
-from reconciler.model import LiveState, normalise_email
+from reconciler.live import LiveState
+from reconciler.model import normalise_email
 from reconciler.plan import Finding, OrgPlan
 
 

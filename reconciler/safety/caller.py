@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 from reconciler.end_state import EndState, covers, simulate
 from reconciler.findings import Location
-from reconciler.model import LiveState, ip_in_network, normalise_email
+from reconciler.live import LiveState
+from reconciler.model import ip_in_network, normalise_email
 from reconciler.plan import Change, Finding, Severity
 from reconciler.safety.context import SUPER, Context, can_manage, loses, verb
 

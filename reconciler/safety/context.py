@@ -10,13 +10,8 @@ from functools import cached_property
 
 from reconciler.end_state import EndState
 from reconciler.findings import Location
-from reconciler.model import (
-    DesiredOrg,
-    LiveState,
-    LiveUser,
-    OrgConfig,
-    normalise_email,
-)
+from reconciler.live import LiveState, LiveUser
+from reconciler.model import DesiredOrg, OrgConfig, normalise_email
 from reconciler.plan import Change, Finding
 from reconciler.roles import Role, role_rank
 

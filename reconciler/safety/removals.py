@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reconciler.model import DesiredOrg, LiveState
+from reconciler.live import LiveState
+from reconciler.model import DesiredOrg
 from reconciler.plan import Change, Finding
 from reconciler.safety.context import Context
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.model import LiveOrganization, LiveRange, LiveState, LiveUser, Me
+from reconciler.live import LiveOrganization, LiveRange, LiveState, LiveUser, Me
 
 
 def acme_with_logins(

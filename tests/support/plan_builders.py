@@ -5,16 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.findings import Location
-from reconciler.model import (
-    DesiredOrg,
-    LiveOrganization,
-    LiveRange,
-    LiveState,
-    LiveStore,
-    LiveUser,
-    Me,
-    OrgConfig,
-)
+from reconciler.live import LiveOrganization, LiveRange, LiveState, LiveStore, LiveUser, Me
+from reconciler.model import DesiredOrg, OrgConfig
 
 ROOT = "root@acme.example"
 ROOT_IP = "203.0.113.10"
