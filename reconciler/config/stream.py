@@ -35,19 +35,13 @@ from reconciler.config.locations import (
     Aliased,
     Keyed,
     items_of,
+    pack,
     position_of,
     unpack,
     unwrap,
     written_at,
 )
-from reconciler.config.scalars import (
-    MAP_TAG,
-    MERGE_TAG,
-    SEQ_TAG,
-    STR_TAG,
-    Rules,
-    unsupported_tag,
-)
+from reconciler.config.scalars import MAP_TAG, MERGE_TAG, SEQ_TAG, STR_TAG, Rules, unsupported_tag
 from reconciler.findings import Finding
 
 
@@ -125,9 +119,8 @@ class StreamBuilder:
         self.aliased = 0
         self.shared = False
         self.yaml11 = False
-        # Refused parts open (a key that is no plain value, or a duplicate key's value): what is
-        # in them is read, and its problems held with this count, so that an alias to an anchor
-        # in one reports what the anchor holds but not what a refused part inside it holds.
+        # Refused parts open (a key that is no plain value, a duplicate key's value): what is in
+        # them is read, its problems held at this depth; an alias releases its anchor's depth.
         self.muted = 0
         self.held: list[tuple[int, Finding]] = []
         self.released: set[int] = set()
@@ -196,11 +189,7 @@ class StreamBuilder:
         return document.value[0], document.table[1], True
 
     def _position(self, mark: Any) -> int:
-        return (
-            int(mark.line) << 32 | int(mark.column)
-            if self.position is None
-            else self.position(mark)
-        )
+        return pack(mark.line, mark.column) if self.position is None else self.position(mark)
 
     def _open(self, event: Any, mapping: bool, top: _Frame, stack: list[_Frame]) -> _Frame:
         """A list or mapping begins: the frame its items go to."""
