@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from pydantic import ValidationError
 
+from reconciler.live import _is_address
 from reconciler.model import IpRange, OrgConfig, Policy, ip_in_network, normalise_email
 
 
@@ -55,3 +58,22 @@ def test_names_must_not_be_blank() -> None:
         OrgConfig(organization=" \t ")
     assert IpRange(name=" Office ", cidr="203.0.113.0/24").name == "Office"
     assert OrgConfig(organization=" acme-eu ").organization == "acme-eu"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.0.0.0", "255.255.255.255", "10.0.0.5", "256.0.0.1", "01.2.3.4", "192.168.001.1",
+        "1.2.3", "1.2.3.4.5", " 1.2.3.4", "1.2.3.4\n", "1..2.3", "10.0.0.500", "1.2.3.\u0664",
+        "\uff11.2.3.4", "", "::1", "fe80::1%eth0", "::ffff:1.2.3.4", "2001:db8::7", "a.b.c.d",
+    ],
+)  # fmt: skip
+def test_a_login_address_is_read_as_ipaddress_reads_it(text: str) -> None:
+    # `_is_address` answers IPv4 by a regular expression (ten times as fast on 100,000 logins):
+    # it must agree with `ipaddress`, which the range checks use, on every text.
+    try:
+        ipaddress.ip_address(text)
+        expected = True
+    except ValueError:
+        expected = False
+    assert _is_address(text) is expected
