@@ -55,6 +55,9 @@ def _adopt(tmp_path: Path, files: dict[str, str], live: LiveState) -> dict[str, 
         ("#hash", '"#hash"'),
         ("true", '"true"'),
         ("123", '"123"'),
+        ("NO", '"NO"'),  # YAML 1.1's booleans: a file may say `%YAML 1.1`
+        ("on", '"on"'),
+        ("y", '"y"'),
         ("2001:db8::/32", '"2001:db8::/32"'),
         ("a, b", '"a, b"'),
         # Letters as written, for a reviewer to read; what cannot be seen, as its escape.
@@ -153,6 +156,24 @@ def test_ranges_renamed_and_emptied_list_filled(tmp_path: Path) -> None:
     (filled,) = _adopt(tmp_path, {"b.yaml": empty}, live).values()
     assert 'ip_ranges: [{name: HQ, cidr: 10.0.0.0/24}, {name: v6, cidr: "2001:db8::/32"}]\n' in (
         filled
+    )
+
+
+def test_a_range_named_like_a_yaml_11_boolean_is_quoted(tmp_path: Path) -> None:
+    """In a file marked `%YAML 1.1`, `NO` (Norway's office) reads as false: adopt refused."""
+    text = (
+        "%YAML 1.1\n---\norganization: acme-eu\napi: {token_env: T}\n"
+        "ip_ranges:\n  - name: Office\n    cidr: 10.0.0.0/24\n"
+        "users:\n  - {email: root@acme.example, role: Super Admin, stores: all}\n"
+    )
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"])],
+        [live_range("NO", "10.0.0.0/24"), live_range("on", "10.1.0.0/24")],
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text.replace(
+        "  - name: Office\n    cidr: 10.0.0.0/24\n",
+        '  - name: "NO"\n    cidr: 10.0.0.0/24\n  - name: "on"\n    cidr: 10.1.0.0/24\n',
     )
 
 

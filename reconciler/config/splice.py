@@ -18,6 +18,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.emails import hidden_character
 
 _PLAIN = re.compile(r"\w[\w .@+/()'-]*")
+# YAML 1.1's booleans that 1.2 reads as strings (`true`, `false` are quoted by both)
+_YAML_11_BOOL = re.compile(r"[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF")
 _COMMENT_LINE = re.compile(r"[ \t]*#[^\r\n]*(\r\n|\r|\n)")
 
 
@@ -53,6 +55,10 @@ def _escaped(char: str) -> str:
 
 
 def _reads_back(value: str) -> bool:
+    """Whether `value` written plain reads back as itself, in a YAML 1.2 file and in one
+    marked `%YAML 1.1`, where `NO`, `on` and `y` are booleans."""
+    if _YAML_11_BOOL.fullmatch(value):
+        return False
     try:
         loaded = YAML(typ="safe").load(f"- [{value}]\n- {{k: {value}}}\n- {value}\n")
     except Exception:  # any parse failure means: quote it
