@@ -177,6 +177,54 @@ def test_a_range_named_like_a_yaml_11_boolean_is_quoted(tmp_path: Path) -> None:
     )
 
 
+def test_a_role_written_as_a_block_scalar_is_replaced_keeping_its_line_break(
+    tmp_path: Path,
+) -> None:
+    """A `|-` scalar's end mark stands on the next line: replacing up to it ate the line break
+    (`role: Admin    stores: ...`, invalid YAML) and adopt refused."""
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\nusers:\n"
+        "  - {email: root@acme.example, role: Super Admin, stores: all}\n"
+        "  - email: m@acme.example\n    role: |-\n      User\n    stores: [MID1]  # m\n"
+    )
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("m@acme.example", "Admin")]
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text.replace("role: |-\n      User\n", "role: Admin\n")
+
+
+def test_a_user_added_beside_an_item_whose_dash_stands_alone(tmp_path: Path) -> None:
+    """`-` alone on its line (a comment after it): the new item was indented by the distance
+    from that `-` to the next line's key, counted across the line break."""
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\nusers:\n"
+        "  -   # the owner\n    email: root@acme.example\n    role: Super Admin\n"
+        "    stores: all\n"
+    )
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("b@acme.example", "User")]
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    added = "  - email: b@acme.example\n    role: User\n    stores: [MID1]\n"
+    assert after == text.replace("  -   # the owner", added + "  -   # the owner")
+
+
+def test_an_item_added_to_a_file_without_a_final_newline(tmp_path: Path) -> None:
+    """The new item went on the last line itself (`cidr: 10.0.0.0/24- name: v6`)."""
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\n"
+        "users:\n  - {email: root@acme.example, role: Super Admin, stores: all}\n"
+        "ip_ranges:\n  - name: HQ\n    cidr: 10.0.0.0/24"
+    )
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"])],
+        [live_range("HQ", "10.0.0.0/24"), live_range("v6", "2001:db8::/32")],
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text + '\n  - name: v6\n    cidr: "2001:db8::/32"\n'
+
+
 def test_multi_file_folder_adds_to_the_first_file_with_users(tmp_path: Path) -> None:
     files = {
         "org/main.yaml": "organization: acme-eu\napi: {token_env: T}  # shared\npolicy:\n"

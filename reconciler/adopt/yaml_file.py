@@ -56,8 +56,9 @@ class YamlFile:
         neighbour = seq.value[before if before is not None else -1] if seq.value else None
         one_line = flow(pairs)
         if isinstance(neighbour, MappingNode) and not neighbour.flow_style:
-            dash = self.splicer.dash(neighbour)
-            indent = " " * max(2, neighbour.start_mark.index - dash)
+            dash = self.splicer.dash(neighbour)  # its first key may be on the line below
+            column = dash - self.splicer.line_start(dash)
+            indent = " " * max(2, neighbour.start_mark.column - column)
             block = "\n".join(
                 ("- " if n == 0 else indent) + f"{k}: {v}" for n, (k, v) in enumerate(pairs)
             )

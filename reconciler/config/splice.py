@@ -115,7 +115,11 @@ class Splicer:
     # -- primitives ----------------------------------------------------------------------
 
     def replace(self, node: Node, text: str) -> None:
-        self.edits.append(Edit(node.start_mark.index, content_end(node), text))
+        """Replace the text of `node`; the line break after a `|` or `>` scalar (where its end
+        mark stands) and any blank lines it keeps stay."""
+        start, end = node.start_mark.index, content_end(node)
+        end = start + len(self.text[start:end].rstrip())
+        self.edits.append(Edit(start, end, text))
 
     def line_start(self, index: int) -> int:
         return self.text.rfind("\n", 0, index) + 1
@@ -180,7 +184,7 @@ class Splicer:
         else:
             indent = " " * last_key.start_mark.column
             at = self._after_line(end)
-            self.edits.append(Edit(at, at, f"{indent}{key}: {text}{self.newline}"))
+            self.edits.append(Edit(at, at, f"{self._break(at)}{indent}{key}: {text}{self.newline}"))
 
     def remove_key(self, mapping: MappingNode, key: str) -> None:
         position = next((i for i, (k, _) in enumerate(mapping.value) if _is(k, key)), None)
@@ -224,7 +228,7 @@ class Splicer:
             at = self._after_line(content_end(items[-1]))
         else:
             at = self.comments_above(self.dash(items[before]))
-        self.edits.append(Edit(at, at, lines))
+        self.edits.append(Edit(at, at, self._break(at) + lines))
 
     def remove_item(self, seq: SequenceNode, position: int) -> None:
         items = seq.value
@@ -255,6 +259,11 @@ class Splicer:
             dash = self.dash(seq.value[0])
             return dash - self.line_start(dash)
         return int(seq.start_mark.column)
+
+    def _break(self, at: int) -> str:
+        """The line break to write before lines inserted at `at`: one when `at` is the end of
+        a last line without its own (a file without a final newline)."""
+        return self.newline if at == len(self.text) and not self.text.endswith("\n") else ""
 
     def _after_line(self, end: int) -> int:
         """Where the next line starts after a node ending at `end`. A block node's end mark
