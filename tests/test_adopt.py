@@ -225,6 +225,20 @@ def test_an_item_added_to_a_file_without_a_final_newline(tmp_path: Path) -> None
     assert after == text + '\n  - name: v6\n    cidr: "2001:db8::/32"\n'
 
 
+def test_a_block_list_of_stores_level_with_its_key_is_emptied(tmp_path: Path) -> None:
+    """`stores:` over `- MID1` at the key's own column: `[]` written there read as a key."""
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\nusers:\n"
+        "- {email: root@acme.example, role: Super Admin, stores: all}\n"
+        "- email: m@acme.example\n  role: User\n  stores:\n  - MID1\n"
+    )
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("m@acme.example", "User")]
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text.replace("  stores:\n  - MID1\n", "  stores:\n    []\n")
+
+
 def test_multi_file_folder_adds_to_the_first_file_with_users(tmp_path: Path) -> None:
     files = {
         "org/main.yaml": "organization: acme-eu\napi: {token_env: T}  # shared\npolicy:\n"

@@ -244,7 +244,9 @@ class _Work:
                     raise SpliceError(found[0], "`stores` is written as an alias")
                 column = found[1].value[0].start_mark.column - 2 if found[1].value else 0
                 text = (splicer.newline + " " * column).join(f"- {s}" for s in stores)
-                splicer.replace(found[1], text or "[]")
+                # `[]` on the line of the `-` it replaces, indented past its key
+                below = found[1].start_mark.column <= found[0].start_mark.column
+                splicer.replace(found[1], text or ("  []" if below else "[]"))
             else:
                 splicer.set_value(item, "stores", "[" + ", ".join(stores) + "]", USER_KEYS)
         if details:
