@@ -233,7 +233,7 @@ def test_a_block_list_of_stores_level_with_its_key_is_emptied(tmp_path: Path) ->
         "- email: m@acme.example\n  role: User\n  stores:\n  - MID1\n"
     )
     live = live_state(
-        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("m@acme.example", "User")]
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("m@acme.example", "User", [])]
     )
     (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
     assert after == text.replace("  stores:\n  - MID1\n", "  stores:\n    []\n")
