@@ -239,6 +239,23 @@ def test_a_block_list_of_stores_level_with_its_key_is_emptied(tmp_path: Path) ->
     assert after == text.replace("  stores:\n  - MID1\n", "  stores:\n    []\n")
 
 
+def test_a_file_written_with_cr_line_breaks_is_edited(tmp_path: Path) -> None:
+    """Lines ended by CR alone (old Mac): a removed user took everything from the top of the
+    file, an added one had LF breaks; adopt refused."""
+    text = (
+        "organization: acme-eu\napi: {token_env: T}\nusers:\n"
+        "  - {email: root@acme.example, role: Super Admin, stores: all}\n"
+        "  # gone\n  - email: m@acme.example\n    role: User\n    stores: [MID1]\n"
+    ).replace("\n", "\r")
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"]), live_user("b@acme.example", "User")]
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    added = "  - {email: b@acme.example, role: User, stores: [MID1]}\r"
+    root = "  - {email: root@acme.example, role: Super Admin, stores: all}\r"
+    assert after == text.split("  # gone")[0].replace(root, added + root)
+
+
 def test_multi_file_folder_adds_to_the_first_file_with_users(tmp_path: Path) -> None:
     files = {
         "org/main.yaml": "organization: acme-eu\napi: {token_env: T}  # shared\npolicy:\n"

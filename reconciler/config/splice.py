@@ -20,6 +20,7 @@ from reconciler.emails import hidden_character
 _PLAIN = re.compile(r"\w[\w .@+/()'-]*")
 # YAML 1.1's booleans that 1.2 reads as strings (`true`, `false` are quoted by both)
 _YAML_11_BOOL = re.compile(r"[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF")
+_BREAK = re.compile(r"\r\n|\r|\n")
 _COMMENT_LINE = re.compile(r"[ \t]*#[^\r\n]*(\r\n|\r|\n)")
 
 
@@ -101,7 +102,9 @@ class Splicer:
 
     @property
     def newline(self) -> str:
-        return "\r\n" if "\r\n" in self.text else "\n"
+        if "\r\n" in self.text:
+            return "\r\n"
+        return "\r" if "\r" in self.text and "\n" not in self.text else "\n"  # old Mac: CR
 
     def result(self) -> str:
         out = self.text
@@ -122,12 +125,12 @@ class Splicer:
         self.edits.append(Edit(start, end, text))
 
     def line_start(self, index: int) -> int:
-        return self.text.rfind("\n", 0, index) + 1
+        return max(self.text.rfind("\n", 0, index), self.text.rfind("\r", 0, index)) + 1
 
     def line_end(self, index: int) -> int:
         """The offset after the line break of the line holding `index` (or the text's end)."""
-        found = self.text.find("\n", index)
-        return len(self.text) if found < 0 else found + 1
+        found = _BREAK.search(self.text, index)
+        return len(self.text) if found is None else found.end()
 
     def comments_above(self, index: int) -> int:
         """The start of the full-line comments directly above the line holding `index`."""
@@ -263,12 +266,13 @@ class Splicer:
     def _break(self, at: int) -> str:
         """The line break to write before lines inserted at `at`: one when `at` is the end of
         a last line without its own (a file without a final newline)."""
-        return self.newline if at == len(self.text) and not self.text.endswith("\n") else ""
+        ended = self.text.endswith(("\n", "\r"))
+        return self.newline if at == len(self.text) and not ended else ""
 
     def _after_line(self, end: int) -> int:
         """Where the next line starts after a node ending at `end`. A block node's end mark
         may already sit at the start of the next line (after its break)."""
-        if end > 0 and self.text[end - 1] == "\n":
+        if end > 0 and self.text[end - 1] in "\r\n":
             return end
         return self.line_end(end)
 
