@@ -571,8 +571,17 @@ def test_a_file_edited_just_before_the_rename_is_left_alone(tmp_path: Path) -> N
             "organization: acme\nstores:\n  MID1: |       # note\n    text\nusers: []\n",
         ),
         ("organization:\tacme\t\nusers: []\n", "organization: acme\nusers: []\n"),
+        # `\<tab>` is an escaped tab: written `\t`, not `\\t` (a backslash and a `t`)
+        ('organization: "a\\\tb"\nusers: []\n', 'organization: "a\\tb"\nusers: []\n'),
+        ('organization: "a\\\\\tb"\nusers: []\n', 'organization: "a\\\\\\tb"\nusers: []\n'),
     ],
-    ids=["before-comment", "after-block-indicator", "after-colon-and-trailing"],
+    ids=[
+        "before-comment",
+        "after-block-indicator",
+        "after-colon-and-trailing",
+        "escaped-tab-in-quotes",
+        "tab-after-escaped-backslash",
+    ],
 )
 def test_tabs_validate_reads_are_formatted_not_syntax_errors(
     tmp_path: Path, text: str, expected: str

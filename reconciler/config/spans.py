@@ -174,7 +174,7 @@ class Layout:
         value = line[span.start : end].rstrip()
         blank = line[span.start + len(value) : end]  # between it and its comment
         if isinstance(span.value, ScalarNode) and span.value.style == '"' and end is not None:
-            value = value.replace("\t", "\\t")
+            value = re.sub(r"\\[^\t]|\\?\t", lambda m: m[0] if m[0][-1] != "\t" else "\\t", value)
         key = line[span.column : span.key.end_mark.column] + ":" if span.key else "-"
         new = " " * indent + key + (" " + value if value else "")
         if end is not None and end < len(line):  # a comment: at its column, where there is room
