@@ -651,6 +651,31 @@ def test_no_anchor_moves_into_another_entry(text: str) -> None:
     assert _anchor_sites(once) == _anchor_sites(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "organization: acme\nx-s: &s M1\nusers:\n  - email: b@x.example\n    stores:\n"
+            "      - *s  # the shop\n      - M2\n  - email: a@x.example\n",
+            "organization: acme\nx-s: &s M1\nusers:\n  - email: a@x.example\n"
+            "  - email: b@x.example\n    stores:\n      - *s  # the shop\n      - M2\n",
+        ),
+        (
+            "users:\n  - &u {email: b@x.example, role: Admin}\n  # again\n  - *u\n"
+            "  - email: a@x.example\norganization: acme\n",
+            "organization: acme\nusers:\n  - email: a@x.example\n"
+            "  - &u {email: b@x.example, role: Admin}\n  # again\n  - *u\n",
+        ),
+    ],
+    ids=["alias-of-a-store", "alias-of-an-item"],
+)
+def test_a_list_item_written_as_an_alias_is_formatted(text: str, expected: str) -> None:
+    """`- *name`: an alias's marks are its anchor's, so its `-` was looked for on the anchor's
+    line: refused (`cannot format this shape`, or naming line 1) or, below the anchor, read
+    as the anchored item again."""
+    assert format_text(text) == expected
+
+
 def _anchor_sites(text: str) -> dict[str, str]:
     """Each anchor and the line defining it; an anchor comes before its first alias."""
     sites = {}

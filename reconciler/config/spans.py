@@ -112,8 +112,8 @@ class Layout:
         spans = []
         pairs = node.value if isinstance(node, MappingNode) else [(None, v) for v in node.value]
         for index, (key, value) in enumerate(pairs):
-            step = ("key", key.value) if key else ("item", index)
-            span = self._key(key, value, (*path, step)) if key else self._item(value, (*path, step))
+            at = (*path, ("key", key.value) if key else ("item", index))
+            span = self._key(key, value, at) if key else self._item(value, at, above)
             span.lead = range(above + 1, span.first)
             self._value(span)
             spans.append(span)
@@ -127,8 +127,13 @@ class Layout:
             raise _refuse(number, key.start_mark.column)  # `? key`, or a key over lines
         return Span(path, key, value, number, key.start_mark.column, colon.end())
 
-    def _item(self, value: Node, path: Path) -> Span:
+    def _item(self, value: Node, path: Path, above: int) -> Span:
         number, column = value.start_mark.line, value.start_mark.column
+        if number < above or (number == above and path[-1][1]):  # an alias (not `- - x`):
+            later = range(above + 1, len(self.lines))  # marked at its anchor; `- *name` is next
+            number = next((n for n in later if self.lines[n].strip()[:1] not in "#"), above)
+            if (column := self.lines[number].find("*")) < 0:  # ("" is in "#": blank lines too)
+                raise _refuse(number, 0)
         line = self.lines[number][:column]
         while not line.strip() and number > 0:  # `-` alone on a line above (a comment after it?)
             number -= 1
