@@ -676,6 +676,26 @@ def test_a_list_item_written_as_an_alias_is_formatted(text: str, expected: str) 
     assert format_text(text) == expected
 
 
+def test_an_anchor_defined_twice_is_formatted_without_a_warning(tmp_path: Path) -> None:
+    """YAML allows an anchor to be defined again (the later one counts). A file with U+2028 is
+    read by ruamel.yaml's own parser, which warned on it: a Python warning in fmt's output."""
+    path = tmp_path / "acme.yaml"
+    text = (
+        'users:\n  - email: b@x.example\n    role: &r User\n    stores: ["M\u20281"]\n'
+        "  - email: a@x.example\n    role: &r Admin\n    stores: [M1]\n"
+        "  - email: c@x.example\n    role: *r\n    stores: []\norganization: acme\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output) == (
+        0,
+        f"reformatted {path}\n1 file reformatted, 0 already formatted\n",
+    )
+    assert path.read_text(encoding="utf-8") == "organization: acme\n" + text.removesuffix(
+        "organization: acme\n"
+    )
+
+
 def _anchor_sites(text: str) -> dict[str, str]:
     """Each anchor and the line defining it; an anchor comes before its first alias."""
     sites = {}

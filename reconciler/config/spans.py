@@ -29,11 +29,11 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.config.canonical import INDENT, KEY_ORDER, SORT_KEY, TOP_ORDER, key_rank, order_of
 from reconciler.config.document import Document
+from reconciler.config.nodes import compose
 from reconciler.errors import AccessctlError
 
 HAND_HINT = "put this part in canonical order by hand; fmt then has nothing to move"
@@ -273,7 +273,7 @@ def layout(text: str, document: Document | None) -> Layout | None:
     line break and editors do not (U+2028), or without its nodes, is composed by ruamel.yaml's
     own parser, whose marks count lines as editors do."""
     usual = not any(char in text for char in _UNUSUAL)
-    root = document.root if document and usual else YAML(typ="safe", pure=True).compose(text)
+    root = document.root if document and usual else compose(text, pure=True)[0]
     if not isinstance(root, MappingNode) or not root.value or root.flow_style:
         return None
     return Layout(text, root)
