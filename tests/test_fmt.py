@@ -696,6 +696,23 @@ def test_an_anchor_defined_twice_is_formatted_without_a_warning(tmp_path: Path) 
     )
 
 
+def test_a_file_nested_deeper_than_fmt_can_walk_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """`validate` reads 395 nested mappings; fmt's spans are one call a level and ran out of
+    stack (RecursionError: `unexpected error ... this is a bug`)."""
+    path = tmp_path / "acme.yaml"
+    text = "users: []\norganization: acme\nsettings:\n"
+    text += "".join("  " * depth + "k:\n" for depth in range(1, 396)) + "  " * 396 + "v: 1\n"
+    path.write_text(text, encoding="utf-8")
+    assert "nested too deeply" not in CliRunner().invoke(cli, ["validate", str(path)]).output
+    result = CliRunner().invoke(cli, ["fmt", str(path)])
+    assert (result.exit_code, result.output.splitlines()[0]) == (
+        1,
+        f"{path}:1:1: error[fmt_unsafe]: nested too deeply for fmt to rewrite; the file was "
+        "left as it is",
+    )
+    assert path.read_text(encoding="utf-8") == text
+
+
 def _anchor_sites(text: str) -> dict[str, str]:
     """Each anchor and the line defining it; an anchor comes before its first alias."""
     sites = {}

@@ -89,6 +89,9 @@ def _format_file(path: Path, shown: str, diags: list[Finding]) -> tuple[bytes, s
         diags.append(config_problem(shown, exc.line, exc.column, exc.code, exc.message, exc.hint))
     except YAMLError as exc:  # ruamel's own parser refuses what validate's loader read cleanly
         diags.append(_unreadable_to_fmt(exc, shown))
+    except RecursionError:  # fmt walks the nesting one call a level; `validate` goes deeper
+        message = "nested too deeply for fmt to rewrite; the file was left as it is"
+        diags.append(config_problem(shown, 1, 1, "fmt_unsafe", message, "format it by hand"))
     return None
 
 
