@@ -159,6 +159,39 @@ def test_ranges_renamed_and_emptied_list_filled(tmp_path: Path) -> None:
     )
 
 
+def test_a_file_in_canonical_form_stays_in_it(tmp_path: Path) -> None:
+    # `Amsterdam` renamed `Zurich` on the portal: renamed in place, the list sorted by name was
+    # out of order, and a pre-commit `fmt --check` refused adopt's own output.
+    from reconciler.config.reformat import format_text
+
+    text = (
+        "organization: acme-eu\napi:\n  token_env: T\nip_ranges:\n"
+        "  - name: Amsterdam  # the old office\n    cidr: 10.0.0.0/24\n"
+        "  - name: Berlin\n    cidr: 10.1.0.0/24\n"
+        "users:\n  - email: root@acme.example\n    role: Super Admin\n    stores: all\n"
+    )
+    assert format_text(text) == text
+    live = live_state(
+        [live_user(ROOT, "Super Admin", ["MID1", "MID2"])],
+        [live_range("Zurich", "10.0.0.0/24"), live_range("Berlin", "10.1.0.0/24")],
+    )
+    (after,) = _adopt(tmp_path, {"a.yaml": text}, live).values()
+    assert after == text.replace(
+        "  - name: Amsterdam  # the old office\n    cidr: 10.0.0.0/24\n"
+        "  - name: Berlin\n    cidr: 10.1.0.0/24\n",
+        "  - name: Berlin\n    cidr: 10.1.0.0/24\n"
+        "  - name: Zurich  # the old office\n    cidr: 10.0.0.0/24\n",
+    )
+    assert format_text(after) == after
+    # a file that was not in canonical form keeps its order: only the changed text is touched
+    unsorted = text.replace(
+        "  token_env: T\n", "  token_env: T\n  url: http://127.0.0.1:9/api/v1\n"
+    )
+    assert format_text(unsorted) != unsorted
+    (kept,) = _adopt(tmp_path, {"b.yaml": unsorted}, live).values()
+    assert kept == unsorted.replace("Amsterdam", "Zurich")
+
+
 def test_a_range_named_like_a_yaml_11_boolean_is_quoted(tmp_path: Path) -> None:
     """In a file marked `%YAML 1.1`, `NO` (Norway's office) reads as false: adopt refused."""
     text = (

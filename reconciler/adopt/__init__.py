@@ -11,8 +11,10 @@ style and the sections it never touches (`api`, `policy`) stay byte for byte:
 - ranges (when the YAML manages them), `technical_support_access` (when declared) and stores the
   live organization has and `stores:` lacks are taken in the same way.
 
-The result is checked before anything is written: it must load without errors, and `plan` on
-it must be empty against the live state it was made from. Otherwise nothing is written.
+A file that was in `fmt`'s canonical form is put back in it after the edits (a range renamed
+in place may have left its list out of order). The result is checked before anything is
+written: it must load without errors, and `plan` on it must be empty against the live state it
+was made from. Otherwise nothing is written.
 
 Here is the door (`adopt_paths`, `verify`); the edits of one organization are in `edits` (on
 each file as a `yaml_file.YamlFile`), what they amount to in `adoption`, and reading and writing

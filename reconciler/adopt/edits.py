@@ -61,7 +61,26 @@ def adopt_org(desired: DesiredOrg, live: LiveState, texts: Mapping[str, str]) ->
     for f in files:
         result.before[f.name] = texts[f.name]
         result.after[f.name] = f.splicer.result()
+    _keep_canonical(result)
     return result
+
+
+def _keep_canonical(adoption: Adoption) -> None:
+    """A file that was in `fmt`'s canonical form stays in it. An edit in place can leave it out
+    of order (a range renamed on the portal keeps its place in a list sorted by name), and a
+    pre-commit `fmt --check` would then refuse adopt's own output. A file that was not canonical
+    keeps its order: only the changed text is touched, as before."""
+    from ruamel.yaml.error import YAMLError
+
+    from reconciler.config.reformat import Unformattable, format_text
+
+    for name in adoption.changed:
+        before = adoption.before[name]
+        try:
+            if format_text(before) == before:
+                adoption.after[name] = format_text(adoption.after[name])
+        except (Unformattable, YAMLError, RecursionError):
+            continue  # left as edited: `verify` still checks it
 
 
 class _Work:

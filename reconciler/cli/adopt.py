@@ -34,8 +34,9 @@ def adopt(
     live differs; live users not declared are added (to the first of the organization's files
     that holds `users:`, named in the output; not with `unmanaged_users: ignore`); declared
     users gone from live, or Terminated there, are removed. Only the changed text is touched:
-    comments, key order, flow or block style, `api` and `policy` stay as written. The result
-    must validate and plan empty against the live state, or nothing is written.
+    comments, key order, flow or block style, `api` and `policy` stay as written (a file in
+    `fmt`'s canonical form stays in it). The result must validate and plan empty against the
+    live state, or nothing is written.
 
     \b
     Examples:
