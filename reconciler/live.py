@@ -63,6 +63,7 @@ def _iso_date(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 _SPELLED = {" ".join(role.value.casefold().split()): role.value for role in Role}
+_ROLE_NAMES = frozenset(_SPELLED.values())
 
 
 def _role_as_spelled(value: str) -> str:
@@ -70,7 +71,7 @@ def _role_as_spelled(value: str) -> str:
     platform may add one; it then counts for nothing), but one that is a known role written
     otherwise (`SUPER ADMIN`, `super  admin`) is refused: read as unknown, it would slip past
     every rule about Super Admins and Admins."""
-    if value in _SPELLED.values():
+    if value in _ROLE_NAMES:
         return value
     folded = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
     if folded in _SPELLED:
